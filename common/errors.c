@@ -1,0 +1,27 @@
+/* errors.c: the usage error and --version that every tool shares. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "errors.h"
+
+void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", getprogname());
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n",
+	    getprogname());
+	exit(EXIT_USAGE);
+}
+
+void
+print_version(void)
+{
+	printf("%s (di) %s\n", getprogname(), DI_VERSION);
+	exit(0);
+}

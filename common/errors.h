@@ -1,0 +1,26 @@
+/*
+ * errors.h: exit statuses and the usage error every tool shares.
+ *
+ * Failures are reported with libbsd's err(3) family, which prefixes the
+ * program name; data and work failures exit EXIT_DATA, usage errors
+ * EXIT_USAGE.
+ */
+#ifndef DI_ERRORS_H
+#define DI_ERRORS_H
+
+#include <err.h>
+#include <stdlib.h>
+
+enum {
+	EXIT_DATA = 1,
+	EXIT_USAGE = 2,
+};
+
+/* Print "prog: message" and a hint to use --help; exit EXIT_USAGE. */
+void usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+/* Print the tool's name and version, as --version does; exit 0. */
+void print_version(void) __attribute__((noreturn));
+
+#endif

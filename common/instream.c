@@ -1,0 +1,312 @@
+/*
+ * instream.c: one input's bytes, with compression undone by libarchive's
+ * filters.  Plain input bypasses libarchive so that reading it costs only
+ * read(2).
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "errors.h"
+#include "instream.h"
+
+#define RAW_BUFSZ (128 * 1024)
+
+struct instream {
+	int fd;			/* -1 for memory input */
+	const unsigned char *mem;
+	size_t memlen, mempos;
+	int tee_fd;		/* -1: no tee */
+	struct digest *digest;	/* of the decompressed bytes, or NULL */
+	unsigned char peek[8];	/* first raw bytes, replayed before the rest */
+	size_t npeek, peekpos;
+	const char *compression;
+	struct archive *ar;	/* NULL for plain input */
+	unsigned char *rawbuf;	/* libarchive's read buffer */
+	uint64_t offset;
+	char *label;
+	char errbuf[256];
+};
+
+static void
+set_error(struct instream *s, const char *what, const char *why)
+{
+	snprintf(s->errbuf, sizeof(s->errbuf), "%s: %s", what, why);
+}
+
+static int
+tee_write(struct instream *s, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+
+	while (s->tee_fd >= 0 && n > 0) {
+		ssize_t w = write(s->tee_fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			set_error(s, "tee", strerror(errno));
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Bytes from the file or memory, as they come. */
+static ssize_t
+source_read(struct instream *s, void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (s->fd < 0) {
+		size_t k = s->memlen - s->mempos;
+		if (k > n)
+			k = n;
+		memcpy(buf, s->mem + s->mempos, k);
+		s->mempos += k;
+		return (ssize_t)k;
+	}
+	do
+		r = read(s->fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		set_error(s, "read", strerror(errno));
+	return r;
+}
+
+/* Raw bytes: the replayed peek bytes, then the source; all of them teed. */
+static ssize_t
+raw_read(struct instream *s, void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (s->peekpos < s->npeek) {
+		size_t k = s->npeek - s->peekpos;
+		if (k > n)
+			k = n;
+		memcpy(buf, s->peek + s->peekpos, k);
+		s->peekpos += k;
+		r = (ssize_t)k;
+	} else if ((r = source_read(s, buf, n)) < 0) {
+		return -1;
+	}
+	return tee_write(s, buf, (size_t)r) < 0 ? -1 : r;
+}
+
+static const char *
+sniff(const unsigned char *b, size_t n)
+{
+	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+		return "gzip";
+	if (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0)
+		return "zstd";
+	if (n >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+		return "xz";
+	if (n >= 3 && memcmp(b, "BZh", 3) == 0)
+		return "bzip2";
+	return "none";
+}
+
+static la_ssize_t
+archive_read_cb(struct archive *a, void *arg, const void **out)
+{
+	struct instream *s = arg;
+	ssize_t r = raw_read(s, s->rawbuf, RAW_BUFSZ);
+
+	if (r < 0) {
+		archive_set_error(a, EIO, "%s", s->errbuf);
+		return -1;
+	}
+	*out = s->rawbuf;
+	return r;
+}
+
+static int
+start_decompressor(struct instream *s)
+{
+	struct archive_entry *ae;
+
+	s->rawbuf = malloc(RAW_BUFSZ);
+	s->ar = archive_read_new();
+	if (s->rawbuf == NULL || s->ar == NULL)
+		err(EXIT_DATA, "malloc");
+	archive_read_support_filter_all(s->ar);
+	archive_read_support_format_raw(s->ar);
+	if (archive_read_open(s->ar, s, NULL, archive_read_cb, NULL) !=
+	        ARCHIVE_OK ||
+	    archive_read_next_header(s->ar, &ae) != ARCHIVE_OK) {
+		set_error(s, s->compression, archive_error_string(s->ar));
+		return -1;
+	}
+	return 0;
+}
+
+/* Read the first raw bytes to learn the compression; they are replayed. */
+static int
+detect(struct instream *s)
+{
+	while (s->npeek < sizeof(s->peek)) {
+		ssize_t r = source_read(s, s->peek + s->npeek,
+		    sizeof(s->peek) - s->npeek);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		s->npeek += (size_t)r;
+	}
+	s->compression = sniff(s->peek, s->npeek);
+	return 0;
+}
+
+static struct instream *
+instream_new(int fd, const char *label)
+{
+	struct instream *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->label = strdup(label)) == NULL)
+		err(EXIT_DATA, "malloc");
+	s->fd = fd;
+	s->tee_fd = -1;
+	return s;
+}
+
+struct instream *
+instream_fdopen(int fd, const char *label)
+{
+	return instream_new(fd, label);
+}
+
+struct instream *
+instream_open(const char *path)
+{
+	int fd;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return instream_new(STDIN_FILENO, "stdin");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		err(EXIT_DATA, "%s", path);
+	return instream_new(fd, path);
+}
+
+struct instream *
+instream_memopen(const void *buf, size_t len, const char *label)
+{
+	struct instream *s = instream_new(-1, label);
+
+	s->mem = buf;
+	s->memlen = len;
+	return s;
+}
+
+void
+instream_digest(struct instream *s, struct digest *d)
+{
+	s->digest = d;
+}
+
+void
+instream_tee(struct instream *s, int fd)
+{
+	s->tee_fd = fd;
+}
+
+static ssize_t
+first_read(struct instream *s)
+{
+	if (detect(s) < 0)
+		return -1;
+	if (strcmp(s->compression, "none") != 0 && start_decompressor(s) < 0)
+		return -1;
+	return 0;
+}
+
+ssize_t
+instream_read(struct instream *s, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	if (s->compression == NULL && first_read(s) < 0)
+		return -1;
+	while (got < n) {
+		ssize_t r;
+		if (s->ar != NULL) {
+			r = archive_read_data(s->ar, (char *)buf + got,
+			    n - got);
+			if (r < 0) {
+				set_error(s, s->compression,
+				    archive_error_string(s->ar));
+				return -1;
+			}
+		} else {
+			r = raw_read(s, (char *)buf + got, n - got);
+			if (r < 0)
+				return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	s->offset += got;
+	if (s->digest != NULL)
+		digest_update(s->digest, buf, got);
+	return (ssize_t)got;
+}
+
+int
+instream_drain_tee(struct instream *s)
+{
+	unsigned char buf[64 * 1024];
+	ssize_t r;
+
+	if (s->compression == NULL && first_read(s) < 0)
+		return -1;
+	while ((r = raw_read(s, buf, sizeof(buf))) > 0)
+		;
+	return r < 0 ? -1 : 0;
+}
+
+uint64_t
+instream_offset(const struct instream *s)
+{
+	return s->offset;
+}
+
+const char *
+instream_compression(const struct instream *s)
+{
+	return s->compression != NULL ? s->compression : "none";
+}
+
+const char *
+instream_label(const struct instream *s)
+{
+	return s->label;
+}
+
+const char *
+instream_error(const struct instream *s)
+{
+	return s->errbuf;
+}
+
+void
+instream_close(struct instream *s)
+{
+	if (s == NULL)
+		return;
+	if (s->ar != NULL)
+		archive_read_free(s->ar);
+	if (s->fd > STDIN_FILENO)
+		close(s->fd);
+	free(s->rawbuf);
+	free(s->label);
+	free(s);
+}

@@ -1,0 +1,563 @@
+/*
+ * tarsum.c: Docker's tarsum.
+ *
+ * The caller's thread appends records (an entry's header text, its data,
+ * its end) to a batch; a full batch goes to a worker thread, which hashes
+ * the entries in it.  An entry that spans batches keeps all its batches on
+ * one worker, so each worker has at most one entry open at a time.  Batches
+ * come from a fixed pool, which bounds memory whatever the layer size.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buffer.h"
+#include "digest.h"
+#include "errors.h"
+#include "gosort.h"
+#include "path.h"
+#include "tarsum.h"
+
+#define BATCH_SIZE (512 * 1024)
+#define BATCHES_PER_WORKER 4
+#define MIN_DATA_SPACE 4096
+
+enum rec_kind { REC_BEGIN, REC_DATA, REC_END };
+
+struct rec {
+	uint32_t kind;
+	uint32_t len; /* bytes following the record header */
+	uint64_t idx; /* entry index, for REC_BEGIN */
+};
+
+struct batch {
+	unsigned char *mem;
+	size_t len;
+	struct batch *next;
+};
+
+struct result {
+	size_t idx;
+	char hex[DIGEST_MAX_HEX];
+};
+
+struct worker {
+	struct tarsum *ts;
+	pthread_t thread;
+	pthread_cond_t wake;
+	struct batch *head, *tail;
+	size_t queued;
+	struct digest d;
+	size_t open_idx; /* entry being hashed */
+	struct result *res;
+	size_t nres, capres;
+};
+
+struct tarsum {
+	enum tarsum_version version;
+	const char *alg;
+	int nworkers; /* 0: hash on the caller's thread */
+	struct worker *workers;
+	struct worker inline_worker;
+	pthread_mutex_t mu;
+	pthread_cond_t batch_freed;
+	struct batch *free_batches;
+	struct batch *cur;
+	struct rec *data_rec; /* open data record in cur, or NULL */
+	int entry_open;
+	int cur_continues; /* cur starts inside an entry begun earlier */
+	int last_worker;
+	int quit;
+	/* Per entry, in archive order: Go's normalized name. */
+	char **names;
+	size_t nentries;
+};
+
+int
+tarsum_parse_version(const char *s, enum tarsum_version *v)
+{
+	if (strcmp(s, "v0") == 0)
+		*v = TARSUM_V0;
+	else if (strcmp(s, "v1") == 0)
+		*v = TARSUM_V1;
+	else if (strcmp(s, "dev") == 0)
+		*v = TARSUM_DEV;
+	else
+		return -1;
+	return 0;
+}
+
+static const char *
+version_label(enum tarsum_version v)
+{
+	return v == TARSUM_V0 ? "tarsum" : v == TARSUM_V1 ? "tarsum.v1"
+	                                                  : "tarsum.dev";
+}
+
+/* --- hashing, on a worker --------------------------------------------- */
+
+static void
+add_result(struct worker *w, size_t idx, const char *hex)
+{
+	if (w->nres == w->capres) {
+		w->capres = w->capres ? 2 * w->capres : 256;
+		w->res = reallocarray(w->res, w->capres, sizeof(*w->res));
+		if (w->res == NULL)
+			err(EXIT_DATA, "malloc");
+	}
+	w->res[w->nres].idx = idx;
+	memcpy(w->res[w->nres].hex, hex, DIGEST_MAX_HEX);
+	w->nres++;
+}
+
+static void
+hash_batch(struct worker *w, struct batch *b)
+{
+	char hex[DIGEST_MAX_HEX];
+	size_t off = 0;
+
+	while (off < b->len) {
+		struct rec *r = (struct rec *)(b->mem + off);
+		unsigned char *p = (unsigned char *)(r + 1);
+		switch (r->kind) {
+		case REC_BEGIN:
+			digest_init(&w->d, w->ts->alg);
+			w->open_idx = (size_t)r->idx;
+			digest_update(&w->d, p, r->len);
+			break;
+		case REC_DATA:
+			digest_update(&w->d, p, r->len);
+			break;
+		case REC_END:
+			digest_final_hex(&w->d, hex);
+			add_result(w, w->open_idx, hex);
+			break;
+		}
+		off += (sizeof(*r) + r->len + 7) & ~(size_t)7;
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct tarsum *ts = w->ts;
+
+	pthread_mutex_lock(&ts->mu);
+	for (;;) {
+		while (w->head == NULL && !ts->quit)
+			pthread_cond_wait(&w->wake, &ts->mu);
+		struct batch *b = w->head;
+		if (b == NULL)
+			break;
+		w->head = b->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		pthread_mutex_unlock(&ts->mu);
+		hash_batch(w, b);
+		pthread_mutex_lock(&ts->mu);
+		w->queued--;
+		b->len = 0;
+		b->next = ts->free_batches;
+		ts->free_batches = b;
+		pthread_cond_signal(&ts->batch_freed);
+	}
+	pthread_mutex_unlock(&ts->mu);
+	return NULL;
+}
+
+/* --- batches, on the caller's thread ---------------------------------- */
+
+static struct batch *
+batch_new(void)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (b == NULL || (b->mem = malloc(BATCH_SIZE)) == NULL)
+		err(EXIT_DATA, "malloc");
+	return b;
+}
+
+static struct batch *
+take_free_batch(struct tarsum *ts)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&ts->mu);
+	while (ts->free_batches == NULL)
+		pthread_cond_wait(&ts->batch_freed, &ts->mu);
+	b = ts->free_batches;
+	ts->free_batches = b->next;
+	pthread_mutex_unlock(&ts->mu);
+	b->next = NULL;
+	return b;
+}
+
+/* The worker that takes the next batch: the one with the open entry. */
+static struct worker *
+choose_worker(struct tarsum *ts)
+{
+	int best = ts->last_worker;
+
+	if (!ts->cur_continues) {
+		best = 0;
+		for (int i = 1; i < ts->nworkers; i++)
+			if (ts->workers[i].queued < ts->workers[best].queued)
+				best = i;
+	}
+	ts->last_worker = best;
+	return &ts->workers[best];
+}
+
+static void
+submit(struct tarsum *ts)
+{
+	struct batch *b = ts->cur;
+
+	ts->data_rec = NULL;
+	if (b->len == 0)
+		return;
+	if (ts->nworkers == 0) {
+		hash_batch(&ts->inline_worker, b);
+		b->len = 0;
+	} else {
+		struct worker *w = choose_worker(ts);
+		pthread_mutex_lock(&ts->mu);
+		if (w->tail != NULL)
+			w->tail->next = b;
+		else
+			w->head = b;
+		w->tail = b;
+		w->queued++;
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&ts->mu);
+		ts->cur = take_free_batch(ts);
+	}
+	ts->cur_continues = ts->entry_open;
+}
+
+/* A new record with room for N bytes, in a fresh batch if need be. */
+static struct rec *
+add_rec(struct tarsum *ts, enum rec_kind kind, size_t n)
+{
+	struct rec *r;
+
+	if (ts->cur->len + sizeof(*r) + n > BATCH_SIZE)
+		submit(ts);
+	if (sizeof(*r) + n > BATCH_SIZE)
+		errx(EXIT_DATA, "tar header too large to hash");
+	r = (struct rec *)(ts->cur->mem + ts->cur->len);
+	r->kind = kind;
+	r->len = (uint32_t)n;
+	r->idx = ts->nentries - 1;
+	ts->cur->len += (sizeof(*r) + n + 7) & ~(size_t)7;
+	return r;
+}
+
+struct tarsum *
+tarsum_new(enum tarsum_version v, const char *alg, int threads)
+{
+	struct tarsum *ts = calloc(1, sizeof(*ts));
+
+	if (ts == NULL)
+		err(EXIT_DATA, "malloc");
+	if (strcmp(alg, "sha256") != 0 && strcmp(alg, "sha512") != 0) {
+		free(ts);
+		return NULL;
+	}
+	ts->version = v;
+	ts->alg = alg;
+	ts->nworkers = threads > 1 ? threads : 0;
+	ts->inline_worker.ts = ts;
+	pthread_mutex_init(&ts->mu, NULL);
+	pthread_cond_init(&ts->batch_freed, NULL);
+	ts->cur = batch_new();
+	if (ts->nworkers == 0)
+		return ts;
+	ts->workers = calloc((size_t)ts->nworkers, sizeof(*ts->workers));
+	if (ts->workers == NULL)
+		err(EXIT_DATA, "malloc");
+	for (int i = 0; i < ts->nworkers * BATCHES_PER_WORKER; i++) {
+		struct batch *b = batch_new();
+		b->next = ts->free_batches;
+		ts->free_batches = b;
+	}
+	for (int i = 0; i < ts->nworkers; i++) {
+		struct worker *w = &ts->workers[i];
+		w->ts = ts;
+		pthread_cond_init(&w->wake, NULL);
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			errx(EXIT_DATA, "cannot start a hashing thread");
+	}
+	return ts;
+}
+
+/* --- entries ---------------------------------------------------------- */
+
+static int
+cmp_xattr(const void *a, const void *b)
+{
+	const struct tar_record *x = *(struct tar_record *const *)a;
+	const struct tar_record *y = *(struct tar_record *const *)b;
+
+	return strcmp(x->key, y->key);
+}
+
+/* Go's Xattrs: SCHILY.xattr.* records with a value, sorted by key. */
+static void
+add_xattrs(struct buffer *h, const struct tar_entry *e)
+{
+	const struct tar_record **x = calloc(e->nrecords + 1, sizeof(*x));
+	size_t n = 0;
+
+	if (x == NULL)
+		err(EXIT_DATA, "malloc");
+	for (size_t i = 0; i < e->nrecords; i++)
+		if (strncmp(e->records[i].key, "SCHILY.xattr.", 13) == 0 &&
+		    e->records[i].len > 0)
+			x[n++] = &e->records[i];
+	qsort(x, n, sizeof(*x), cmp_xattr);
+	for (size_t i = 0; i < n; i++) {
+		buffer_addstr(h, x[i]->key + 13);
+		buffer_append(h, x[i]->value, x[i]->len);
+	}
+	free(x);
+}
+
+/* The header fields Docker's selector hashes, as "key" "value" pairs. */
+static void
+header_text(struct buffer *h, const struct tar_entry *e,
+    enum tarsum_version v)
+{
+	buffer_addf(h, "name%smode%" PRId64 "uid%" PRId64 "gid%" PRId64
+	               "size%" PRId64,
+	    e->name, e->mode, e->uid, e->gid, e->size);
+	if (v == TARSUM_V0)
+		buffer_addf(h, "mtime%" PRId64, e->mtime);
+	buffer_addstr(h, "typeflag");
+	buffer_append(h, &e->typeflag, 1);
+	/* uname and gname are hashed empty, as Docker has since Go 1.10. */
+	buffer_addf(h, "linkname%sunamegnamedevmajor%" PRId64
+	               "devminor%" PRId64,
+	    e->linkname, e->devmajor, e->devminor);
+	if (v != TARSUM_V0)
+		add_xattrs(h, e);
+}
+
+void
+tarsum_begin(struct tarsum *ts, const struct tar_entry *e)
+{
+	struct buffer h = {0};
+	struct rec *r;
+
+	if ((ts->nentries & (ts->nentries - 1)) == 0) {
+		size_t cap = ts->nentries ? 2 * ts->nentries : 1;
+		ts->names = reallocarray(ts->names, cap, sizeof(*ts->names));
+		if (ts->names == NULL)
+			err(EXIT_DATA, "malloc");
+	}
+	ts->names[ts->nentries++] = path_go_clean(e->name);
+	header_text(&h, e, ts->version);
+	r = add_rec(ts, REC_BEGIN, h.len);
+	memcpy(r + 1, h.data, h.len);
+	buffer_free(&h);
+	ts->entry_open = 1;
+}
+
+void *
+tarsum_data_space(struct tarsum *ts, size_t *n)
+{
+	struct batch *b = ts->cur;
+	size_t room;
+
+	if (ts->data_rec == NULL ||
+	    BATCH_SIZE - b->len < MIN_DATA_SPACE) {
+		if (BATCH_SIZE - b->len < sizeof(struct rec) + MIN_DATA_SPACE)
+			submit(ts);
+		ts->data_rec = add_rec(ts, REC_DATA, 0);
+	}
+	b = ts->cur;
+	room = BATCH_SIZE - b->len;
+	if (*n > room)
+		*n = room;
+	return b->mem + b->len;
+}
+
+void
+tarsum_data_commit(struct tarsum *ts, size_t n)
+{
+	ts->data_rec->len += (uint32_t)n;
+	ts->cur->len += n;
+	/* Keep the next record aligned; the data record's length is exact. */
+	size_t aligned = (ts->cur->len + 7) & ~(size_t)7;
+	if (aligned != ts->cur->len) {
+		ts->cur->len = aligned;
+		ts->data_rec = NULL;
+	}
+}
+
+void
+tarsum_data(struct tarsum *ts, const void *p, size_t n)
+{
+	while (n > 0) {
+		size_t k = n;
+		void *dst = tarsum_data_space(ts, &k);
+		memcpy(dst, p, k);
+		tarsum_data_commit(ts, k);
+		p = (const char *)p + k;
+		n -= k;
+	}
+}
+
+void
+tarsum_end(struct tarsum *ts)
+{
+	ts->data_rec = NULL;
+	add_rec(ts, REC_END, 0);
+	ts->entry_open = 0;
+}
+
+/* --- the result ------------------------------------------------------- */
+
+static void
+stop_workers(struct tarsum *ts)
+{
+	pthread_mutex_lock(&ts->mu);
+	ts->quit = 1;
+	for (int i = 0; i < ts->nworkers; i++)
+		pthread_cond_signal(&ts->workers[i].wake);
+	pthread_mutex_unlock(&ts->mu);
+	for (int i = 0; i < ts->nworkers; i++)
+		pthread_join(ts->workers[i].thread, NULL);
+}
+
+struct sums {
+	char **names;
+	size_t *pos; /* archive position of the entry in each slot */
+	char (*hex)[DIGEST_MAX_HEX];
+	int dups;
+};
+
+/* fileinfosums.go's bySum: by sum, or by position when names are equal. */
+static int
+sums_less(void *data, size_t i, size_t j)
+{
+	struct sums *s = data;
+
+	if (s->dups && strcmp(s->names[s->pos[i]], s->names[s->pos[j]]) == 0)
+		return s->pos[i] < s->pos[j];
+	return strcmp(s->hex[s->pos[i]], s->hex[s->pos[j]]) < 0;
+}
+
+static void
+sums_swap(void *data, size_t i, size_t j)
+{
+	struct sums *s = data;
+	size_t t = s->pos[i];
+
+	s->pos[i] = s->pos[j];
+	s->pos[j] = t;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+has_duplicates(char **names, size_t n)
+{
+	char **sorted = calloc(n + 1, sizeof(*sorted));
+	int dups = 0;
+
+	if (sorted == NULL)
+		err(EXIT_DATA, "malloc");
+	memcpy(sorted, names, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_str);
+	for (size_t i = 1; i < n && !dups; i++)
+		dups = strcmp(sorted[i - 1], sorted[i]) == 0;
+	free(sorted);
+	return dups;
+}
+
+static void
+gather(struct tarsum *ts, struct worker *w, char (*hex)[DIGEST_MAX_HEX])
+{
+	for (size_t i = 0; i < w->nres; i++)
+		memcpy(hex[w->res[i].idx], w->res[i].hex, DIGEST_MAX_HEX);
+	free(w->res);
+	(void)ts;
+}
+
+static void
+free_all(struct tarsum *ts)
+{
+	struct batch *b;
+
+	while ((b = ts->free_batches) != NULL) {
+		ts->free_batches = b->next;
+		free(b->mem);
+		free(b);
+	}
+	free(ts->cur->mem);
+	free(ts->cur);
+	for (size_t i = 0; i < ts->nentries; i++)
+		free(ts->names[i]);
+	free(ts->names);
+	free(ts->workers);
+	free(ts);
+}
+
+char *
+tarsum_finish(struct tarsum *ts, const void *extra, size_t extralen)
+{
+	struct sums s = {0};
+	struct digest d;
+	char hex[DIGEST_MAX_HEX];
+	char *out;
+
+	submit(ts);
+	stop_workers(ts);
+	s.names = ts->names;
+	s.hex = calloc(ts->nentries + 1, sizeof(*s.hex));
+	s.pos = calloc(ts->nentries + 1, sizeof(*s.pos));
+	if (s.hex == NULL || s.pos == NULL)
+		err(EXIT_DATA, "malloc");
+	gather(ts, &ts->inline_worker, s.hex);
+	for (int i = 0; i < ts->nworkers; i++)
+		gather(ts, &ts->workers[i], s.hex);
+	for (size_t i = 0; i < ts->nentries; i++)
+		s.pos[i] = i;
+	s.dups = has_duplicates(ts->names, ts->nentries);
+	gosort(&(struct gosort_ops){&s, sums_less, sums_swap}, ts->nentries);
+
+	digest_init(&d, ts->alg);
+	if (extra != NULL)
+		digest_update(&d, extra, extralen);
+	for (size_t i = 0; i < ts->nentries; i++)
+		digest_update(&d, s.hex[s.pos[i]], strlen(s.hex[s.pos[i]]));
+	digest_final_hex(&d, hex);
+	if (asprintf(&out, "%s+%s:%s", version_label(ts->version), ts->alg,
+	        hex) < 0)
+		err(EXIT_DATA, "malloc");
+	free(s.hex);
+	free(s.pos);
+	free_all(ts);
+	return out;
+}
+
+void
+tarsum_abort(struct tarsum *ts)
+{
+	if (ts == NULL)
+		return;
+	stop_workers(ts);
+	for (int i = 0; i < ts->nworkers; i++)
+		free(ts->workers[i].res);
+	free(ts->inline_worker.res);
+	free_all(ts);
+}
