@@ -1,0 +1,91 @@
+/* bundle.c: reading and writing the BUNDLE stream. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buffer.h"
+#include "bundle.h"
+#include "errors.h"
+
+#define JSON_MAX (16 << 20)
+
+void
+bundle_write_head(struct tar_writer *w, const char *json, int64_t layer_size,
+    int64_t mtime)
+{
+	struct tar_entry e = {0};
+
+	tar_writer_file(w, "VERSION", 0644, mtime, "1.0", 3);
+	tar_writer_file(w, "json", 0644, mtime, json, strlen(json));
+	e.name = "layer.tar";
+	e.linkname = e.uname = e.gname = "";
+	e.mode = 0644;
+	e.mtime = mtime;
+	e.size = layer_size;
+	e.typeflag = '0';
+	tar_writer_header(w, &e);
+}
+
+static int
+fail(char **why, const char *fmt, const char *arg)
+{
+	if (asprintf(why, fmt, arg) < 0)
+		err(EXIT_DATA, "malloc");
+	return -1;
+}
+
+/* The next member, which must be a regular file called NAME. */
+static int
+expect(struct tar_reader *r, const char *name, struct tar_entry **e,
+    char **why)
+{
+	int got = tar_reader_next(r, e);
+
+	if (got < 0)
+		return fail(why, "%s", tar_reader_error(r));
+	if (got == 0)
+		return fail(why, "not a bundle: '%s' is missing", name);
+	if (strcmp((*e)->name, name) != 0 || (*e)->typeflag != '0')
+		return fail(why, "not a bundle: expected '%s' next", name);
+	return 0;
+}
+
+static int
+slurp(struct tar_reader *r, struct tar_entry *e, struct buffer *b, char **why)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	if (e->size > JSON_MAX)
+		return fail(why, "bundle member '%s' is too large", e->name);
+	while ((n = tar_reader_read(r, chunk, sizeof(chunk))) > 0)
+		buffer_append(b, chunk, (size_t)n);
+	if (n < 0)
+		return fail(why, "%s", tar_reader_error(r));
+	return 0;
+}
+
+int
+bundle_read_head(struct tar_reader *r, char **json, char **why)
+{
+	struct buffer b = {0};
+	struct tar_entry *e;
+
+	if (expect(r, "VERSION", &e, why) < 0 || slurp(r, e, &b, why) < 0)
+		goto fail;
+	if (strcmp(buffer_str(&b), "1.0") != 0 &&
+	    strcmp(buffer_str(&b), "1.0\n") != 0) {
+		fail(why, "bundle VERSION is '%s', not 1.0", buffer_str(&b));
+		goto fail;
+	}
+	buffer_reset(&b);
+	if (expect(r, "json", &e, why) < 0 || slurp(r, e, &b, why) < 0)
+		goto fail;
+	if (expect(r, "layer.tar", &e, why) < 0)
+		goto fail;
+	*json = buffer_detach(&b);
+	return 0;
+fail:
+	buffer_free(&b);
+	return -1;
+}

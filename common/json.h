@@ -1,0 +1,29 @@
+/*
+ * json.h: JSON through libjq's jv values.
+ *
+ * jv's rule holds here too: a function that takes a jv consumes it, unless
+ * its name says "peek", which borrows.  Keep a value with jv_copy before
+ * passing it on.  Text out of json_dump is canonical (keys sorted, no
+ * spaces), so the same value always gives the same bytes, and digests of
+ * JSON files are reproducible.
+ */
+#ifndef DI_JSON_H
+#define DI_JSON_H
+
+#include <jv.h>
+#include <stddef.h>
+
+/* Parse TEXT; a jv_invalid with a message when it is not one JSON value. */
+jv json_parse(const char *text, size_t len);
+/* Parse the file at PATH ("-": stdin); err(3) naming PATH on failure. */
+jv json_load_file(const char *path);
+/* The canonical text of V (consumed); the caller frees it. */
+char *json_dump(jv v);
+/* Why V (an invalid, consumed) is invalid, into a malloc'd string. */
+char *json_error(jv v);
+
+/* Borrowing accessors: NULL or the fallback when absent or mistyped. */
+const char *json_peek_string(jv obj, const char *key);
+int json_peek_is(jv obj, const char *key, jv_kind kind);
+
+#endif
