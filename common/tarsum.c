@@ -471,10 +471,12 @@ cmp_str(const void *a, const void *b)
 static int
 has_duplicates(char **names, size_t n)
 {
-	char **sorted = calloc(n + 1, sizeof(*sorted));
+	char **sorted;
 	int dups = 0;
 
-	if (sorted == NULL)
+	if (n < 2)
+		return 0;
+	if ((sorted = calloc(n, sizeof(*sorted))) == NULL)
 		err(EXIT_DATA, "malloc");
 	memcpy(sorted, names, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), cmp_str);
