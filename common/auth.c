@@ -14,8 +14,8 @@
 #include "errors.h"
 #include "json.h"
 
-static int
-fail(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(char **why, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
 fail(char **why, const char *fmt, ...)
@@ -58,14 +58,15 @@ static int
 is_tchar(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
+	       (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static void
 skip_space(struct scan *sc)
 {
 	while (sc->pos < sc->len && strchr(" \t", sc->s[sc->pos]) &&
-	    sc->s[sc->pos] != '\0')
+	       sc->s[sc->pos] != '\0')
 		sc->pos++;
 }
 
@@ -74,7 +75,7 @@ static void
 skip_separators(struct scan *sc)
 {
 	while (sc->pos < sc->len && sc->s[sc->pos] != '\0' &&
-	    strchr(" \t,\r\n", sc->s[sc->pos]))
+	       strchr(" \t,\r\n", sc->s[sc->pos]))
 		sc->pos++;
 }
 
@@ -156,7 +157,7 @@ scan_params(struct scan *sc, struct auth_challenge *ch, char **why)
 			return 0;
 		if (n == 0)
 			return fail(why, "unexpected byte at offset %zu",
-			    sc->pos);
+			            sc->pos);
 		if (sc->pos >= sc->len || sc->s[sc->pos] != '=') {
 			sc->pos = save; /* the next challenge's scheme */
 			return 0;
@@ -165,9 +166,12 @@ scan_params(struct scan *sc, struct auth_challenge *ch, char **why)
 		skip_space(sc);
 		if (sc->pos < sc->len && sc->s[sc->pos] == '"') {
 			if ((value = scan_quoted(sc)) == NULL)
-				return fail(why, "unterminated quoted string "
-				                 "at offset %zu", sc->pos);
-		} else if (sc->pos < sc->len && sc->s[sc->pos] == '=' && first) {
+				return fail(why,
+				            "unterminated quoted string "
+				            "at offset %zu",
+				            sc->pos);
+		} else if (sc->pos < sc->len && sc->s[sc->pos] == '=' &&
+		           first) {
 			/* A token68 ending in '=' padding: not ours. */
 			while (sc->pos < sc->len && sc->s[sc->pos] == '=')
 				sc->pos++;
@@ -196,7 +200,7 @@ scheme_of(const char *s, size_t n)
 
 int
 auth_parse_challenge(const char *s, size_t len, struct auth_challenge *ch,
-    char **why)
+                     char **why)
 {
 	struct scan sc = {s, len, 0};
 	struct auth_challenge basic = {0}, bearer = {0}, *into;
@@ -211,11 +215,11 @@ auth_parse_challenge(const char *s, size_t len, struct auth_challenge *ch,
 		size_t n = scan_token(&sc);
 		if (n == 0) {
 			fail(why, "expected an auth scheme at offset %zu",
-			    sc.pos);
+			     sc.pos);
 			goto bad;
 		}
 		enum auth_scheme kind = scheme_of(name, n);
-		into = kind == AUTH_BASIC ? &basic
+		into = kind == AUTH_BASIC    ? &basic
 		       : kind == AUTH_BEARER ? &bearer
 		                             : NULL;
 		if (into != NULL && into->scheme != AUTH_NONE)
@@ -268,8 +272,7 @@ token_valid(const char *t)
 }
 
 int
-auth_parse_token(const char *s, size_t len, struct auth_token *tok,
-    char **why)
+auth_parse_token(const char *s, size_t len, struct auth_token *tok, char **why)
 {
 	jv v = json_parse(s, len);
 	const char *t;
@@ -359,8 +362,8 @@ base64_encode(struct buffer *out, const unsigned char *p, size_t n)
 		if (i + 2 < n)
 			v |= p[i + 2];
 		char q[4] = {b64chars[v >> 18], b64chars[(v >> 12) & 63],
-		    i + 1 < n ? b64chars[(v >> 6) & 63] : '=',
-		    i + 2 < n ? b64chars[v & 63] : '='};
+		             i + 1 < n ? b64chars[(v >> 6) & 63] : '=',
+		             i + 2 < n ? b64chars[v & 63] : '='};
 		buffer_append(out, q, 4);
 	}
 }
@@ -486,8 +489,7 @@ key_score(const char *key, const char *domain, const char *path)
 }
 
 static int
-decode_auth(const char *b64, struct auth_creds *c, const char *key,
-    char **why)
+decode_auth(const char *b64, struct auth_creds *c, const char *key, char **why)
 {
 	struct buffer plain = {0};
 	int rc;
@@ -502,14 +504,14 @@ decode_auth(const char *b64, struct auth_creds *c, const char *key,
 	if (rc < 0) {
 		free(*why);
 		return fail(why, "entry \"%s\": \"auth\" is not user:password",
-		    key);
+		            key);
 	}
 	return 1;
 }
 
 int
 auth_file_lookup(const char *json, size_t len, const char *domain,
-    const char *path, struct auth_creds *c, char **why)
+                 const char *path, struct auth_creds *c, char **why)
 {
 	jv v = json_parse(json, len), auths, best = jv_invalid();
 	int best_score = 0, rc = 0;
@@ -541,7 +543,7 @@ auth_file_lookup(const char *json, size_t len, const char *domain,
 			best = jv_copy(entry);
 			free(best_key);
 			best_key = xstrndup(jv_string_value(key),
-			    strlen(jv_string_value(key)));
+			                    strlen(jv_string_value(key)));
 		}
 		free(k);
 		jv_free(key);
@@ -549,7 +551,7 @@ auth_file_lookup(const char *json, size_t len, const char *domain,
 	}
 	if (best_score > 0)
 		rc = decode_auth(json_peek_string(best, "auth"), c, best_key,
-		    why);
+		                 why);
 out:
 	free(best_key);
 	jv_free(best);
@@ -583,7 +585,7 @@ read_file(const char *path, struct buffer *b)
 /* 1, 0 or -1 as auth_file_lookup; a missing file counts as 0 if OPTIONAL. */
 static int
 lookup_in_file(const char *file, int optional, const char *domain,
-    const char *path, struct auth_creds *c, char **why)
+               const char *path, struct auth_creds *c, char **why)
 {
 	struct buffer b = {0};
 	char *inner;
@@ -638,7 +640,7 @@ default_source(int i)
 
 int
 auth_creds_find(const char *authfile, const char *domain, const char *path,
-    struct auth_creds *c, char **why)
+                struct auth_creds *c, char **why)
 {
 	*why = NULL;
 	memset(c, 0, sizeof(*c));

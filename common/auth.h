@@ -25,7 +25,7 @@ struct auth_challenge {
 
 struct auth_creds {
 	char *user, *pass; /* NULL when there are none */
-	char *source;	   /* where they came from, for messages */
+	char *source;      /* where they came from, for messages */
 };
 
 struct auth_token {
@@ -39,17 +39,17 @@ struct auth_token {
  * or -1 and *WHY (malloc'd).
  */
 int auth_parse_challenge(const char *s, size_t len, struct auth_challenge *ch,
-    char **why);
+                         char **why);
 void auth_challenge_free(struct auth_challenge *ch);
 
 /* A token service's answer: "token" or else "access_token", "expires_in". */
 int auth_parse_token(const char *s, size_t len, struct auth_token *tok,
-    char **why);
+                     char **why);
 void auth_token_free(struct auth_token *tok);
 
 /* "user:pass" (split at the first ':'; the user may not be empty). */
 int auth_creds_parse(const char *s, size_t len, struct auth_creds *c,
-    char **why);
+                     char **why);
 /*
  * Look up DOMAIN/PATH in the text of an auth file (containers' auth.json
  * or Docker's config.json): the entry with the longest matching key,
@@ -57,21 +57,20 @@ int auth_creds_parse(const char *s, size_t len, struct auth_creds *c,
  * 0 when not, -1 and *WHY on malformed JSON or a bad "auth" value.
  */
 int auth_file_lookup(const char *json, size_t len, const char *domain,
-    const char *path, struct auth_creds *c, char **why);
+                     const char *path, struct auth_creds *c, char **why);
 /*
  * Walk the files: only AUTHFILE when it is not NULL, else the default
  * sources in order, the first that has an entry winning.  1, 0 or -1 as
  * auth_file_lookup; *WHY names the file.
  */
-int auth_creds_find(const char *authfile, const char *domain,
-    const char *path, struct auth_creds *c, char **why);
+int auth_creds_find(const char *authfile, const char *domain, const char *path,
+                    struct auth_creds *c, char **why);
 void auth_creds_free(struct auth_creds *c);
 
 /* "Basic <base64 user:pass>"; the caller wipes and frees it. */
 char *auth_basic_value(const struct auth_creds *c);
 /* REALM?service=...&scope=..., percent-encoded; NULL parts left out. */
-char *auth_token_url(const char *realm, const char *service,
-    const char *scope);
+char *auth_token_url(const char *realm, const char *service, const char *scope);
 /* Free a string that held a secret, overwriting it first. */
 void auth_wipe_free(char *s);
 

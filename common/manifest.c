@@ -14,13 +14,13 @@
 #include "manifest.h"
 
 #define MT_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
-#define MT_SCHEMA1_SIGNED                                                     \
+#define MT_SCHEMA1_SIGNED                                                      \
 	"application/vnd.docker.distribution.manifest.v1+prettyjws"
 #define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
 
-static int
-fail(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(char **why, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
 fail(char **why, const char *fmt, ...)
@@ -77,9 +77,9 @@ static const struct {
     {"application/vnd.oci.image.layer.v1.tar+zstd", LAYER_ZSTD},
     {"application/vnd.oci.image.layer.nondistributable.v1.tar", LAYER_TAR},
     {"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-        LAYER_GZIP},
+     LAYER_GZIP},
     {"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-        LAYER_ZSTD},
+     LAYER_ZSTD},
 };
 
 static int
@@ -110,7 +110,7 @@ parse_descriptor(jv d, const char *what, struct descriptor *out, char **why)
 		return fail(why, "%s has no digest", what);
 	if (!digest_is_sha256(digest))
 		return fail(why, "%s: digest \"%.80s\" is not sha256:<64 hex>",
-		    what, digest);
+		            what, digest);
 	if (size_of(d, &out->size) < 0)
 		return fail(why, "%s has no valid size", what);
 	out->digest = xstrdup_or_null(digest);
@@ -144,7 +144,7 @@ parse_layer(jv d, size_t i, struct descriptor *out, char **why)
 			break;
 	if (k == sizeof(layer_types) / sizeof(layer_types[0]))
 		return fail(why, "%s: media type \"%.100s\" is not a layer",
-		    what, out->media_type ? out->media_type : "(none)");
+		            what, out->media_type ? out->media_type : "(none)");
 	out->compression = layer_types[k].compression;
 	out->has_urls = json_peek_is(d, "urls", JV_KIND_ARRAY);
 	return 0;
@@ -162,9 +162,9 @@ parse_image(jv v, struct manifest *m, char **why)
 		goto out;
 	const char *ct = m->config.media_type;
 	if (ct == NULL || (strcmp(ct, MT_DOCKER_CONFIG) != 0 &&
-	                      strcmp(ct, MT_OCI_CONFIG) != 0)) {
+	                   strcmp(ct, MT_OCI_CONFIG) != 0)) {
 		fail(why, "not a container image: config media type \"%.100s\"",
-		    ct ? ct : "(none)");
+		     ct ? ct : "(none)");
 		goto out;
 	}
 	if (jv_get_kind(layers) != JV_KIND_ARRAY) {
@@ -198,11 +198,13 @@ parse_platform(jv d, struct descriptor *out)
 
 	if (jv_get_kind(p) == JV_KIND_OBJECT) {
 		out->os = xstrdup_or_null(json_peek_string(p, "os"));
-		out->arch = xstrdup_or_null(json_peek_string(p, "architecture"));
+		out->arch =
+		    xstrdup_or_null(json_peek_string(p, "architecture"));
 		out->variant = xstrdup_or_null(json_peek_string(p, "variant"));
 	}
 	if (jv_get_kind(a) == JV_KIND_OBJECT) {
-		const char *t = json_peek_string(a, "vnd.docker.reference.type");
+		const char *t =
+		    json_peek_string(a, "vnd.docker.reference.type");
 		out->attestation = t && strcmp(t, "attestation-manifest") == 0;
 	}
 	if (out->os && out->arch && strcmp(out->os, "unknown") == 0 &&
@@ -224,8 +226,8 @@ parse_index(jv v, struct manifest *m, char **why)
 		goto out;
 	}
 	m->nmanifests = (size_t)jv_array_length(jv_copy(list));
-	m->manifests = calloc(m->nmanifests ? m->nmanifests : 1,
-	    sizeof(*m->manifests));
+	m->manifests =
+	    calloc(m->nmanifests ? m->nmanifests : 1, sizeof(*m->manifests));
 	if (m->manifests == NULL)
 		err(EXIT_DATA, "malloc");
 	for (size_t i = 0; i < m->nmanifests; i++) {
@@ -279,8 +281,8 @@ decide_type(jv v, const char *content_type, struct manifest *m, char **why)
 		m->media_type = served;
 	} else {
 		free(served);
-		m->media_type = xstrdup_or_null(has_list ? MT_OCI_INDEX
-		                                         : MT_OCI_MANIFEST);
+		m->media_type =
+		    xstrdup_or_null(has_list ? MT_OCI_INDEX : MT_OCI_MANIFEST);
 	}
 	if (is_index_type(m->media_type) && has_layers)
 		return fail(why, "an index with layers");
@@ -291,7 +293,7 @@ decide_type(jv v, const char *content_type, struct manifest *m, char **why)
 
 int
 manifest_parse(const char *s, size_t len, const char *content_type,
-    struct manifest *m, char **why)
+               struct manifest *m, char **why)
 {
 	jv v = json_parse(s, len), sv;
 	int rc = -1;
@@ -309,12 +311,12 @@ manifest_parse(const char *s, size_t len, const char *content_type,
 		goto out;
 	}
 	sv = jv_object_get(jv_copy(v), jv_string("schemaVersion"));
-	double version = jv_get_kind(sv) == JV_KIND_NUMBER ? jv_number_value(sv)
-	                                                   : 0;
+	double version =
+	    jv_get_kind(sv) == JV_KIND_NUMBER ? jv_number_value(sv) : 0;
 	jv_free(sv);
 	const char *mt = json_peek_string(v, "mediaType");
 	if (version == 1 || (mt && (strcmp(mt, MT_SCHEMA1) == 0 ||
-	                               strcmp(mt, MT_SCHEMA1_SIGNED) == 0))) {
+	                            strcmp(mt, MT_SCHEMA1_SIGNED) == 0))) {
 		fail(why, "a Docker schema 1 manifest, which is not supported "
 		          "(push the image again with a current client)");
 		goto out;
@@ -331,7 +333,7 @@ manifest_parse(const char *s, size_t len, const char *content_type,
 		rc = parse_image(v, m, why);
 	else
 		fail(why, "unsupported manifest media type \"%.100s\"",
-		    m->media_type);
+		     m->media_type);
 out:
 	jv_free(v);
 	if (rc < 0)
@@ -411,14 +413,14 @@ static void
 add_platform(struct buffer *b, const struct descriptor *d)
 {
 	buffer_addf(b, "%s%s/%s", b->len ? ", " : "", d->os ? d->os : "?",
-	    d->arch ? d->arch : "?");
+	            d->arch ? d->arch : "?");
 	if (d->variant && *d->variant)
 		buffer_addf(b, "/%s", d->variant);
 }
 
 long
 manifest_select(const struct manifest *m, const char *os, const char *arch,
-    const char *variant, char **why)
+                const char *variant, char **why)
 {
 	const char *want = norm_variant(arch, variant);
 	struct buffer have = {0};
@@ -439,15 +441,15 @@ manifest_select(const struct manifest *m, const char *os, const char *arch,
 		}
 	}
 	fail(why, "no image for %s/%s%s%s in the index; it has: %s", os, arch,
-	    variant ? "/" : "", variant ? variant : "",
-	    have.len ? buffer_str(&have) : "none");
+	     variant ? "/" : "", variant ? variant : "",
+	     have.len ? buffer_str(&have) : "none");
 	buffer_free(&have);
 	return -1;
 }
 
 int
 manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
-    char **why)
+                         char **why)
 {
 	jv v = json_parse(s, len), rootfs, list;
 	int rc = -1;
@@ -482,7 +484,7 @@ manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
 		if (id == NULL || !digest_is_sha256(id)) {
 			jv_free(d);
 			fail(why, "config: diff_id %zu is not sha256:<64 hex>",
-			    i + 1);
+			     i + 1);
 			goto out;
 		}
 		(*ids)[i] = xstrdup_or_null(id);

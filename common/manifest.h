@@ -15,19 +15,21 @@
 
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_MANIFEST                                                     \
+	"application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST                                                         \
+	"application/vnd.docker.distribution.manifest.list.v2+json"
 /* What a registry is asked for, best first. */
-#define MANIFEST_ACCEPT                                                       \
-	MT_OCI_INDEX ", " MT_DOCKER_LIST ", " MT_OCI_MANIFEST                 \
-		     ", " MT_DOCKER_MANIFEST
+#define MANIFEST_ACCEPT                                                        \
+	MT_OCI_INDEX ", " MT_DOCKER_LIST ", " MT_OCI_MANIFEST                  \
+	             ", " MT_DOCKER_MANIFEST
 
 /* How a layer blob is compressed, from its media type. */
 enum layer_compression { LAYER_TAR, LAYER_GZIP, LAYER_ZSTD };
 
 struct descriptor {
 	char *media_type; /* may be NULL for an index entry */
-	char *digest;	  /* "sha256:<hex>" */
+	char *digest;     /* "sha256:<hex>" */
 	int64_t size;
 	/* Index entries only. */
 	char *os, *arch, *variant;
@@ -42,8 +44,8 @@ enum manifest_kind { MANIFEST_IMAGE, MANIFEST_INDEX };
 struct manifest {
 	enum manifest_kind kind;
 	char *media_type;
-	struct descriptor config;    /* images */
-	struct descriptor *layers;   /* images */
+	struct descriptor config;     /* images */
+	struct descriptor *layers;    /* images */
 	struct descriptor *manifests; /* indexes */
 	size_t nlayers, nmanifests;
 };
@@ -54,7 +56,7 @@ struct manifest {
  * documents.  0 and *M filled, or -1 and *WHY (malloc'd).
  */
 int manifest_parse(const char *s, size_t len, const char *content_type,
-    struct manifest *m, char **why);
+                   struct manifest *m, char **why);
 void manifest_free(struct manifest *m);
 
 /*
@@ -62,8 +64,8 @@ void manifest_free(struct manifest *m);
  * the architecture's default), attestations skipped.  Returns its index,
  * or -1 and *WHY listing the platforms the index holds.
  */
-long manifest_select(const struct manifest *m, const char *os,
-    const char *arch, const char *variant, char **why);
+long manifest_select(const struct manifest *m, const char *os, const char *arch,
+                     const char *variant, char **why);
 
 /* GOARCH of the machine this was built for ("amd64", "arm64"...). */
 const char *manifest_host_arch(void);
@@ -75,7 +77,7 @@ const char *manifest_host_variant(void);
  * strings, *N of them), or -1 and *WHY.
  */
 int manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
-    char **why);
+                             char **why);
 void manifest_free_diff_ids(char **ids, size_t n);
 
 #endif

@@ -59,7 +59,8 @@ component_valid(const char *s, size_t n)
 			return 0;
 		if (i == n)
 			return 1;
-		if (s[i] == '.' || (s[i] == '_' && (i + 1 >= n || s[i + 1] != '_')))
+		if (s[i] == '.' ||
+		    (s[i] == '_' && (i + 1 >= n || s[i + 1] != '_')))
 			i++;
 		else if (s[i] == '_')
 			i += 2;
@@ -166,7 +167,8 @@ digest_valid(const char *s, size_t n)
 	if (n != 7 + 64 || memcmp(s, "sha256:", 7) != 0)
 		return 0;
 	for (size_t i = 7; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
 }
@@ -204,7 +206,7 @@ reference_name_valid(const char *name, size_t len)
 	if (dlen > 0 && !domain_valid(name, dlen))
 		return 0;
 	return path_valid(name + (dlen ? dlen + 1 : 0),
-	    len - (dlen ? dlen + 1 : 0));
+	                  len - (dlen ? dlen + 1 : 0));
 }
 
 /* Split NAME into the registry and the repository path, with defaults. */
@@ -217,7 +219,7 @@ split_name(const char *s, size_t n, struct reference *ref)
 
 	if (dlen == 0 || (dlen == 15 && memcmp(s, "index.docker.io", 15) == 0))
 		ref->domain = dup_range(REFERENCE_DOCKER_HUB,
-		    strlen(REFERENCE_DOCKER_HUB));
+		                        strlen(REFERENCE_DOCKER_HUB));
 	else
 		ref->domain = dup_range(s, dlen);
 	if (strcmp(ref->domain, REFERENCE_DOCKER_HUB) == 0 &&
@@ -247,7 +249,8 @@ parse_name(const char *s, size_t n, struct reference *ref, char **why)
 	if (!path_valid(s + (dlen ? dlen + 1 : 0), n - (dlen ? dlen + 1 : 0))) {
 		for (size_t i = dlen; i < n; i++)
 			if (s[i] >= 'A' && s[i] <= 'Z')
-				return fail(why, "%s",
+				return fail(
+				    why, "%s",
 				    "repository name must be lowercase");
 		return fail(why, "%s", "invalid repository name");
 	}
@@ -270,7 +273,8 @@ reference_parse(const char *s, size_t len, struct reference *ref, char **why)
 		namelen = (size_t)(at - s);
 		if (!digest_valid(at + 1, len - namelen - 1))
 			return fail(why, "%s",
-			    "digest is not sha256: and 64 lowercase hex digits");
+			            "digest is not sha256: and 64 lowercase "
+			            "hex digits");
 	}
 	/* A tag is after the last ':' that follows the last '/'. */
 	colon = memrchr(s, ':', namelen);

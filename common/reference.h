@@ -27,7 +27,7 @@ struct reference {
  * (malloc'd) saying what is wrong; REF is then left empty.
  */
 int reference_parse(const char *s, size_t len, struct reference *ref,
-    char **why);
+                    char **why);
 void reference_free(struct reference *ref);
 
 /* The host to send API requests to: registry-1.docker.io for docker.io. */

@@ -39,8 +39,8 @@ struct registry {
 	pthread_mutex_t lock; /* guards what follows */
 	enum auth_scheme auth;
 	char *realm, *service, *scope;
-	char *bearer;	  /* "Bearer <token>" */
-	double expires;	  /* monotonic seconds */
+	char *bearer;        /* "Bearer <token>" */
+	double expires;      /* monotonic seconds */
 	unsigned generation; /* bumped when the Authorization changes */
 };
 
@@ -60,6 +60,8 @@ struct sink {
 	registry_progress_fn *progress;
 	void *arg;
 	char *fail; /* why a write was refused: not retried */
+	/* A 206 that did not continue the file: start over without Range. */
+	int bad_range, no_range;
 };
 
 struct response {
@@ -70,6 +72,10 @@ struct response {
 	char *content_type, *digest, *content_range, *retry_after;
 	struct buffer challenges, errbody;
 	size_t header_bytes;
+	long timeout;       /* seconds without a byte before giving up */
+	curl_off_t seen;    /* bytes received so far... */
+	double last_change; /* ...and when that last changed */
+	int timed_out;
 };
 
 static char *
@@ -100,8 +106,7 @@ sleep_ms(long ms)
 		;
 }
 
-static int
-set_error(struct registry_conn *c, const char *fmt, ...)
+static int set_error(struct registry_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
@@ -129,7 +134,7 @@ registry_conn_error(const struct registry_conn *c)
 
 struct registry *
 registry_new(const char *host, const char *repository, const char *label,
-    const struct registry_options *o, struct auth_creds *creds)
+             const struct registry_options *o, struct auth_creds *creds)
 {
 	struct registry *r = calloc(1, sizeof(*r));
 
@@ -170,6 +175,29 @@ registry_free(struct registry *r)
 	curl_global_cleanup();
 }
 
+/*
+ * Give up a transfer when no byte has come for the timeout: curl calls this
+ * about once a second even when nothing arrives.
+ */
+static int
+idle_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+        curl_off_t ulnow)
+{
+	struct response *resp = ud;
+	double t = now();
+
+	(void)dltotal, (void)ultotal, (void)ulnow;
+	if (dlnow != resp->seen || resp->last_change == 0) {
+		resp->seen = dlnow;
+		resp->last_change = t;
+		return 0;
+	}
+	if (t - resp->last_change < (double)resp->timeout)
+		return 0;
+	resp->timed_out = 1;
+	return 1;
+}
+
 struct registry_conn *
 registry_conn_new(struct registry *r)
 {
@@ -183,12 +211,12 @@ registry_conn_new(struct registry *r)
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "di-pull/" DI_VERSION);
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, r->opt.timeout);
-	curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, r->opt.timeout);
+	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, idle_cb);
 	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER,
-	    r->opt.tls_verify ? 1L : 0L);
+	                 r->opt.tls_verify ? 1L : 0L);
 	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST,
-	    r->opt.tls_verify ? 2L : 0L);
+	                 r->opt.tls_verify ? 2L : 0L);
 	curl_easy_setopt(c->curl, CURLOPT_BUFFERSIZE, 512L * 1024);
 	return c;
 }
@@ -229,8 +257,7 @@ response_free(struct response *resp)
 	buffer_free(&resp->errbody);
 }
 
-static int
-sink_refuse(struct sink *s, const char *fmt, ...)
+static int sink_refuse(struct sink *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
@@ -260,26 +287,27 @@ sink_restart(struct sink *s)
 	return 0;
 }
 
-/* "bytes START-END/TOTAL" must continue exactly where the file ends. */
+/*
+ * "bytes START-END/TOTAL" must continue exactly where the file ends; if it
+ * does not, the transfer stops and the blob is fetched again whole.
+ */
 static int
 check_content_range(struct sink *s, const char *cr)
 {
 	long long start, end, total;
 	char star;
 
-	if (cr == NULL)
-		return sink_refuse(s, "206 without Content-Range");
-	if (sscanf(cr, "bytes %lld-%lld/%lld", &start, &end, &total) == 3) {
+	if (cr != NULL &&
+	    sscanf(cr, "bytes %lld-%lld/%lld", &start, &end, &total) == 3) {
 		if (start == s->have && end == s->size - 1 && total == s->size)
 			return 0;
-	} else if (sscanf(cr, "bytes %lld-%lld/%c", &start, &end, &star) ==
-	               3 &&
+	} else if (cr != NULL &&
+	           sscanf(cr, "bytes %lld-%lld/%c", &start, &end, &star) == 3 &&
 	           star == '*' && start == s->have && end == s->size - 1) {
 		return 0;
 	}
-	return sink_refuse(s, "Content-Range \"%.80s\" does not continue at "
-	                      "byte %lld of %lld",
-	    cr, (long long)s->have, (long long)s->size);
+	s->bad_range = 1;
+	return -1;
 }
 
 /* The headers are all in: decide where the body goes. */
@@ -345,7 +373,8 @@ header_cb(char *b, size_t size, size_t nmemb, void *ud)
 	k = (size_t)(b + n - v);
 	if (namelen == 12 && strncasecmp(b, "Content-Type", 12) == 0)
 		keep_header(&resp->content_type, v, k);
-	else if (namelen == 21 && strncasecmp(b, "Docker-Content-Digest", 21) == 0)
+	else if (namelen == 21 &&
+	         strncasecmp(b, "Docker-Content-Digest", 21) == 0)
 		keep_header(&resp->digest, v, k);
 	else if (namelen == 13 && strncasecmp(b, "Content-Range", 13) == 0)
 		keep_header(&resp->content_range, v, k);
@@ -396,7 +425,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *ud)
 	}
 	if ((int64_t)n > s->size - s->have) {
 		sink_refuse(s, "more bytes than the %lld its descriptor gives",
-		    (long long)s->size);
+		            (long long)s->size);
 		return 0;
 	}
 	if (write_all(s->fd, p, n) < 0) {
@@ -470,7 +499,7 @@ is_redirect(long status)
 /* One HTTP exchange, no redirects followed. */
 static CURLcode
 perform(struct registry_conn *c, const char *url, const char *auth,
-    const char *accept, const char *range, struct response *resp)
+        const char *accept, const char *range, struct response *resp)
 {
 	struct curl_slist *h = NULL;
 	char *line = NULL;
@@ -487,6 +516,11 @@ perform(struct registry_conn *c, const char *url, const char *auth,
 		auth_wipe_free(line);
 	}
 	resp->curl = c->curl;
+	resp->timeout = c->reg->opt.timeout;
+	resp->seen = 0;
+	resp->last_change = 0;
+	resp->timed_out = 0;
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, resp);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
@@ -495,6 +529,8 @@ perform(struct registry_conn *c, const char *url, const char *auth,
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, resp);
 	rc = curl_easy_perform(c->curl);
+	if (rc == CURLE_ABORTED_BY_CALLBACK && resp->timed_out)
+		rc = CURLE_OPERATION_TIMEDOUT;
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	/* The Authorization line is in the list: wipe before freeing. */
@@ -510,8 +546,8 @@ perform(struct registry_conn *c, const char *url, const char *auth,
  */
 static CURLcode
 exchange(struct registry_conn *c, const char *path, const char *auth,
-    const char *accept, const char *range, struct response *resp,
-    const char **why)
+         const char *accept, const char *range, struct response *resp,
+         const char **why)
 {
 	char *url = base_url(c->reg, path);
 	CURLcode rc = CURLE_OK;
@@ -521,7 +557,7 @@ exchange(struct registry_conn *c, const char *path, const char *auth,
 	for (int hop = 0;; hop++) {
 		response_reset(resp);
 		rc = perform(c, url, resp->at_registry ? auth : NULL, accept,
-		    range, resp);
+		             range, resp);
 		if (rc != CURLE_OK || !is_redirect(resp->status))
 			break;
 		char *next = NULL;
@@ -555,11 +591,12 @@ auth_error_creds(struct registry_conn *c, const char *who)
 {
 	if (c->reg->creds.user != NULL)
 		set_error(c, "%s refused the credentials from %s", who,
-		    c->reg->creds.source);
+		          c->reg->creds.source);
 	else
-		set_error(c, "%s wants credentials (give --creds or an auth "
-		             "file)",
-		    who);
+		set_error(c,
+		          "%s wants credentials (give --creds or an auth "
+		          "file)",
+		          who);
 }
 
 static char *
@@ -590,22 +627,24 @@ fetch_token(struct registry_conn *c)
 
 	if (r->basic && strncmp(r->realm, "https:", 6) != 0 &&
 	    strcmp(r->scheme, "https") == 0) {
-		set_error(c, "token service %s is plain http; credentials "
-		             "not sent",
-		    who);
+		set_error(c,
+		          "token service %s is plain http; credentials "
+		          "not sent",
+		          who);
 		goto out;
 	}
 	for (int attempt = 0;; attempt++) {
 		response_reset(&resp);
 		rc = perform(c, url, r->basic, "application/json", NULL, &resp);
-		int transient = rc != CURLE_OK || resp.status == 429 ||
-		                resp.status >= 500;
+		int transient =
+		    rc != CURLE_OK || resp.status == 429 || resp.status >= 500;
 		if (!transient || attempt >= r->opt.retries)
 			break;
 		sleep_ms(r->opt.retry_delay_ms << (attempt < 8 ? attempt : 8));
 	}
 	if (rc != CURLE_OK) {
-		set_error(c, "token service %s: %s", who, curl_easy_strerror(rc));
+		set_error(c, "token service %s: %s", who,
+		          curl_easy_strerror(rc));
 	} else if (resp.status == 401 || resp.status == 403) {
 		char label[300];
 		snprintf(label, sizeof(label), "token service %s", who);
@@ -613,7 +652,7 @@ fetch_token(struct registry_conn *c)
 	} else if (resp.status != 200) {
 		set_error(c, "token service %s: HTTP %ld", who, resp.status);
 	} else if (auth_parse_token((char *)buffer_str(&body), body.len, &tok,
-	               &why) < 0) {
+	                            &why) < 0) {
 		set_error(c, "token service %s: %s", who, why);
 	} else {
 		auth_wipe_free(r->bearer);
@@ -674,9 +713,9 @@ authenticate(struct registry_conn *c, struct response *resp, unsigned gen)
 	int rc = 0;
 
 	if (auth_parse_challenge((char *)buffer_str(&resp->challenges),
-	        resp->challenges.len, &ch, &why) < 0) {
+	                         resp->challenges.len, &ch, &why) < 0) {
 		set_error(c, "HTTP 401 with an unusable WWW-Authenticate: %s",
-		    why);
+		          why);
 		free(why);
 		return -1;
 	}
@@ -747,18 +786,27 @@ backoff_ms(const struct registry *r, int attempt, const char *retry_after)
 	return ms < MAX_DELAY_MS ? ms : MAX_DELAY_MS;
 }
 
-/* The registry's complaint, for a message: its error codes, or the status. */
-static void
-status_error(struct registry_conn *c, const char *what, struct response *resp)
+/*
+ * The registry's complaint, for a message: the status and its error codes;
+ * ATTEMPTS > 1 is said too.
+ */
+static int
+status_error(struct registry_conn *c, const char *what, struct response *resp,
+             int attempts)
 {
-	char *text = NULL;
+	char *text = NULL, after[40] = "";
 
+	if (attempts > 1)
+		snprintf(after, sizeof(after), " (after %d attempts)",
+		         attempts);
 	if (registry_parse_errors((char *)buffer_str(&resp->errbody),
-	        resp->errbody.len, &text) == 0)
-		set_error(c, "%s: HTTP %ld (%s)", what, resp->status, text);
+	                          resp->errbody.len, &text) == 0)
+		set_error(c, "%s: HTTP %ld (%s)%s", what, resp->status, text,
+		          after);
 	else
-		set_error(c, "%s: HTTP %ld", what, resp->status);
+		set_error(c, "%s: HTTP %ld%s", what, resp->status, after);
 	free(text);
+	return -1;
 }
 
 /* The bytes already in a file sink: a Range header to ask for the rest. */
@@ -767,7 +815,7 @@ range_header(const struct sink *s)
 {
 	char *h = NULL;
 
-	if (s->buf == NULL && s->have > 0 &&
+	if (s->buf == NULL && s->have > 0 && !s->no_range &&
 	    asprintf(&h, "Range: bytes=%lld-", (long long)s->have) < 0)
 		err(EXIT_DATA, "malloc");
 	return h;
@@ -787,7 +835,7 @@ short_body(const struct sink *s, const struct response *resp)
  */
 static int
 request(struct registry_conn *c, const char *what, const char *path,
-    const char *accept, struct sink *s, struct response *resp)
+        const char *accept, struct sink *s, struct response *resp)
 {
 	struct registry *r = c->reg;
 	int attempt = 0, auth_rounds = 0;
@@ -801,7 +849,8 @@ request(struct registry_conn *c, const char *what, const char *path,
 			free(range);
 			return -1;
 		}
-		CURLcode rc = exchange(c, path, auth, accept, range, resp, &why);
+		CURLcode rc =
+		    exchange(c, path, auth, accept, range, resp, &why);
 		auth_wipe_free(auth);
 		free(range);
 		if (s->fail != NULL)
@@ -809,13 +858,25 @@ request(struct registry_conn *c, const char *what, const char *path,
 		if (why != NULL)
 			return set_error(c, "%s: %s", what, why);
 		int again = rc != CURLE_OK ? transient_curl(rc)
-		            : short_body(s, resp) ? 1
-		                                  : transient_status(resp->status);
-		if (rc == CURLE_OK && resp->status == 401 && resp->at_registry) {
+		            : short_body(s, resp)
+		                ? 1
+		                : transient_status(resp->status);
+		if (s->bad_range) {
+			if (s->no_range)
+				return set_error(c,
+				                 "%s: a 206 answer to a "
+				                 "request without Range",
+				                 what);
+			s->bad_range = 0;
+			s->no_range = again = 1;
+		}
+		if (rc == CURLE_OK && resp->status == 401 &&
+		    resp->at_registry) {
 			if (auth_rounds++ >= MAX_AUTH_ROUNDS)
-				return set_error(c, "%s: HTTP 401 after "
-				                    "authenticating",
-				    what);
+				return set_error(c,
+				                 "%s: HTTP 401 after "
+				                 "authenticating",
+				                 what);
 			if (authenticate(c, resp, gen) < 0)
 				return -1;
 			continue;
@@ -825,25 +886,24 @@ request(struct registry_conn *c, const char *what, const char *path,
 		if (!again) {
 			if (rc != CURLE_OK)
 				return set_error(c, "%s: %s", what,
-				    curl_easy_strerror(rc));
-			status_error(c, what, resp);
-			return -1;
+				                 curl_easy_strerror(rc));
+			return status_error(c, what, resp, 1);
 		}
 		if (s->have > had)
 			attempt = 0; /* progress: the count starts over */
 		if (attempt >= r->opt.retries || total >= MAX_ATTEMPTS) {
 			if (rc != CURLE_OK)
-				return set_error(c, "%s: %s (after %d attempts)",
-				    what, curl_easy_strerror(rc), total);
+				return set_error(
+				    c, "%s: %s (after %d attempts)", what,
+				    curl_easy_strerror(rc), total);
 			if (short_body(s, resp))
-				return set_error(c, "%s: ended after %lld of "
-				                    "%lld bytes (after %d "
-				                    "attempts)",
-				    what, (long long)s->have,
-				    (long long)s->size, total);
-			status_error(c, what, resp);
-			return set_error(c, "%s (after %d attempts)",
-			    c->error + strlen(r->label) + 2, total);
+				return set_error(c,
+				                 "%s: ended after %lld of "
+				                 "%lld bytes (after %d "
+				                 "attempts)",
+				                 what, (long long)s->have,
+				                 (long long)s->size, total);
+			return status_error(c, what, resp, total);
 		}
 		sleep_ms(backoff_ms(r, attempt++, resp->retry_after));
 	}
@@ -874,14 +934,15 @@ registry_ping(struct registry_conn *c)
 
 int
 registry_get_manifest(struct registry_conn *c, const char *ref,
-    struct buffer *body, char **content_type, char **digest)
+                      struct buffer *body, char **content_type, char **digest)
 {
 	struct sink s = {.buf = body, .max = MANIFEST_MAX, .fd = -1};
 	struct response resp = {.sink = &s};
 	char *path, *what;
 	int rc;
 
-	if (asprintf(&path, "/v2/%s/manifests/%s", c->reg->repository, ref) < 0 ||
+	if (asprintf(&path, "/v2/%s/manifests/%s", c->reg->repository, ref) <
+	        0 ||
 	    asprintf(&what, "manifest %s", ref) < 0)
 		err(EXIT_DATA, "malloc");
 	rc = request(c, what, path, MANIFEST_ACCEPT, &s, &resp);
@@ -896,34 +957,35 @@ registry_get_manifest(struct registry_conn *c, const char *ref,
 
 static int
 check_digest(struct registry_conn *c, const char *what, const char *want,
-    const char *hex)
+             const char *hex)
 {
 	if (strcmp(want + 7, hex) != 0)
 		return set_error(c, "%s: content has digest sha256:%s", what,
-		    hex);
+		                 hex);
 	return 0;
 }
 
 int
 registry_get_blob(struct registry_conn *c, const char *digest, int64_t size,
-    struct buffer *body)
+                  struct buffer *body)
 {
 	struct sink s = {.buf = body, .max = (size_t)size, .fd = -1};
 	struct response resp = {.sink = &s};
 	char *path, *what, hex[DIGEST_MAX_HEX];
 	int rc = -1;
 
-	if (asprintf(&path, "/v2/%s/blobs/%s", c->reg->repository, digest) < 0 ||
+	if (asprintf(&path, "/v2/%s/blobs/%s", c->reg->repository, digest) <
+	        0 ||
 	    asprintf(&what, "blob %s", digest) < 0)
 		err(EXIT_DATA, "malloc");
 	if (size > SMALL_BLOB_MAX)
 		set_error(c, "%s: %lld bytes is too large", what,
-		    (long long)size);
+		          (long long)size);
 	else if (request(c, what, path, NULL, &s, &resp) == 0) {
 		digest_buffer_hex("sha256", body->data, body->len, hex);
 		if ((int64_t)body->len != size)
 			set_error(c, "%s: %zu bytes, its descriptor says %lld",
-			    what, body->len, (long long)size);
+			          what, body->len, (long long)size);
 		else
 			rc = check_digest(c, what, digest, hex);
 	}
@@ -935,16 +997,17 @@ registry_get_blob(struct registry_conn *c, const char *digest, int64_t size,
 }
 
 int
-registry_fetch_blob(struct registry_conn *c, const char *digest,
-    int64_t size, int fd, registry_progress_fn *progress, void *arg)
+registry_fetch_blob(struct registry_conn *c, const char *digest, int64_t size,
+                    int fd, registry_progress_fn *progress, void *arg)
 {
-	struct sink s = {.fd = fd, .size = size, .progress = progress,
-	    .arg = arg};
+	struct sink s = {
+	    .fd = fd, .size = size, .progress = progress, .arg = arg};
 	struct response resp = {.sink = &s};
 	char *path, *what, hex[DIGEST_MAX_HEX];
 	int rc;
 
-	if (asprintf(&path, "/v2/%s/blobs/%s", c->reg->repository, digest) < 0 ||
+	if (asprintf(&path, "/v2/%s/blobs/%s", c->reg->repository, digest) <
+	        0 ||
 	    asprintf(&what, "blob %s", digest) < 0)
 		err(EXIT_DATA, "malloc");
 	digest_init(&s.digest, "sha256");

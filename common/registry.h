@@ -27,11 +27,11 @@
 #include "buffer.h"
 
 struct registry_options {
-	int plain_http; /* http:// rather than https:// */
-	int tls_verify; /* 0: https without checking the certificate */
-	int retries;	/* further attempts after a transient failure */
+	int plain_http;      /* http:// rather than https:// */
+	int tls_verify;      /* 0: https without checking the certificate */
+	int retries;         /* further attempts after a transient failure */
 	long retry_delay_ms; /* the first backoff; it doubles each time */
-	long timeout;	/* seconds without a byte before giving up */
+	long timeout;        /* seconds without a byte before giving up */
 };
 
 struct registry;
@@ -43,8 +43,9 @@ struct registry_conn;
  * registry takes over CREDS (which may be empty).
  */
 struct registry *registry_new(const char *host, const char *repository,
-    const char *label, const struct registry_options *o,
-    struct auth_creds *creds);
+                              const char *label,
+                              const struct registry_options *o,
+                              struct auth_creds *creds);
 void registry_free(struct registry *r);
 
 struct registry_conn *registry_conn_new(struct registry *r);
@@ -61,11 +62,12 @@ int registry_ping(struct registry_conn *c);
  * Docker-Content-Digest header, NULL when absent) are malloc'd.
  */
 int registry_get_manifest(struct registry_conn *c, const char *ref,
-    struct buffer *body, char **content_type, char **digest);
+                          struct buffer *body, char **content_type,
+                          char **digest);
 
 /* A small blob (a config) into BODY, checked against DIGEST and SIZE. */
-int registry_get_blob(struct registry_conn *c, const char *digest,
-    int64_t size, struct buffer *body);
+int registry_get_blob(struct registry_conn *c, const char *digest, int64_t size,
+                      struct buffer *body);
 
 /*
  * A blob into FD (a fresh temporary file), checked against DIGEST and
@@ -74,7 +76,8 @@ int registry_get_blob(struct registry_conn *c, const char *digest,
  */
 typedef void registry_progress_fn(void *arg, int64_t done);
 int registry_fetch_blob(struct registry_conn *c, const char *digest,
-    int64_t size, int fd, registry_progress_fn *progress, void *arg);
+                        int64_t size, int fd, registry_progress_fn *progress,
+                        void *arg);
 
 /*
  * The registry's error document ({"errors":[{"code","message"}]}) as one
