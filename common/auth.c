@@ -404,7 +404,8 @@ auth_basic_value(const struct auth_creds *c)
 	buffer_addstr(&plain, c->pass);
 	buffer_addstr(&out, "Basic ");
 	base64_encode(&out, plain.data, plain.len);
-	explicit_bzero(plain.data, plain.len);
+	if (plain.data != NULL)
+		explicit_bzero(plain.data, plain.len);
 	buffer_free(&plain);
 	return buffer_detach(&out);
 }
@@ -499,7 +500,8 @@ decode_auth(const char *b64, struct auth_creds *c, const char *key, char **why)
 		return fail(why, "entry \"%s\": \"auth\" is not base64", key);
 	}
 	rc = auth_creds_parse((char *)buffer_str(&plain), plain.len, c, why);
-	explicit_bzero(plain.data, plain.len);
+	if (plain.data != NULL)
+		explicit_bzero(plain.data, plain.len);
 	buffer_free(&plain);
 	if (rc < 0) {
 		free(*why);
@@ -599,7 +601,8 @@ lookup_in_file(const char *file, int optional, const char *domain,
 		return fail(why, "%s: %s", file, strerror(errno));
 	}
 	rc = auth_file_lookup(buffer_str(&b), b.len, domain, path, c, &inner);
-	explicit_bzero(b.data, b.len);
+	if (b.data != NULL)
+		explicit_bzero(b.data, b.len);
 	buffer_free(&b);
 	if (rc < 0) {
 		fail(why, "%s: %s", file, inner);

@@ -666,7 +666,8 @@ fetch_token(struct registry_conn *c)
 		ret = 0;
 	}
 out:
-	explicit_bzero(body.data, body.len);
+	if (body.data != NULL)
+		explicit_bzero(body.data, body.len);
 	buffer_free(&body);
 	response_free(&resp);
 	free(s.fail);

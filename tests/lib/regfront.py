@@ -15,9 +15,11 @@ and can, on request:
                     drop: cut the connection half way through a blob;
                     corrupt: flip a byte of a blob; 500, 429: answer that
                     instead; redirect: send blobs to another host
-                    (localhost:PORT2, served here too); norange: ignore
+                    (localhost:PORT2, served here too, with
+                    --upstream-creds of its own); norange: ignore
                     Range; badrange: a 206 that does not continue where
-                    asked; stall: stop sending half way through a blob.
+                    asked; stall: stop sending half way through a blob;
+                    slow: answer after 0.6 s; notfound: answer 404.
 It logs one line per request to --log: "PORT METHOD PATH range=R auth=A"
 (A: none, basic, bearer, other), never a secret.  It listens on 127.0.0.1
 only, writes its ports to --port-file, and exits after --lifetime seconds.
@@ -51,11 +53,11 @@ def log(port, handler, note=""):
                 f"auth={kind}{note}\n")
 
 
-def upstream(method, path, headers):
+def upstream(method, path, headers, own_auth=False):
     conn = http.client.HTTPConnection(ARGS.upstream, timeout=30)
     keep = {k: v for k, v in headers.items()
             if k.lower() in ("accept", "range") or
-            (k.lower() == "authorization" and not ARGS.bearer)}
+            (k.lower() == "authorization" and (own_auth or not ARGS.bearer))}
     conn.request(method, path, headers=keep)
     resp = conn.getresponse()
     body = resp.read()
@@ -166,8 +168,11 @@ class Front(http.server.BaseHTTPRequestHandler):
             return self.issue_token()
         if ARGS.bearer and not self.check_token():
             return
-        is_blob = "/blobs/" in self.path
         fault = self.fault_now()
+        if fault == "slow":
+            time.sleep(0.6)
+        if fault == "notfound":
+            return self.send(404, [], b"404 page not found\n")
         if fault in ("500", "429"):
             extra = [("Retry-After", "1")] if fault == "429" else []
             return self.send(int(fault), extra, b"")
@@ -179,7 +184,7 @@ class Front(http.server.BaseHTTPRequestHandler):
         keep = [(k, v) for k, v in headers if k.lower() in (
             "content-type", "docker-content-digest", "www-authenticate",
             "content-range", "location", "docker-distribution-api-version")]
-        if not is_blob or status not in (200, 206) or fault is None:
+        if status not in (200, 206) or fault is None:
             return self.send(status, keep, body)
         self.blob_fault(fault, status, keep, body)
 
@@ -207,9 +212,16 @@ class Front(http.server.BaseHTTPRequestHandler):
         self.send(status, keep, body)
 
     def serve_redirected(self):
+        """Blobs for a redirected client: like a storage service that
+        trusts its signed URLs, it has credentials of its own."""
         log(self.server.server_port, self, " redirected")
-        status, headers, body = upstream(self.command, self.path, {
-            k: v for k, v in self.headers.items() if k.lower() == "range"})
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() == "range"}
+        if ARGS.upstream_creds:
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                ARGS.upstream_creds.encode()).decode()
+        status, headers, body = upstream(self.command, self.path, headers,
+                                         own_auth=True)
         keep = [(k, v) for k, v in headers
                 if k.lower() in ("content-type", "content-range")]
         self.send(status, keep, body)
@@ -230,6 +242,7 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--bearer", action="store_true")
     p.add_argument("--token-creds")
+    p.add_argument("--upstream-creds")
     p.add_argument("--token-ttl", type=int, default=300)
     p.add_argument("--token-uses", type=int, default=0)
     p.add_argument("--token-field", default="token")
