@@ -18,7 +18,7 @@
  * tar_writer_pad(w, LAYER_SIZE) and tar_writer_finish(w).
  */
 void bundle_write_head(struct tar_writer *w, const char *json,
-    int64_t layer_size, int64_t mtime);
+                       int64_t layer_size, int64_t mtime);
 
 /*
  * Read VERSION and json from R and stop at layer.tar, whose bytes then come
@@ -31,6 +31,6 @@ int bundle_read_head(struct tar_reader *r, char **json, char **why);
  * bundle from a plain layer); E must be VERSION.
  */
 int bundle_read_head_from(struct tar_reader *r, struct tar_entry *e,
-    char **json, char **why);
+                          char **json, char **why);
 
 #endif

@@ -24,10 +24,10 @@ struct instream *instream_fdopen(int fd, const char *label);
  * can share one descriptor; FD stays open after instream_close.
  */
 struct instream *instream_range(int fd, uint64_t offset, uint64_t len,
-    const char *label);
+                                const char *label);
 /* Read from memory the caller keeps alive until instream_close. */
 struct instream *instream_memopen(const void *buf, size_t len,
-    const char *label);
+                                  const char *label);
 
 /* Hand out the bytes as they are, compressed or not (before any read). */
 void instream_plain(struct instream *s);
