@@ -38,30 +38,30 @@ static void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: di-cook -n NAME [-t TAG] [--from IMAGE [--from-name N] "
-	    "[--from-tag T]]\n"
-	    "               [-c CONFIG] [--created T] "
-	    "[--format hybrid|docker|oci|legacy]\n"
-	    "               [-o FILE] [BUNDLE|LAYER]...\n"
-	    "Stack layers (bottom first) on a base image into one image "
-	    "archive.\n"
-	    "  -n, --name NAME       the image's name (NAME:TAG allowed)\n"
-	    "  -t, --tag TAG         its tag (default: latest)\n"
-	    "      --from IMAGE      base image archive (docker save, OCI, "
-	    "...)\n"
-	    "      --from-name N     which image of IMAGE (default: the "
-	    "first)\n"
-	    "      --from-tag T      which tag of it\n"
-	    "  -c, --config FILE     container config (Env, Cmd, "
-	    "Entrypoint, ...)\n"
-	    "      --created T       creation time: seconds or RFC 3339 "
-	    "(default:\n"
-	    "                        SOURCE_DATE_EPOCH, else 1)\n"
-	    "      --format F        hybrid (default), docker, oci or "
-	    "legacy\n"
-	    "  -o, --output FILE     write to FILE instead of stdout\n"
-	    "      --progress        report each layer on stderr\n"
-	    "      --help, --version\n");
+	        "usage: di-cook -n NAME [-t TAG] [--from IMAGE [--from-name N] "
+	        "[--from-tag T]]\n"
+	        "               [-c CONFIG] [--created T] "
+	        "[--format hybrid|docker|oci|legacy]\n"
+	        "               [-o FILE] [BUNDLE|LAYER]...\n"
+	        "Stack layers (bottom first) on a base image into one image "
+	        "archive.\n"
+	        "  -n, --name NAME       the image's name (NAME:TAG allowed)\n"
+	        "  -t, --tag TAG         its tag (default: latest)\n"
+	        "      --from IMAGE      base image archive (docker save, OCI, "
+	        "...)\n"
+	        "      --from-name N     which image of IMAGE (default: the "
+	        "first)\n"
+	        "      --from-tag T      which tag of it\n"
+	        "  -c, --config FILE     container config (Env, Cmd, "
+	        "Entrypoint, ...)\n"
+	        "      --created T       creation time: seconds or RFC 3339 "
+	        "(default:\n"
+	        "                        SOURCE_DATE_EPOCH, else 1)\n"
+	        "      --format F        hybrid (default), docker, oci or "
+	        "legacy\n"
+	        "  -o, --output FILE     write to FILE instead of stdout\n"
+	        "      --progress        report each layer on stderr\n"
+	        "      --help, --version\n");
 	exit(status);
 }
 
@@ -109,7 +109,7 @@ parse_created(const char *s, char buf[64])
 	if (end == NULL || (*end != 'Z' && *end != '.') || strlen(s) >= 64)
 		usage_error("--created wants seconds or "
 		            "YYYY-MM-DDTHH:MM:SSZ, not '%s'",
-		    s);
+		            s);
 	strlcpy(buf, s, 64);
 }
 
@@ -137,8 +137,14 @@ static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_FROM = 256, OPT_FROM_NAME, OPT_FROM_TAG, OPT_CREATED,
-		OPT_FORMAT, OPT_PROGRESS, OPT_HELP, OPT_VERSION
+		OPT_FROM = 256,
+		OPT_FROM_NAME,
+		OPT_FROM_TAG,
+		OPT_CREATED,
+		OPT_FORMAT,
+		OPT_PROGRESS,
+		OPT_HELP,
+		OPT_VERSION
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -159,24 +165,48 @@ parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	o->format = IMAGE_HYBRID;
-	while ((c = getopt_long(argc, argv, "n:t:c:o:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:t:c:o:", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
-		case 'n': name = optarg; break;
-		case 't': o->tag = optarg; break;
-		case 'c': o->config = optarg; break;
-		case 'o': o->output = optarg; break;
-		case OPT_FROM: o->from = optarg; break;
-		case OPT_FROM_NAME: o->from_name = optarg; break;
-		case OPT_FROM_TAG: o->from_tag = optarg; break;
-		case OPT_CREATED: created = optarg; break;
+		case 'n':
+			name = optarg;
+			break;
+		case 't':
+			o->tag = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_FROM:
+			o->from = optarg;
+			break;
+		case OPT_FROM_NAME:
+			o->from_name = optarg;
+			break;
+		case OPT_FROM_TAG:
+			o->from_tag = optarg;
+			break;
+		case OPT_CREATED:
+			created = optarg;
+			break;
 		case OPT_FORMAT:
 			if (image_format_parse(optarg, &o->format) < 0)
 				usage_error("unknown format '%s'", optarg);
 			break;
-		case OPT_PROGRESS: o->progress = 1; break;
-		case OPT_HELP: usage(0); break;
-		case OPT_VERSION: print_version(); break;
-		default: usage(EXIT_USAGE);
+		case OPT_PROGRESS:
+			o->progress = 1;
+			break;
+		case OPT_HELP:
+			usage(0);
+			break;
+		case OPT_VERSION:
+			print_version();
+			break;
+		default:
+			usage(EXIT_USAGE);
 		}
 	}
 	if (name == NULL || *name == '\0')
@@ -215,9 +245,9 @@ parse_options(int argc, char **argv, struct options *o)
 struct cook {
 	struct options *o;
 	struct image_writer *w;
-	jv base_config;	  /* the base image's config, or null */
-	jv bundle_json;	  /* the topmost bundle's json so far, or null */
-	jv history;	  /* entries so far */
+	jv base_config; /* the base image's config, or null */
+	jv bundle_json; /* the topmost bundle's json so far, or null */
+	jv history;     /* entries so far */
 	size_t nlayers, total;
 	unsigned char *buf;
 };
@@ -261,7 +291,8 @@ container_config(struct cook *k)
 	if (!jv_is_valid(merged)) {
 		char *why = json_error(merged);
 		errx(EXIT_DATA, "%s: %s",
-		    k->o->config ? k->o->config : "the top bundle's json", why);
+		     k->o->config ? k->o->config : "the top bundle's json",
+		     why);
 	}
 	return merged;
 }
@@ -273,7 +304,7 @@ cooked_config(struct cook *k)
 	jv c = jv_object();
 
 	c = jv_object_set(c, jv_string("architecture"),
-	    platform_key(k, "architecture", image_host_arch()));
+	                  platform_key(k, "architecture", image_host_arch()));
 	c = jv_object_set(c, jv_string("os"), platform_key(k, "os", "linux"));
 	c = jv_object_set(c, jv_string("created"), jv_string(k->o->created));
 	c = jv_object_set(c, jv_string("config"), container_config(k));
@@ -289,10 +320,9 @@ v1_template(struct cook *k)
 	jv v = jv_object();
 
 	v = jv_object_set(v, jv_string("architecture"),
-	    platform_key(k, "architecture", image_host_arch()));
+	                  platform_key(k, "architecture", image_host_arch()));
 	v = jv_object_set(v, jv_string("os"), platform_key(k, "os", "linux"));
-	return jv_object_set(v, jv_string("created"),
-	    jv_string(k->o->created));
+	return jv_object_set(v, jv_string("created"), jv_string(k->o->created));
 }
 
 /*
@@ -326,11 +356,11 @@ v1_top(struct cook *k, const char *text)
 struct source {
 	const char *label;
 	struct tar_reader *tar; /* at the bundle's layer.tar */
-	struct instream *in;	/* else the bytes as they are */
-	int fd;			/* to close after (a file or a spool) */
-	char *json;		/* the bundle's json, or NULL */
+	struct instream *in;    /* else the bytes as they are */
+	int fd;                 /* to close after (a file or a spool) */
+	char *json;             /* the bundle's json, or NULL */
 	int64_t size;
-	int is_tar;		/* check that it ends like a tar */
+	int is_tar; /* check that it ends like a tar */
 };
 
 static ssize_t
@@ -340,8 +370,8 @@ source_read(struct source *s, void *buf, size_t n)
 	                     : instream_read(s->in, buf, n);
 
 	if (got < 0)
-		errx(EXIT_DATA, "%s", s->tar ? tar_reader_error(s->tar)
-		                            : instream_error(s->in));
+		errx(EXIT_DATA, "%s",
+		     s->tar ? tar_reader_error(s->tar) : instream_error(s->in));
 	return got;
 }
 
@@ -372,14 +402,18 @@ static void
 check_tail(const struct source *s, const struct tail *t)
 {
 	if (s->size % TAR_BLOCK != 0)
-		errx(EXIT_DATA, "%s: not a tar: %" PRId64 " bytes is not a "
-		    "multiple of 512", s->label, s->size);
+		errx(EXIT_DATA,
+		     "%s: not a tar: %" PRId64 " bytes is not a "
+		     "multiple of 512",
+		     s->label, s->size);
 	if (t->n < sizeof(t->b))
 		errx(EXIT_DATA, "%s: not a tar: too short", s->label);
 	for (size_t i = 0; i < t->n; i++)
 		if (t->b[i] != 0)
-			errx(EXIT_DATA, "%s: the layer tar has no "
-			    "end-of-archive (truncated?)", s->label);
+			errx(EXIT_DATA,
+			     "%s: the layer tar has no "
+			     "end-of-archive (truncated?)",
+			     s->label);
 }
 
 static void
@@ -393,7 +427,7 @@ copy_layer(struct cook *k, struct source *s)
 		ssize_t n = source_read(s, k->buf, want);
 		if (n == 0)
 			errx(EXIT_DATA, "%s: ends %" PRId64 " bytes early",
-			    s->label, left);
+			     s->label, left);
 		image_writer_layer_write(k->w, k->buf, (size_t)n);
 		if (s->is_tar)
 			tail_add(&t, k->buf, (size_t)n);
@@ -404,19 +438,19 @@ copy_layer(struct cook *k, struct source *s)
 }
 
 static void
-progress(struct cook *k, const char *label, const char *diff_id,
-    int64_t size)
+progress(struct cook *k, const char *label, const char *diff_id, int64_t size)
 {
 	k->total += (size_t)size;
 	if (k->o->progress)
-		fprintf(stderr, "di-cook: layer %zu: %s: %" PRId64
-		    " bytes, %s\n", k->nlayers, label, size, diff_id);
+		fprintf(stderr,
+		        "di-cook: layer %zu: %s: %" PRId64 " bytes, %s\n",
+		        k->nlayers, label, size, diff_id);
 }
 
 /* Write one layer from S with META; add its history entry. */
 static void
 put_layer(struct cook *k, struct source *s, struct image_layer_meta *m,
-    jv history)
+          jv history)
 {
 	const char *diff_id;
 
@@ -449,7 +483,7 @@ base_history(struct image *img)
 		jv e = jv_object();
 		if (jv_get_kind(created) == JV_KIND_STRING)
 			e = jv_object_set(e, jv_string("created"),
-			    jv_copy(created));
+			                  jv_copy(created));
 		h = jv_array_append(h, e);
 	}
 	jv_free(created);
@@ -473,7 +507,7 @@ put_base_layer(struct cook *k, struct image *img, size_t i, int is_top)
 	char label[512], *json = NULL;
 
 	snprintf(label, sizeof(label), "%s: %s", image_label(img),
-	    image_layer_path(img, i));
+	         image_layer_path(img, i));
 	s.label = label;
 	s.size = image_layer_size(img, i);
 	m.compression = image_layer_compression(img, i);
@@ -542,8 +576,7 @@ spool_write(int fd, const void *p, size_t n)
 }
 
 static void
-spool_rest(struct source *s, struct tar_reader *r, struct tar_entry *e,
-    int got)
+spool_rest(struct source *s, struct tar_reader *r, struct tar_entry *e, int got)
 {
 	static const unsigned char zeros[2 * TAR_BLOCK];
 	struct instream *in = tar_reader_stream(r);
@@ -598,13 +631,13 @@ open_source(struct source *s, const char *path)
 	}
 	if (got == 0 && instream_offset(tar_reader_stream(r)) == 0)
 		errx(EXIT_DATA, "%s: not a tar: empty", s->label);
-	if (raw >= 0 && strcmp(instream_compression(tar_reader_stream(r)),
-	                    "none") == 0) {
+	if (raw >= 0 &&
+	    strcmp(instream_compression(tar_reader_stream(r)), "none") == 0) {
 		off_t start = lseek(raw, 0, SEEK_CUR);
 		s->fd = raw;
 		s->size = st.st_size - (start > 0 ? start : 0);
 		s->in = instream_range(raw, (uint64_t)(start > 0 ? start : 0),
-		    (uint64_t)s->size, s->label);
+		                       (uint64_t)s->size, s->label);
 		instream_plain(s->in);
 	} else {
 		if (raw >= 0)
@@ -690,11 +723,11 @@ main(int argc, char **argv)
 		base = image_open(o.from, o.from_name, o.from_tag);
 	if (o.ninputs == 0 && image_layer_count(base) == 0)
 		errx(EXIT_DATA, "%s: no layers: the image would be empty",
-		    image_label(base));
+		     image_label(base));
 	if (o.config != NULL)
 		jv_free(json_load_file(o.config)); /* fail before writing */
 	k.w = image_writer_new(outfile_open(o.output, OUT_TAR), o.name, o.tag,
-	    o.format, o.mtime);
+	                       o.format, o.mtime);
 	if (base != NULL)
 		put_base(&k, base);
 	for (int i = 0; i < o.ninputs; i++)
@@ -704,7 +737,7 @@ main(int argc, char **argv)
 		outfile_commit();
 	if (o.progress)
 		fprintf(stderr, "di-cook: %s:%s: %zu layers, %zu bytes\n",
-		    o.name, o.tag, k.nlayers, k.total);
+		        o.name, o.tag, k.nlayers, k.total);
 	image_close(base);
 	jv_free(k.base_config);
 	jv_free(k.bundle_json);

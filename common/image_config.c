@@ -43,8 +43,8 @@ merge_env(jv base, jv over)
 		{
 			const char *os = jv_string_value(o);
 			size_t n = env_name_len(os);
-			replaced |= n == env_name_len(bs) &&
-			    strncmp(os, bs, n) == 0;
+			replaced |=
+			    n == env_name_len(bs) && strncmp(os, bs, n) == 0;
 			jv_free(o);
 		}
 		if (replaced)
@@ -76,7 +76,7 @@ static int
 merged_by_key(const char *key)
 {
 	return strcmp(key, "Labels") == 0 || strcmp(key, "ExposedPorts") == 0 ||
-	    strcmp(key, "Volumes") == 0;
+	       strcmp(key, "Volumes") == 0;
 }
 
 /* Lay OVER's value V for KEY on OUT; an invalid when V is mistyped. */
@@ -95,7 +95,7 @@ lay_key(jv out, const char *key, jv v)
 	if (strcmp(key, "Env") == 0 && string_array(old))
 		v = merge_env(old, v);
 	else if (merged_by_key(key) && jv_get_kind(v) == JV_KIND_OBJECT &&
-	    jv_get_kind(old) == JV_KIND_OBJECT)
+	         jv_get_kind(old) == JV_KIND_OBJECT)
 		v = merge_object(old, v);
 	else
 		jv_free(old);

@@ -68,8 +68,7 @@ is_compressed(int fd, const char *label)
 }
 
 static void
-add_member(struct image_members *m, const struct tar_entry *e,
-    uint64_t offset)
+add_member(struct image_members *m, const struct tar_entry *e, uint64_t offset)
 {
 	struct image_member *x;
 	char *name = path_go_clean(e->name);
@@ -95,8 +94,8 @@ add_member(struct image_members *m, const struct tar_entry *e,
 static uint64_t
 scan_one(struct image_members *m, uint64_t offset, uint64_t end)
 {
-	struct instream *in = instream_range(m->fd, offset, end - offset,
-	    m->label);
+	struct instream *in =
+	    instream_range(m->fd, offset, end - offset, m->label);
 	struct tar_reader *r;
 	struct tar_entry *e;
 	uint64_t data, next = 0;
@@ -107,14 +106,16 @@ scan_one(struct image_members *m, uint64_t offset, uint64_t end)
 	got = tar_reader_next(r, &e);
 	if (got < 0)
 		errx(EXIT_DATA, "%s: member at offset %" PRIu64 ": %s",
-		    m->label, offset, tar_reader_error(r));
+		     m->label, offset, tar_reader_error(r));
 	if (got == 1) {
 		data = offset + e->rawlen;
 		next = data + ((uint64_t)e->datasize + TAR_BLOCK - 1) /
-		    TAR_BLOCK * TAR_BLOCK;
+		                  TAR_BLOCK * TAR_BLOCK;
 		if (next > end)
-			errx(EXIT_DATA, "%s: member '%s' at offset %" PRIu64
-			    " is truncated", m->label, e->name, offset);
+			errx(EXIT_DATA,
+			     "%s: member '%s' at offset %" PRIu64
+			     " is truncated",
+			     m->label, e->name, offset);
 		if (e->typeflag != 'g')
 			add_member(m, e, data);
 	}
@@ -129,8 +130,8 @@ image_members_open(struct image_members *m, const char *path)
 	uint64_t offset = 0;
 
 	memset(m, 0, sizeof(*m));
-	m->label = strdup(path == NULL || strcmp(path, "-") == 0 ? "stdin"
-	                                                         : path);
+	m->label =
+	    strdup(path == NULL || strcmp(path, "-") == 0 ? "stdin" : path);
 	if (m->label == NULL)
 		err(EXIT_DATA, "malloc");
 	m->fd = spool_open(path);
@@ -204,7 +205,7 @@ image_members_find(const struct image_members *m, const char *name)
 
 char *
 image_members_slurp(const struct image_members *m, const char *name,
-    size_t limit, size_t *len)
+                    size_t limit, size_t *len)
 {
 	const struct image_member *x = image_members_find(m, name);
 	char *buf;
@@ -214,19 +215,20 @@ image_members_slurp(const struct image_members *m, const char *name,
 		errx(EXIT_DATA, "%s: '%s' is missing", m->label, name);
 	if ((uint64_t)x->size > limit)
 		errx(EXIT_DATA, "%s: '%s' is too large (%" PRId64 " bytes)",
-		    m->label, name, x->size);
+		     m->label, name, x->size);
 	buf = malloc((size_t)x->size + 1);
 	if (buf == NULL)
 		err(EXIT_DATA, "malloc");
 	while (got < (size_t)x->size) {
 		ssize_t n = pread(m->fd, buf + got, (size_t)x->size - got,
-		    (off_t)(x->offset + got));
+		                  (off_t)(x->offset + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			err(EXIT_DATA, "%s", m->label);
 		if (n == 0)
-			errx(EXIT_DATA, "%s: '%s' is truncated", m->label, name);
+			errx(EXIT_DATA, "%s: '%s' is truncated", m->label,
+			     name);
 		got += (size_t)n;
 	}
 	buf[got] = '\0';

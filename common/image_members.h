@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 struct image_member {
-	char *name;	 /* normalized (path_normalize) */
-	char type;	 /* tar typeflag: '0', '1', '2', '5', ... */
-	char *link;	 /* link target as stored */
+	char *name;      /* normalized (path_normalize) */
+	char type;       /* tar typeflag: '0', '1', '2', '5', ... */
+	char *link;      /* link target as stored */
 	uint64_t offset; /* of the data in the archive */
 	int64_t size;
 };
@@ -41,9 +41,9 @@ void image_members_free(struct image_members *m);
  * extracting.  NULL when there is none.
  */
 const struct image_member *image_members_find(const struct image_members *m,
-    const char *name);
+                                              const char *name);
 /* NAME's bytes, NUL-terminated, at most LIMIT of them; errx when missing. */
 char *image_members_slurp(const struct image_members *m, const char *name,
-    size_t limit, size_t *len);
+                          size_t limit, size_t *len);
 
 #endif

@@ -19,7 +19,7 @@
 #define MAX_DEPTH 8
 
 struct layer {
-	char *path;	 /* member holding the bytes, links followed */
+	char *path;      /* member holding the bytes, links followed */
 	uint64_t offset; /* of the bytes in the archive */
 	int64_t size;
 	char *diff_id, *digest;
@@ -82,9 +82,10 @@ add_layer(struct image *img, const char *path)
 	struct layer *l;
 
 	if (x == NULL)
-		errx(EXIT_DATA, "%s: layer '%s' is missing", img->m.label, path);
-	img->layers = reallocarray(img->layers, img->nlayers + 1,
-	    sizeof(*img->layers));
+		errx(EXIT_DATA, "%s: layer '%s' is missing", img->m.label,
+		     path);
+	img->layers =
+	    reallocarray(img->layers, img->nlayers + 1, sizeof(*img->layers));
 	if (img->layers == NULL)
 		err(EXIT_DATA, "malloc");
 	l = &img->layers[img->nlayers++];
@@ -100,8 +101,8 @@ sniff_layers(struct image *img)
 {
 	for (size_t i = 0; i < img->nlayers; i++) {
 		struct layer *l = &img->layers[i];
-		struct instream *in = instream_range(img->m.fd, l->offset,
-		    (uint64_t)l->size, l->path);
+		struct instream *in = instream_range(
+		    img->m.fd, l->offset, (uint64_t)l->size, l->path);
 		char b[1];
 		/* A tar that only looks compressed fails to decompress. */
 		ssize_t n = instream_read(in, b, sizeof(b));
@@ -117,23 +118,26 @@ sniff_layers(struct image *img)
 static void
 set_diff_ids(struct image *img, const char *what)
 {
-	jv ids = jv_getpath(jv_copy(img->config),
-	    JV_ARRAY(jv_string("rootfs"), jv_string("diff_ids")));
+	jv ids =
+	    jv_getpath(jv_copy(img->config),
+	               JV_ARRAY(jv_string("rootfs"), jv_string("diff_ids")));
 	size_t n;
 
 	if (jv_get_kind(ids) != JV_KIND_ARRAY)
 		errx(EXIT_DATA, "%s: %s: no rootfs.diff_ids", img->m.label,
-		    what);
+		     what);
 	n = (size_t)jv_array_length(jv_copy(ids));
 	if (n != img->nlayers)
 		errx(EXIT_DATA, "%s: %s has %zu diff_ids for %zu layers",
-		    img->m.label, what, n, img->nlayers);
+		     img->m.label, what, n, img->nlayers);
 	for (size_t i = 0; i < n; i++) {
 		jv id = jv_array_get(jv_copy(ids), (int)i);
 		if (jv_get_kind(id) != JV_KIND_STRING ||
 		    !digest_is_sha256(jv_string_value(id)))
-			errx(EXIT_DATA, "%s: %s: diff_id %zu is not a sha256 "
-			    "digest", img->m.label, what, i);
+			errx(EXIT_DATA,
+			     "%s: %s: diff_id %zu is not a sha256 "
+			     "digest",
+			     img->m.label, what, i);
 		img->layers[i].diff_id = xstrdup(jv_string_value(id));
 		jv_free(id);
 	}
@@ -143,11 +147,10 @@ set_diff_ids(struct image *img, const char *what)
 static void
 load_config(struct image *img, const char *name)
 {
-	img->config = load_json(img, name, &img->config_text,
-	    &img->config_len);
+	img->config = load_json(img, name, &img->config_text, &img->config_len);
 	if (jv_get_kind(img->config) != JV_KIND_OBJECT)
 		errx(EXIT_DATA, "%s: %s: the config is not an object",
-		    img->m.label, name);
+		     img->m.label, name);
 	set_diff_ids(img, name);
 }
 
@@ -174,7 +177,8 @@ find_v1_chain(struct image *img, char **paths)
 			return;
 		jv v = load_json(img, json_path, NULL, NULL);
 		const char *par = json_peek_string(v, "parent");
-		int ok = jv_get_kind(v) == JV_KIND_OBJECT &&
+		int ok =
+		    jv_get_kind(v) == JV_KIND_OBJECT &&
 		    (parent == NULL ? par == NULL || *par == '\0'
 		                    : par != NULL && strcmp(par, parent) == 0);
 		jv_free(v);
@@ -185,8 +189,8 @@ find_v1_chain(struct image *img, char **paths)
 	for (size_t i = 0; i < img->nlayers; i++) {
 		snprintf(json_path, sizeof(json_path), "%.64s/json", paths[i]);
 		img->layers[i].v1_id = strndup(paths[i], 64);
-		img->layers[i].v1_json = image_members_slurp(&img->m,
-		    json_path, JSON_LIMIT, NULL);
+		img->layers[i].v1_json =
+		    image_members_slurp(&img->m, json_path, JSON_LIMIT, NULL);
 		if (img->layers[i].v1_id == NULL)
 			err(EXIT_DATA, "malloc");
 	}
@@ -218,12 +222,14 @@ choose_entry(struct image *img, jv man, const char *name, const char *tag)
 
 	if (n == 0)
 		errx(EXIT_DATA, "%s: manifest.json lists no image",
-		    img->m.label);
+		     img->m.label);
 	if (name == NULL && tag == NULL)
 		return 0;
 	for (int pass = 0; pass < 2; pass++) {
 		/* Without a tag, NAME:latest is preferred to other tags. */
-		const char *want = tag != NULL ? tag : pass == 0 ? "latest" : NULL;
+		const char *want = tag != NULL ? tag
+		                   : pass == 0 ? "latest"
+		                               : NULL;
 		for (int i = 0; i < n; i++) {
 			jv e = jv_array_get(jv_copy(man), i);
 			jv tags = jv_object_get(e, jv_string("RepoTags"));
@@ -246,7 +252,7 @@ open_docker(struct image *img, const char *name, const char *tag)
 
 	if (jv_get_kind(man) != JV_KIND_ARRAY)
 		errx(EXIT_DATA, "%s: manifest.json is not an array",
-		    img->m.label);
+		     img->m.label);
 	if ((k = choose_entry(img, man, name, tag)) < 0) {
 		jv_free(man);
 		return -1;
@@ -255,17 +261,21 @@ open_docker(struct image *img, const char *name, const char *tag)
 	cfg = json_peek_string(e, "Config");
 	layers = jv_object_get(jv_copy(e), jv_string("Layers"));
 	if (cfg == NULL || jv_get_kind(layers) != JV_KIND_ARRAY)
-		errx(EXIT_DATA, "%s: manifest.json: entry %d lacks Config or "
-		    "Layers", img->m.label, k);
+		errx(EXIT_DATA,
+		     "%s: manifest.json: entry %d lacks Config or "
+		     "Layers",
+		     img->m.label, k);
 	paths = calloc((size_t)jv_array_length(jv_copy(layers)) + 1,
-	    sizeof(*paths));
+	               sizeof(*paths));
 	if (paths == NULL)
 		err(EXIT_DATA, "malloc");
 	jv_array_foreach(layers, i, p)
 	{
 		if (jv_get_kind(p) != JV_KIND_STRING)
-			errx(EXIT_DATA, "%s: manifest.json: a layer is not a "
-			    "path", img->m.label);
+			errx(EXIT_DATA,
+			     "%s: manifest.json: a layer is not a "
+			     "path",
+			     img->m.label);
 		add_layer(img, jv_string_value(p));
 		paths[i] = path_go_clean(jv_string_value(p));
 		jv_free(p);
@@ -293,9 +303,9 @@ blob_path(struct image *img, jv desc, const char **digest)
 	if (colon == NULL || colon == d || colon[1] == '\0' ||
 	    strchr(colon, '/') != NULL || strchr(d, '.') != NULL)
 		errx(EXIT_DATA, "%s: a descriptor has no valid digest",
-		    img->m.label);
-	if (asprintf(&path, "blobs/%.*s/%s", (int)(colon - d), d,
-	        colon + 1) < 0)
+		     img->m.label);
+	if (asprintf(&path, "blobs/%.*s/%s", (int)(colon - d), d, colon + 1) <
+	    0)
 		err(EXIT_DATA, "malloc");
 	if (digest != NULL)
 		*digest = d;
@@ -318,16 +328,16 @@ is_index(jv desc)
 	const char *mt = json_peek_string(desc, "mediaType");
 
 	return mt != NULL &&
-	    (strcmp(mt, "application/vnd.oci.image.index.v1+json") == 0 ||
-		strcmp(mt, "application/vnd.docker.distribution.manifest."
-		           "list.v2+json") == 0);
+	       (strcmp(mt, "application/vnd.oci.image.index.v1+json") == 0 ||
+	        strcmp(mt, "application/vnd.docker.distribution.manifest."
+	                   "list.v2+json") == 0);
 }
 
 static int
 desc_matches(jv desc, const char *name, const char *tag)
 {
 	static const char *keys[] = {"io.containerd.image.name",
-	    "org.opencontainers.image.ref.name"};
+	                             "org.opencontainers.image.ref.name"};
 	jv ann = jv_object_get(jv_copy(desc), jv_string("annotations"));
 	int match = 0;
 
@@ -338,7 +348,7 @@ desc_matches(jv desc, const char *name, const char *tag)
 		if (strchr(ref, ':') == NULL && strchr(ref, '/') == NULL)
 			/* a bare tag, as OCI suggests */
 			match = tag != NULL && strcmp(ref, tag) == 0 &&
-			    (name == NULL || k == 1);
+			        (name == NULL || k == 1);
 		else
 			match = image_ref_match(ref, name, tag);
 	}
@@ -363,9 +373,8 @@ platform_rank(jv desc)
 	return rank;
 }
 
-static jv
-choose_manifest(struct image *img, jv index, const char *name,
-    const char *tag, int depth);
+static jv choose_manifest(struct image *img, jv index, const char *name,
+                          const char *tag, int depth);
 
 /* DESC, or the manifest it leads to when it is an index. */
 static jv
@@ -383,20 +392,20 @@ resolve_desc(struct image *img, jv desc, int depth)
 }
 
 static jv
-choose_manifest(struct image *img, jv index, const char *name,
-    const char *tag, int depth)
+choose_manifest(struct image *img, jv index, const char *name, const char *tag,
+                int depth)
 {
 	jv list = jv_object_get(index, jv_string("manifests"));
 	int best = -1, best_rank = -1;
 
-	if (jv_get_kind(list) != JV_KIND_ARRAY || jv_array_length(
-	    jv_copy(list)) == 0)
+	if (jv_get_kind(list) != JV_KIND_ARRAY ||
+	    jv_array_length(jv_copy(list)) == 0)
 		errx(EXIT_DATA, "%s: an index lists no manifests",
-		    img->m.label);
+		     img->m.label);
 	jv_array_foreach(list, i, d)
 	{
-		int rank = name || tag ? desc_matches(d, name, tag)
-		                       : platform_rank(d);
+		int rank =
+		    name || tag ? desc_matches(d, name, tag) : platform_rank(d);
 		if (rank > best_rank && (rank > 0 || !(name || tag))) {
 			best = i;
 			best_rank = rank;
@@ -458,9 +467,11 @@ legacy_top(struct image *img, const char *name, const char *tag)
 
 	if (jv_get_kind(repos) != JV_KIND_OBJECT)
 		errx(EXIT_DATA, "%s: repositories is not an object",
-		    img->m.label);
+		     img->m.label);
 	for (int pass = 0; pass < 2 && top == NULL; pass++) {
-		const char *want = tag != NULL ? tag : pass == 0 ? "latest" : NULL;
+		const char *want = tag != NULL ? tag
+		                   : pass == 0 ? "latest"
+		                               : NULL;
 		jv_object_foreach(repos, repo, tags)
 		{
 			if (top == NULL && jv_get_kind(tags) == JV_KIND_OBJECT)
@@ -468,14 +479,15 @@ legacy_top(struct image *img, const char *name, const char *tag)
 				{
 					char *ref;
 					if (asprintf(&ref, "%s:%s",
-					        jv_string_value(repo),
-					        jv_string_value(t)) < 0)
+					             jv_string_value(repo),
+					             jv_string_value(t)) < 0)
 						err(EXIT_DATA, "malloc");
 					if (top == NULL &&
 					    jv_get_kind(id) == JV_KIND_STRING &&
 					    ((name == NULL && tag == NULL) ||
-						image_ref_match(ref, name, want)))
-						top = xstrdup(jv_string_value(id));
+					     image_ref_match(ref, name, want)))
+						top = xstrdup(
+						    jv_string_value(id));
 					free(ref);
 					jv_free(t);
 					jv_free(id);
@@ -500,10 +512,10 @@ legacy_chain(struct image *img, const char *top, char ***ids, size_t *n)
 	while (id != NULL) {
 		if (*n > 1000)
 			errx(EXIT_DATA, "%s: parent chain too long (a loop?)",
-			    img->m.label);
+			     img->m.label);
 		if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64)
 			errx(EXIT_DATA, "%s: bad layer id '%s'", img->m.label,
-			    id);
+			     id);
 		snprintf(path, sizeof(path), "%s/json", id);
 		jv v = load_json(img, path, NULL, NULL);
 		const char *parent = json_peek_string(v, "parent");
@@ -533,8 +545,8 @@ legacy_diff_ids(struct image *img)
 
 	for (size_t i = 0; i < img->nlayers; i++) {
 		struct layer *l = &img->layers[i];
-		struct instream *in = instream_range(img->m.fd, l->offset,
-		    (uint64_t)l->size, l->path);
+		struct instream *in = instream_range(
+		    img->m.fd, l->offset, (uint64_t)l->size, l->path);
 		struct digest d;
 		ssize_t n;
 		digest_init(&d, "sha256");
@@ -543,7 +555,7 @@ legacy_diff_ids(struct image *img)
 			;
 		if (n < 0)
 			errx(EXIT_DATA, "%s: %s: %s", img->m.label, l->path,
-			    instream_error(in));
+			     instream_error(in));
 		instream_close(in);
 		digest_final_hex(&d, hex);
 		if (asprintf(&l->diff_id, "sha256:%s", hex) < 0)
@@ -575,7 +587,7 @@ v1_history(struct image *img)
 		jv v = json_parse(text, strlen(text)), h = jv_object();
 		if (!jv_is_valid(v) || jv_get_kind(v) != JV_KIND_OBJECT)
 			errx(EXIT_DATA, "%s: %s/json is not a JSON object",
-			    img->m.label, img->layers[i].v1_id);
+			     img->m.label, img->layers[i].v1_id);
 		h = copy_key(h, v, "created");
 		h = copy_key(h, v, "author");
 		h = copy_key(h, v, "comment");
@@ -595,7 +607,7 @@ config_from_v1(struct image *img, jv top)
 	jv c = jv_object(), ids = jv_array(), rootfs = jv_object();
 
 	c = jv_object_set(c, jv_string("architecture"),
-	    jv_string(image_host_arch()));
+	                  jv_string(image_host_arch()));
 	c = jv_object_set(c, jv_string("os"), jv_string("linux"));
 	c = copy_key(c, top, "architecture");
 	c = copy_key(c, top, "os");
@@ -627,8 +639,8 @@ open_legacy(struct image *img, const char *name, const char *tag)
 		add_layer(img, path);
 		snprintf(path, sizeof(path), "%s/json", ids[i]);
 		img->layers[i].v1_id = ids[i];
-		img->layers[i].v1_json = image_members_slurp(&img->m, path,
-		    JSON_LIMIT, NULL);
+		img->layers[i].v1_json =
+		    image_members_slurp(&img->m, path, JSON_LIMIT, NULL);
 	}
 	free(ids);
 	free(top);
@@ -651,8 +663,10 @@ choose(struct image *img, const char *name, const char *tag)
 		return open_oci(img, name, tag);
 	if (image_members_find(&img->m, "repositories") != NULL)
 		return open_legacy(img, name, tag);
-	errx(EXIT_DATA, "%s: not an image: no manifest.json, index.json or "
-	    "repositories", img->m.label);
+	errx(EXIT_DATA,
+	     "%s: not an image: no manifest.json, index.json or "
+	     "repositories",
+	     img->m.label);
 }
 
 struct image *
@@ -666,7 +680,7 @@ image_open(const char *path, const char *name, const char *tag)
 	img->config = jv_invalid();
 	if (choose(img, name, tag) < 0)
 		errx(EXIT_DATA, "%s: no image %s%s%s", img->m.label,
-		    name ? name : "", tag ? ":" : "", tag ? tag : "");
+		     name ? name : "", tag ? ":" : "", tag ? tag : "");
 	sniff_layers(img);
 	return img;
 }
@@ -782,8 +796,9 @@ struct instream *
 image_layer_raw(struct image *img, size_t i)
 {
 	char *label = layer_label(img, i);
-	struct instream *in = instream_range(img->m.fd, img->layers[i].offset,
-	    (uint64_t)img->layers[i].size, label);
+	struct instream *in =
+	    instream_range(img->m.fd, img->layers[i].offset,
+	                   (uint64_t)img->layers[i].size, label);
 
 	free(label);
 	instream_plain(in);
@@ -800,7 +815,7 @@ image_layer_open(struct image *img, size_t i)
 	if (l == NULL)
 		err(EXIT_DATA, "malloc");
 	in = instream_range(img->m.fd, img->layers[i].offset,
-	    (uint64_t)img->layers[i].size, label);
+	                    (uint64_t)img->layers[i].size, label);
 	free(label);
 	l->img = img;
 	l->i = i;
@@ -834,7 +849,7 @@ drain(struct image_layer *l)
 		;
 	if (n < 0)
 		errx(EXIT_DATA, "%s: %s", instream_label(in),
-		    instream_error(in));
+		     instream_error(in));
 }
 
 void
@@ -846,9 +861,11 @@ image_layer_close(struct image_layer *l)
 	drain(l);
 	digest_final_hex(&l->sha, hex);
 	if (strcmp(want + 7, hex) != 0)
-		errx(EXIT_DATA, "%s: layer %zu (%s): diff_id is sha256:%s, "
-		    "the config says %s", l->img->m.label, l->i + 1,
-		    l->img->layers[l->i].path, hex, want);
+		errx(EXIT_DATA,
+		     "%s: layer %zu (%s): diff_id is sha256:%s, "
+		     "the config says %s",
+		     l->img->m.label, l->i + 1, l->img->layers[l->i].path, hex,
+		     want);
 	tar_reader_close(l->tar);
 	free(l);
 }

@@ -42,10 +42,10 @@ parse(const char *s, struct ref *r)
 		}
 	}
 	if (asprintf(&r->name, "%s/%s%s", domain,
-	        strcmp(domain, "docker.io") == 0 && !strchr(path, '/')
-	            ? "library/"
-	            : "",
-	        path) < 0)
+	             strcmp(domain, "docker.io") == 0 && !strchr(path, '/')
+	                 ? "library/"
+	                 : "",
+	             path) < 0)
 		err(EXIT_DATA, "malloc");
 	r->bare = strdup(strcmp(domain, "localhost") == 0 ? path : s);
 	if (r->bare == NULL)
@@ -76,7 +76,7 @@ image_ref_match(const char *ref, const char *name, const char *tag)
 	if (name != NULL) {
 		parse(name, &want);
 		match = strcmp(have.name, want.name) == 0 ||
-		    strcmp(have.bare, want.bare) == 0;
+		        strcmp(have.bare, want.bare) == 0;
 		if (tag == NULL)
 			tag = want.tag;
 	}

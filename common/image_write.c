@@ -29,9 +29,9 @@
 
 /* A layer already written, as the manifests will name it. */
 struct written_layer {
-	char *v1_id;	/* hex */
-	char *diff_id;	/* sha256:hex */
-	char *digest;	/* sha256:hex of the bytes as stored */
+	char *v1_id;   /* hex */
+	char *diff_id; /* sha256:hex */
+	char *digest;  /* sha256:hex of the bytes as stored */
 	char *media_type;
 	int64_t size;
 };
@@ -105,7 +105,7 @@ xstrdup(const char *s)
 
 static void
 put_header(struct image_writer *w, const char *name, char type,
-    const char *link, int64_t size)
+           const char *link, int64_t size)
 {
 	struct tar_entry e = {0};
 
@@ -169,7 +169,7 @@ put_blob(struct image_writer *w, const char *text, char **digest)
 
 struct image_writer *
 image_writer_new(int fd, const char *name, const char *tag,
-    enum image_format format, int64_t mtime)
+                 enum image_format format, int64_t mtime)
 {
 	struct image_writer *w = calloc(1, sizeof(*w));
 
@@ -208,14 +208,15 @@ check_meta(const struct image_layer_meta *m)
 		errx(EXIT_DATA, "%s: negative layer size", label);
 	if (media_type(m->compression) == NULL)
 		errx(EXIT_DATA, "%s: %s layers cannot be stored in an image",
-		    label, m->compression);
+		     label, m->compression);
 	if (m->diff_id != NULL && !digest_is_sha256(m->diff_id))
 		errx(EXIT_DATA, "%s: bad diff_id '%s'", label, m->diff_id);
-	if (m->diff_id == NULL && strcmp(media_type(m->compression), MT_OCI_LAYER) != 0)
+	if (m->diff_id == NULL &&
+	    strcmp(media_type(m->compression), MT_OCI_LAYER) != 0)
 		errx(EXIT_DATA, "%s: a compressed layer needs its diff_id",
-		    label);
-	if (m->v1_id != NULL && (m->v1_json == NULL ||
-	    strlen(m->v1_id) != 64 || strspn(m->v1_id, "0123456789abcdef") != 64))
+		     label);
+	if (m->v1_id != NULL && (m->v1_json == NULL || strlen(m->v1_id) != 64 ||
+	                         strspn(m->v1_id, "0123456789abcdef") != 64))
 		errx(EXIT_DATA, "%s: bad legacy id '%s'", label, m->v1_id);
 }
 
@@ -226,7 +227,7 @@ check_meta(const struct image_layer_meta *m)
  */
 static char *
 v1_chain(const struct image_layer_meta *m, const char *parent,
-    char id[DIGEST_MAX_HEX])
+         char id[DIGEST_MAX_HEX])
 {
 	const char *text = m->v1_json != NULL ? m->v1_json : "{}";
 	jv obj = json_parse(text, strlen(text));
@@ -234,14 +235,14 @@ v1_chain(const struct image_layer_meta *m, const char *parent,
 	if (!jv_is_valid(obj)) {
 		char *why = json_error(obj);
 		errx(EXIT_DATA, "%s: json: %s", m->label ? m->label : "layer",
-		    why);
+		     why);
 	}
 	if (jv_get_kind(obj) != JV_KIND_OBJECT)
 		errx(EXIT_DATA, "%s: json: not an object",
-		    m->label ? m->label : "layer");
+		     m->label ? m->label : "layer");
 	if (parent != NULL) {
-		obj = jv_object_set(obj, jv_string("parent"),
-		    jv_string(parent));
+		obj =
+		    jv_object_set(obj, jv_string("parent"), jv_string(parent));
 		char *hashed = json_dump(jv_copy(obj));
 		digest_buffer_hex("sha256", hashed, strlen(hashed), id);
 		free(hashed);
@@ -255,9 +256,10 @@ v1_chain(const struct image_layer_meta *m, const char *parent,
 
 void
 image_writer_layer_begin(struct image_writer *w,
-    const struct image_layer_meta *m)
+                         const struct image_layer_meta *m)
 {
-	const char *parent = w->nlayers ? w->layers[w->nlayers - 1].v1_id : NULL;
+	const char *parent =
+	    w->nlayers ? w->layers[w->nlayers - 1].v1_id : NULL;
 	char id[DIGEST_MAX_HEX], path[NAME_MAX_LEN], *json;
 
 	if (w->in_layer)
@@ -281,8 +283,7 @@ image_writer_layer_begin(struct image_writer *w,
 	snprintf(path, sizeof(path), "%s/layer.tar", id);
 	put_header(w, path, '0', NULL, m->size);
 
-	w->layers = reallocarray(w->layers, w->nlayers + 1,
-	    sizeof(*w->layers));
+	w->layers = reallocarray(w->layers, w->nlayers + 1, sizeof(*w->layers));
 	if (w->layers == NULL)
 		err(EXIT_DATA, "malloc");
 	w->layers[w->nlayers] = (struct written_layer){
@@ -302,7 +303,7 @@ image_writer_layer_write(struct image_writer *w, const void *p, size_t n)
 {
 	if ((int64_t)n > w->remaining)
 		errx(EXIT_DATA, "%s: more than the %" PRId64 " bytes announced",
-		    w->label, w->layers[w->nlayers].size);
+		     w->label, w->layers[w->nlayers].size);
 	digest_update(&w->sha, p, n);
 	tar_writer_raw(w->tw, p, n);
 	w->remaining -= (int64_t)n;
@@ -331,7 +332,7 @@ image_writer_layer_end(struct image_writer *w)
 
 	if (w->remaining != 0)
 		errx(EXIT_DATA, "%s: %" PRId64 " of %" PRId64 " bytes came",
-		    w->label, l->size - w->remaining, l->size);
+		     w->label, l->size - w->remaining, l->size);
 	tar_writer_pad(w->tw, l->size);
 	digest_final_hex(&w->sha, hex);
 	if (asprintf(&l->digest, "sha256:%s", hex) < 0)
@@ -339,7 +340,7 @@ image_writer_layer_end(struct image_writer *w)
 	if (strcmp(l->media_type, MT_OCI_LAYER) == 0) {
 		if (w->expect_diff_id && strcmp(w->expect_diff_id, l->digest))
 			errx(EXIT_DATA, "%s: diff_id is %s, expected %s",
-			    w->label, l->digest, w->expect_diff_id);
+			     w->label, l->digest, w->expect_diff_id);
 		l->diff_id = xstrdup(l->digest);
 	} else {
 		l->diff_id = xstrdup(w->expect_diff_id);
@@ -397,43 +398,48 @@ ref_name(const struct image_writer *w)
 /* The OCI manifest and index.json naming it. */
 static void
 put_oci(struct image_writer *w, jv config, const char *cfg_digest,
-    size_t cfg_size)
+        size_t cfg_size)
 {
 	jv m = jv_object(), layers = jv_array(), entry, platform;
 	char *text, *mdigest, *ref = ref_name(w);
 
 	for (size_t i = 0; i < w->nlayers; i++)
-		layers = jv_array_append(layers,
-		    descriptor(w->layers[i].media_type, w->layers[i].digest,
-			w->layers[i].size));
+		layers = jv_array_append(
+		    layers, descriptor(w->layers[i].media_type,
+		                       w->layers[i].digest, w->layers[i].size));
 	m = jv_object_set(m, jv_string("schemaVersion"), jv_number(2));
-	m = jv_object_set(m, jv_string("mediaType"), jv_string(MT_OCI_MANIFEST));
-	m = jv_object_set(m, jv_string("config"),
+	m = jv_object_set(m, jv_string("mediaType"),
+	                  jv_string(MT_OCI_MANIFEST));
+	m = jv_object_set(
+	    m, jv_string("config"),
 	    descriptor(MT_OCI_CONFIG, cfg_digest, (int64_t)cfg_size));
 	m = jv_object_set(m, jv_string("layers"), layers);
 	text = json_dump(m);
 	put_blob(w, text, &mdigest);
 
 	entry = descriptor(MT_OCI_MANIFEST, mdigest, (int64_t)strlen(text));
-	entry = jv_object_set(entry, jv_string("annotations"),
+	entry = jv_object_set(
+	    entry, jv_string("annotations"),
 	    jv_object_set(jv_object(),
-		jv_string("org.opencontainers.image.ref.name"),
-		jv_string(ref)));
+	                  jv_string("org.opencontainers.image.ref.name"),
+	                  jv_string(ref)));
 	if (json_peek_string(config, "architecture") &&
 	    json_peek_string(config, "os")) {
 		platform = jv_object();
-		platform = jv_object_set(platform, jv_string("architecture"),
+		platform = jv_object_set(
+		    platform, jv_string("architecture"),
 		    jv_object_get(jv_copy(config), jv_string("architecture")));
-		platform = jv_object_set(platform, jv_string("os"),
+		platform = jv_object_set(
+		    platform, jv_string("os"),
 		    jv_object_get(jv_copy(config), jv_string("os")));
 		entry = jv_object_set(entry, jv_string("platform"), platform);
 	}
 	jv index = jv_object();
 	index = jv_object_set(index, jv_string("schemaVersion"), jv_number(2));
 	index = jv_object_set(index, jv_string("mediaType"),
-	    jv_string(MT_OCI_INDEX));
+	                      jv_string(MT_OCI_INDEX));
 	index = jv_object_set(index, jv_string("manifests"),
-	    jv_array_append(jv_array(), entry));
+	                      jv_array_append(jv_array(), entry));
 	put_json(w, "index.json", index);
 	free(text);
 	free(mdigest);
@@ -447,12 +453,13 @@ put_docker_manifest(struct image_writer *w, const char *cfg_path)
 	char *ref = ref_name(w), path[NAME_MAX_LEN];
 
 	for (size_t i = 0; i < w->nlayers; i++) {
-		snprintf(path, sizeof(path), "%s/layer.tar", w->layers[i].v1_id);
+		snprintf(path, sizeof(path), "%s/layer.tar",
+		         w->layers[i].v1_id);
 		layers = jv_array_append(layers, jv_string(path));
 	}
 	m = jv_object_set(m, jv_string("Config"), jv_string(cfg_path));
 	m = jv_object_set(m, jv_string("RepoTags"),
-	    jv_array_append(jv_array(), jv_string(ref)));
+	                  jv_array_append(jv_array(), jv_string(ref)));
 	m = jv_object_set(m, jv_string("Layers"), layers);
 	put_json(w, "manifest.json", jv_array_append(jv_array(), m));
 	free(ref);
@@ -466,9 +473,9 @@ put_repositories(struct image_writer *w)
 	if (w->nlayers == 0)
 		return; /* nothing to tag: docker needs a layer here */
 	tags = jv_object_set(tags, jv_string(w->tag),
-	    jv_string(w->layers[w->nlayers - 1].v1_id));
+	                     jv_string(w->layers[w->nlayers - 1].v1_id));
 	put_json(w, "repositories",
-	    jv_object_set(jv_object(), jv_string(w->name), tags));
+	         jv_object_set(jv_object(), jv_string(w->name), tags));
 }
 
 static void
@@ -533,8 +540,7 @@ image_writer_finish(struct image_writer *w, jv config)
 }
 
 void
-image_writer_finish_raw(struct image_writer *w, const char *config,
-    size_t len)
+image_writer_finish_raw(struct image_writer *w, const char *config, size_t len)
 {
 	jv v = json_parse(config, len), have;
 
@@ -544,11 +550,11 @@ image_writer_finish_raw(struct image_writer *w, const char *config,
 	}
 	if (memchr(config, '\0', len) != NULL)
 		errx(EXIT_DATA, "image config: holds a NUL byte");
-	have = jv_getpath(jv_copy(v), JV_ARRAY(jv_string("rootfs"),
-	    jv_string("diff_ids")));
+	have = jv_getpath(jv_copy(v),
+	                  JV_ARRAY(jv_string("rootfs"), jv_string("diff_ids")));
 	if (!jv_equal(have, diff_ids(w)))
 		errx(EXIT_DATA, "image config: rootfs.diff_ids differ from "
-		    "the layers written");
+		                "the layers written");
 	char *text = strndup(config, len);
 	if (text == NULL)
 		err(EXIT_DATA, "malloc");
