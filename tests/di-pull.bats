@@ -9,6 +9,8 @@ load lib/testlib
 load lib/peers
 load lib/pullimg
 
+: "${DI_UNIT:=$TOP/build/unit}"
+
 setup_file() {
 	peers_require docker-registry skopeo umoci htpasswd jq curl busybox python3 || return 0
 	local d=$BATS_FILE_TMPDIR
@@ -141,7 +143,7 @@ pull() {
 }
 
 @test "the parsers of references, challenges, tokens, auth files and manifests" {
-	run "$DI_UNIT/pull_parsers"
+	run "$DI_UNIT/test_pull_parsers"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ ${lines[-1]} =~ ^[0-9]+\ passed,\ 0\ failed$ ]]
@@ -427,15 +429,15 @@ pull() {
 }
 
 @test "a layer that is not its diff_id, or not what its media type says" {
-	run pull "$REG/test/bad:diffid"
+	run pull -o "$T/o.tar" "$REG/test/bad:diffid"
 	[ "$status" -eq 1 ]
 	[[ $output == "di-pull: $REG/test/bad: layer 1 (sha256:"*"): uncompressed content has digest sha256:"*", the config's diff_id is sha256:"* ]]
 	pull "$REG/test/bad:diffid" >"$T/out.tar" 2>/dev/null || true
 	! has_eoa "$T/out.tar"
-	run pull "$REG/test/bad:mislabeled"
+	run pull -o "$T/o.tar" "$REG/test/bad:mislabeled"
 	[ "$status" -eq 1 ]
 	[[ $output == *"media type says gzip, the bytes are zstd" ]]
-	run pull "$REG/test/bad:helm"
+	run pull -o "$T/o.tar" "$REG/test/bad:helm"
 	[ "$status" -eq 1 ]
 	[ "$output" = "di-pull: $REG/test/bad: manifest helm: not a container image: config media type \"application/vnd.cncf.helm.config.v1+json\"" ]
 }

@@ -1,5 +1,5 @@
 /*
- * pull_parsers: the parsers di-pull feeds with what a registry sends
+ * test_pull_parsers: the parsers di-pull feeds with what a registry sends
  * (references, WWW-Authenticate challenges, token answers, auth files,
  * manifests, indexes, configs), checked against expected results.
  * Prints one line per failed check and "N passed, N failed".
