@@ -11,7 +11,7 @@
 
 void
 bundle_write_head(struct tar_writer *w, const char *json, int64_t layer_size,
-    int64_t mtime)
+                  int64_t mtime)
 {
 	struct tar_entry e = {0};
 
@@ -36,8 +36,7 @@ fail(char **why, const char *fmt, const char *arg)
 
 /* The next member, which must be a regular file called NAME. */
 static int
-expect(struct tar_reader *r, const char *name, struct tar_entry **e,
-    char **why)
+expect(struct tar_reader *r, const char *name, struct tar_entry **e, char **why)
 {
 	int got = tar_reader_next(r, e);
 
@@ -68,10 +67,24 @@ slurp(struct tar_reader *r, struct tar_entry *e, struct buffer *b, char **why)
 int
 bundle_read_head(struct tar_reader *r, char **json, char **why)
 {
-	struct buffer b = {0};
 	struct tar_entry *e;
 
-	if (expect(r, "VERSION", &e, why) < 0 || slurp(r, e, &b, why) < 0)
+	if (expect(r, "VERSION", &e, why) < 0)
+		return -1;
+	return bundle_read_head_from(r, e, json, why);
+}
+
+int
+bundle_read_head_from(struct tar_reader *r, struct tar_entry *e, char **json,
+                      char **why)
+{
+	struct buffer b = {0};
+
+	if (strcmp(e->name, "VERSION") != 0 || e->typeflag != '0') {
+		fail(why, "not a bundle: expected '%s' next", "VERSION");
+		goto fail;
+	}
+	if (slurp(r, e, &b, why) < 0)
 		goto fail;
 	if (strcmp(buffer_str(&b), "1.0") != 0 &&
 	    strcmp(buffer_str(&b), "1.0\n") != 0) {

@@ -19,16 +19,20 @@
 #define RAW_BUFSZ (128 * 1024)
 
 struct instream {
-	int fd;			/* -1 for memory input */
+	int fd;      /* -1 for memory input */
+	int owns_fd; /* close fd in instream_close */
+	int ranged;  /* read fd with pread from pos up to end */
+	uint64_t pos, end;
+	int plain; /* never decompress */
 	const unsigned char *mem;
 	size_t memlen, mempos;
-	int tee_fd;		/* -1: no tee */
-	struct digest *digest;	/* of the decompressed bytes, or NULL */
-	unsigned char peek[8];	/* first raw bytes, replayed before the rest */
+	int tee_fd;            /* -1: no tee */
+	struct digest *digest; /* of the decompressed bytes, or NULL */
+	unsigned char peek[8]; /* first raw bytes, replayed before the rest */
 	size_t npeek, peekpos;
 	const char *compression;
-	struct archive *ar;	/* NULL for plain input */
-	unsigned char *rawbuf;	/* libarchive's read buffer */
+	struct archive *ar;    /* NULL for plain input */
+	unsigned char *rawbuf; /* libarchive's read buffer */
 	uint64_t offset;
 	char *label;
 	char errbuf[256];
@@ -65,6 +69,18 @@ source_read(struct instream *s, void *buf, size_t n)
 {
 	ssize_t r;
 
+	if (s->ranged) {
+		if (n > s->end - s->pos)
+			n = (size_t)(s->end - s->pos);
+		do
+			r = pread(s->fd, buf, n, (off_t)s->pos);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			set_error(s, "read", strerror(errno));
+		else
+			s->pos += (uint64_t)r;
+		return r;
+	}
 	if (s->fd < 0) {
 		size_t k = s->memlen - s->mempos;
 		if (k > n)
@@ -107,7 +123,10 @@ sniff(const unsigned char *b, size_t n)
 		return "gzip";
 	if (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0)
 		return "zstd";
-	if (n >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+	if (n >= 6 && memcmp(b,
+	                     "\xfd"
+	                     "7zXZ\0",
+	                     6) == 0)
 		return "xz";
 	if (n >= 3 && memcmp(b, "BZh", 3) == 0)
 		return "bzip2";
@@ -154,14 +173,14 @@ detect(struct instream *s)
 {
 	while (s->npeek < sizeof(s->peek)) {
 		ssize_t r = source_read(s, s->peek + s->npeek,
-		    sizeof(s->peek) - s->npeek);
+		                        sizeof(s->peek) - s->npeek);
 		if (r < 0)
 			return -1;
 		if (r == 0)
 			break;
 		s->npeek += (size_t)r;
 	}
-	s->compression = sniff(s->peek, s->npeek);
+	s->compression = s->plain ? "none" : sniff(s->peek, s->npeek);
 	return 0;
 }
 
@@ -173,6 +192,7 @@ instream_new(int fd, const char *label)
 	if (s == NULL || (s->label = strdup(label)) == NULL)
 		err(EXIT_DATA, "malloc");
 	s->fd = fd;
+	s->owns_fd = fd > STDIN_FILENO;
 	s->tee_fd = -1;
 	return s;
 }
@@ -181,6 +201,24 @@ struct instream *
 instream_fdopen(int fd, const char *label)
 {
 	return instream_new(fd, label);
+}
+
+struct instream *
+instream_range(int fd, uint64_t offset, uint64_t len, const char *label)
+{
+	struct instream *s = instream_new(fd, label);
+
+	s->owns_fd = 0;
+	s->ranged = 1;
+	s->pos = offset;
+	s->end = offset + len;
+	return s;
+}
+
+void
+instream_plain(struct instream *s)
+{
+	s->plain = 1;
 }
 
 struct instream *
@@ -239,10 +277,10 @@ instream_read(struct instream *s, void *buf, size_t n)
 		ssize_t r;
 		if (s->ar != NULL) {
 			r = archive_read_data(s->ar, (char *)buf + got,
-			    n - got);
+			                      n - got);
 			if (r < 0) {
 				set_error(s, s->compression,
-				    archive_error_string(s->ar));
+				          archive_error_string(s->ar));
 				return -1;
 			}
 		} else {
@@ -304,7 +342,7 @@ instream_close(struct instream *s)
 		return;
 	if (s->ar != NULL)
 		archive_read_free(s->ar);
-	if (s->fd > STDIN_FILENO)
+	if (s->owns_fd)
 		close(s->fd);
 	free(s->rawbuf);
 	free(s->label);
