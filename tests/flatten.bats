@@ -34,7 +34,7 @@ check_stack() {
 }
 
 @test "pathset: a million paths, found again, sorted" {
-	run "$DI_UNIT/pathset"
+	run "$DI_UNIT/test_pathset"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	! grep -q '^not ok' <<<"$output"
