@@ -53,7 +53,8 @@ struct layer_sum {
 static void
 usage(int status)
 {
-	fprintf(status ? stderr : stdout,
+	fprintf(
+	    status ? stderr : stdout,
 	    "usage: di-layer [-c BASEJSON] [--mtime T] [--owner UID:GID] "
 	    "[--tar] [-o FILE]\n"
 	    "                [INPUT]...\n"
@@ -120,7 +121,7 @@ default_time(void)
 	if (parse_seconds(sde, &t) < 0 || *sde == '@')
 		usage_error("SOURCE_DATE_EPOCH is not a number of seconds: "
 		            "'%s'",
-		    sde);
+		            sde);
 	return t;
 }
 
@@ -144,8 +145,14 @@ parse_owner(const char *s, int64_t *uid, int64_t *gid)
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MTIME = 256, OPT_OWNER, OPT_TAR, OPT_THREADS, OPT_HELP,
-		OPT_VERSION };
+	enum {
+		OPT_MTIME = 256,
+		OPT_OWNER,
+		OPT_TAR,
+		OPT_THREADS,
+		OPT_HELP,
+		OPT_VERSION
+	};
 	static const struct option longopts[] = {
 	    {"base-json", required_argument, NULL, 'c'},
 	    {"output", required_argument, NULL, 'o'},
@@ -163,22 +170,35 @@ parse_options(int argc, char **argv, struct options *o)
 	o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	while ((c = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': o->base_json = optarg; break;
-		case 'o': o->output = optarg; break;
+		case 'c':
+			o->base_json = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
 		case OPT_MTIME:
 			if (parse_time(optarg, &o->mtime) < 0)
 				usage_error("--mtime: bad time '%s'", optarg);
 			break;
-		case OPT_OWNER: parse_owner(optarg, &o->uid, &o->gid); break;
-		case OPT_TAR: o->tar_only = 1; break;
+		case OPT_OWNER:
+			parse_owner(optarg, &o->uid, &o->gid);
+			break;
+		case OPT_TAR:
+			o->tar_only = 1;
+			break;
 		case OPT_THREADS:
 			o->threads = atoi(optarg);
 			if (o->threads < 1 || o->threads > 64)
 				usage_error("--threads wants 1 to 64");
 			break;
-		case OPT_HELP: usage(0); break;
-		case OPT_VERSION: print_version(); break;
-		default: usage(EXIT_USAGE);
+		case OPT_HELP:
+			usage(0);
+			break;
+		case OPT_VERSION:
+			print_version();
+			break;
+		default:
+			usage(EXIT_USAGE);
 		}
 	}
 	if (o->threads > 4)
@@ -233,8 +253,8 @@ add_stamp(struct layer_sum *sum, uint64_t stamp)
 {
 	if ((sum->nstamps & (sum->nstamps - 1)) == 0) {
 		size_t cap = sum->nstamps ? 2 * sum->nstamps : 1;
-		sum->stamps = reallocarray(sum->stamps, cap,
-		    sizeof(*sum->stamps));
+		sum->stamps =
+		    reallocarray(sum->stamps, cap, sizeof(*sum->stamps));
 		if (sum->stamps == NULL)
 			err(EXIT_DATA, "malloc");
 	}
@@ -277,7 +297,8 @@ sum_layer(struct treemerge *m, const struct options *o)
 		hash_data(m, ts);
 		tarsum_end(ts);
 		if (e->typeflag == '0')
-			data += (e->size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+			data +=
+			    (e->size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
 		add_stamp(&sum, treemerge_stamp(m));
 	}
 	sum.size = (int64_t)tar_writer_offset(headers) + data + 2 * TAR_BLOCK;
@@ -305,8 +326,8 @@ copy_data(struct treemerge *m, struct tar_writer *w, const struct tar_entry *e)
  * every entry must be what the first walk saw.
  */
 static void
-write_layer(struct treemerge *m, struct tar_writer *w,
-    const struct options *o, const struct layer_sum *sum)
+write_layer(struct treemerge *m, struct tar_writer *w, const struct options *o,
+            const struct layer_sum *sum)
 {
 	uint64_t start = tar_writer_offset(w);
 	struct tar_entry *e;
@@ -317,17 +338,18 @@ write_layer(struct treemerge *m, struct tar_writer *w,
 		normalize(e, o);
 		tar_writer_header(w, e);
 		copy_data(m, w, e);
-		if (sum != NULL && (i >= sum->nstamps ||
-		                       sum->stamps[i] != treemerge_stamp(m)))
-			errx(EXIT_DATA, "'%s': input changed between the two "
-			                "reads",
-			    e->name);
+		if (sum != NULL &&
+		    (i >= sum->nstamps || sum->stamps[i] != treemerge_stamp(m)))
+			errx(EXIT_DATA,
+			     "'%s': input changed between the two "
+			     "reads",
+			     e->name);
 		i++;
 	}
 	treemerge_check_unchanged(m);
 	if (sum != NULL && (i != sum->nstamps ||
-	                       tar_writer_offset(w) - start + 2 * TAR_BLOCK !=
-	                           (uint64_t)sum->size))
+	                    tar_writer_offset(w) - start + 2 * TAR_BLOCK !=
+	                        (uint64_t)sum->size))
 		errx(EXIT_DATA, "input changed between the two reads");
 }
 
@@ -363,8 +385,10 @@ bundle_json(const struct options *o, const char *checksum)
 {
 	jv v = o->base_json ? json_load_file(o->base_json) : default_json();
 
-	if (jv_get_kind(v) != JV_KIND_OBJECT)
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
 		errx(EXIT_DATA, "%s: not a JSON object", o->base_json);
+	}
 	v = jv_object_set(v, jv_string("checksum"), jv_string(checksum));
 	return json_dump(v);
 }

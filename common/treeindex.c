@@ -17,7 +17,7 @@
 
 struct treeindex {
 	char *label;
-	int fd;	      /* where the data is: the input itself, or the spool */
+	int fd;       /* where the data is: the input itself, or the spool */
 	int in_place; /* the input is an uncompressed regular file */
 	int64_t base; /* offset of the tar in the input */
 	struct stat st;
@@ -79,7 +79,7 @@ copy_xattrs(struct tar_entry *to, const struct tar_entry *e)
 		if (strncmp(r->key, "SCHILY.xattr.", 13) != 0)
 			continue;
 		to->records = reallocarray(to->records, to->nrecords + 1,
-		    sizeof(*to->records));
+		                           sizeof(*to->records));
 		if (to->records == NULL)
 			err(EXIT_DATA, "malloc");
 		struct tar_record *c = &to->records[to->nrecords++];
@@ -96,17 +96,20 @@ entry_type(const struct treeindex *x, const struct tar_entry *e)
 {
 	switch (e->typeflag) {
 	case '0':
-	case '7': return '0';
+	case '7':
+		return '0';
 	case '1':
 	case '2':
 	case '3':
 	case '4':
 	case '5':
-	case '6': return e->typeflag;
+	case '6':
+		return e->typeflag;
 	default:
-		errx(EXIT_DATA, "%s: offset %llu: '%s': unsupported entry type '%c'",
-		    x->label, (unsigned long long)e->offset, e->name,
-		    e->typeflag);
+		errx(EXIT_DATA,
+		     "%s: offset %llu: '%s': unsupported entry type '%c'",
+		     x->label, (unsigned long long)e->offset, e->name,
+		     e->typeflag);
 	}
 }
 
@@ -129,8 +132,9 @@ add_entry(struct treeindex *x, struct tar_reader *r, struct tar_entry *e)
 	char *path = path_normalize(e->name);
 
 	if (path == NULL)
-		errx(EXIT_DATA, "%s: offset %llu: '%s': name leads out of the tree",
-		    x->label, (unsigned long long)e->offset, e->name);
+		errx(EXIT_DATA,
+		     "%s: offset %llu: '%s': name leads out of the tree",
+		     x->label, (unsigned long long)e->offset, e->name);
 	if (*path == '\0') {
 		free(path); /* the root itself */
 		return;
@@ -158,19 +162,19 @@ add_entry(struct treeindex *x, struct tar_reader *r, struct tar_entry *e)
 	if (type == '1') {
 		v->tar.linkname = path_normalize(e->linkname);
 		if (v->tar.linkname == NULL)
-			errx(EXIT_DATA, "%s: '%s': hard link to '%s' leads out "
-			                "of the tree",
-			    x->label, e->name, e->linkname);
+			errx(EXIT_DATA,
+			     "%s: '%s': hard link to '%s' leads out "
+			     "of the tree",
+			     x->label, e->name, e->linkname);
 	} else {
 		v->tar.linkname = xstrdup(type == '2' ? e->linkname : "");
 	}
 	copy_xattrs(&v->tar, e);
 	if (type == '0') {
 		v->tar.size = v->tar.datasize = e->size;
-		v->data_offset = x->in_place
-		                     ? x->base + (int64_t)e->offset +
-		                           (int64_t)e->rawlen
-		                     : x->spooled;
+		v->data_offset = x->in_place ? x->base + (int64_t)e->offset +
+		                                   (int64_t)e->rawlen
+		                             : x->spooled;
 		if (!x->in_place)
 			spool_data(x, r);
 	}
@@ -258,7 +262,8 @@ drop_replaced(struct treeindex *x)
 	size_t out = 0;
 
 	for (size_t i = 0; i < x->n; i++) {
-		if (i + 1 < x->n && strcmp(x->v[i].path, x->v[i + 1].path) == 0) {
+		if (i + 1 < x->n &&
+		    strcmp(x->v[i].path, x->v[i + 1].path) == 0) {
 			free_entry(&x->v[i]);
 			continue;
 		}
@@ -294,13 +299,14 @@ link_target(struct treeindex *x, struct treeindex_entry *l)
 	for (size_t hops = 0; t->tar.typeflag == '1'; hops++) {
 		const char *to = t->tar.linkname;
 		if (hops == x->n || (t = find(x, to)) == NULL)
-			errx(EXIT_DATA, "%s: '%s': hard link to '%s', which is "
-			                "not in the archive",
-			    x->label, l->tar.name, to);
+			errx(EXIT_DATA,
+			     "%s: '%s': hard link to '%s', which is "
+			     "not in the archive",
+			     x->label, l->tar.name, to);
 	}
 	if (t->tar.typeflag == '5')
 		errx(EXIT_DATA, "%s: '%s': hard link to the directory '%s'",
-		    x->label, l->tar.name, t->tar.name);
+		     x->label, l->tar.name, t->tar.name);
 	return t;
 }
 
@@ -382,8 +388,8 @@ treeindex_get(const struct treeindex *x, size_t i)
 }
 
 size_t
-treeindex_pread(struct treeindex *x, const struct treeindex_entry *e,
-    void *buf, size_t n, int64_t offset)
+treeindex_pread(struct treeindex *x, const struct treeindex_entry *e, void *buf,
+                size_t n, int64_t offset)
 {
 	size_t got = 0;
 
@@ -393,15 +399,16 @@ treeindex_pread(struct treeindex *x, const struct treeindex_entry *e,
 		n = (size_t)(e->tar.size - offset);
 	while (got < n) {
 		ssize_t r = pread(x->fd, (char *)buf + got, n - got,
-		    e->data_offset + offset + (int64_t)got);
+		                  e->data_offset + offset + (int64_t)got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			err(EXIT_DATA, "%s: '%s'", x->label, e->tar.name);
 		if (r == 0)
-			errx(EXIT_DATA, "%s: '%s': data ends early (the file "
-			                "shrank)",
-			    x->label, e->tar.name);
+			errx(EXIT_DATA,
+			     "%s: '%s': data ends early (the file "
+			     "shrank)",
+			     x->label, e->tar.name);
 		got += (size_t)r;
 	}
 	return got;

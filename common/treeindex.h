@@ -49,14 +49,14 @@ struct treeindex *treeindex_open(const char *path);
 
 size_t treeindex_count(const struct treeindex *x);
 const struct treeindex_entry *treeindex_get(const struct treeindex *x,
-    size_t i);
+                                            size_t i);
 
 /*
  * Read up to N bytes of E's data starting at OFFSET within it: the count,
  * 0 past its end; errx on a read error.
  */
 size_t treeindex_pread(struct treeindex *x, const struct treeindex_entry *e,
-    void *buf, size_t n, int64_t offset);
+                       void *buf, size_t n, int64_t offset);
 
 /* errx when a file read in place changed since it was indexed. */
 void treeindex_check_unchanged(const struct treeindex *x);

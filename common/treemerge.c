@@ -51,8 +51,8 @@ struct treemerge {
 	size_t nheap;
 	struct source *cur; /* the source of the entry returned last */
 	int cur_is_link;    /* it was returned as a '1' entry: no data */
-	char *blocked;	    /* the last non-directory written */
-	char **dirs;	    /* directories written that hold what comes next */
+	char *blocked;      /* the last non-directory written */
+	char **dirs;        /* directories written that hold what comes next */
 	size_t ndirs, capdirs;
 	void *links; /* tsearch tree of struct link_node */
 	struct tar_entry out;
@@ -86,7 +86,7 @@ add_source(struct treemerge *m, enum source_kind kind)
 
 void
 treemerge_add_dir(struct treemerge *m, const char *dir, const char *prefix,
-    unsigned dirtree_flags)
+                  unsigned dirtree_flags)
 {
 	struct source *s = add_source(m, SOURCE_DIR);
 
@@ -111,7 +111,8 @@ advance(struct source *s)
 			s->path = NULL;
 			return;
 		}
-		const struct treeindex_entry *e = treeindex_get(s->tree, s->pos);
+		const struct treeindex_entry *e =
+		    treeindex_get(s->tree, s->pos);
 		s->path = e->path;
 		s->head = (struct tar_entry *)&e->tar;
 		return;
@@ -437,7 +438,8 @@ treemerge_read(struct treemerge *m, void *buf, size_t n)
 		return 0;
 	if (s->kind == SOURCE_TREE) {
 		got = (ssize_t)treeindex_pread(s->tree,
-		    treeindex_get(s->tree, s->pos), buf, n, s->readpos);
+		                               treeindex_get(s->tree, s->pos),
+		                               buf, n, s->readpos);
 	} else if ((got = dirtree_read(s->walk, buf, n)) < 0) {
 		errx(EXIT_DATA, "%s", dirtree_error(s->walk));
 	}

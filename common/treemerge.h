@@ -37,8 +37,8 @@ struct treemerge *treemerge_new(void);
  * A directory: its contents, or itself and its contents with
  * DIRTREE_SELF, named under PREFIX (see dirtree_open).
  */
-void treemerge_add_dir(struct treemerge *m, const char *dir,
-    const char *prefix, unsigned dirtree_flags);
+void treemerge_add_dir(struct treemerge *m, const char *dir, const char *prefix,
+                       unsigned dirtree_flags);
 /* A tar, compressed or not ("-": standard input). */
 void treemerge_add_tree(struct treemerge *m, const char *path);
 
