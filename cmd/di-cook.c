@@ -602,6 +602,7 @@ static void
 open_source(struct source *s, const char *path)
 {
 	int fd = open_fd(path), raw = -1;
+	off_t start = 0;
 	struct stat st;
 	struct tar_reader *r;
 	struct tar_entry *e = NULL;
@@ -614,8 +615,13 @@ open_source(struct source *s, const char *path)
 	s->is_tar = 1;
 	if (fstat(fd, &st) < 0)
 		err(EXIT_DATA, "%s", s->label);
-	if (S_ISREG(st.st_mode) && (raw = dup(fd)) < 0)
-		err(EXIT_DATA, "dup");
+	/* Where the file starts: "-" may be a file read in part already. */
+	if (S_ISREG(st.st_mode)) {
+		if ((raw = dup(fd)) < 0)
+			err(EXIT_DATA, "dup");
+		if ((start = lseek(fd, 0, SEEK_CUR)) < 0)
+			start = 0;
+	}
 	r = tar_reader_new(instream_fdopen(fd, s->label));
 	if ((got = tar_reader_next(r, &e)) < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
@@ -633,11 +639,10 @@ open_source(struct source *s, const char *path)
 		errx(EXIT_DATA, "%s: not a tar: empty", s->label);
 	if (raw >= 0 &&
 	    strcmp(instream_compression(tar_reader_stream(r)), "none") == 0) {
-		off_t start = lseek(raw, 0, SEEK_CUR);
 		s->fd = raw;
-		s->size = st.st_size - (start > 0 ? start : 0);
-		s->in = instream_range(raw, (uint64_t)(start > 0 ? start : 0),
-		                       (uint64_t)s->size, s->label);
+		s->size = st.st_size - start;
+		s->in = instream_range(raw, (uint64_t)start, (uint64_t)s->size,
+		                       s->label);
 		instream_plain(s->in);
 	} else {
 		if (raw >= 0)

@@ -84,8 +84,8 @@ const char *image_layer_v1_json(const struct image *img, size_t i);
 
 /*
  * Layer I as a tar of its decompressed bytes.  Layers can be opened in any
- * order and several at once.  image_layer_close checks the diff_id when
- * the layer was read to its end (errx on a mismatch) and frees L.
+ * order and several at once.  image_layer_close reads what is left of the
+ * layer, checks its diff_id (errx on a mismatch) and frees L.
  */
 struct image_layer;
 struct image_layer *image_layer_open(struct image *img, size_t i);
@@ -166,7 +166,12 @@ void image_writer_finish(struct image_writer *w, jv config);
  */
 void image_writer_finish_raw(struct image_writer *w, const char *config,
                              size_t len);
-/* Stop without an end-of-archive (after a failure) and free W. */
+/*
+ * Stop after a failure and free W: no end-of-archive, and a block that no
+ * tar reader takes for a header, so that what reads the archive fails
+ * rather than take a cut one for whole.  A tool that exits (errx) with a
+ * writer unfinished gets the same from an exit handler.
+ */
 void image_writer_abandon(struct image_writer *w);
 
 #endif

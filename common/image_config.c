@@ -29,31 +29,38 @@ env_name_len(const char *s)
 	return strcspn(s, "=");
 }
 
-/* BASE's variables that OVER does not set, then OVER's. */
+/* The index in ENV of the variable named as in VAR, or -1. */
+static int
+env_find(jv env, const char *var)
+{
+	size_t n = env_name_len(var);
+	int found = -1;
+
+	jv_array_foreach(env, i, e)
+	{
+		const char *s = jv_string_value(e);
+		if (found < 0 && env_name_len(s) == n &&
+		    strncmp(s, var, n) == 0)
+			found = i;
+		jv_free(e);
+	}
+	return found;
+}
+
+/* BASE with OVER's variables set: in their place if BASE has them. */
 static jv
 merge_env(jv base, jv over)
 {
-	jv out = jv_array();
-
-	jv_array_foreach(base, i, b)
+	jv_array_foreach(over, i, o)
 	{
-		const char *bs = jv_string_value(b);
-		int replaced = 0;
-		jv_array_foreach(over, j, o)
-		{
-			const char *os = jv_string_value(o);
-			size_t n = env_name_len(os);
-			replaced |=
-			    n == env_name_len(bs) && strncmp(os, bs, n) == 0;
-			jv_free(o);
-		}
-		if (replaced)
-			jv_free(b);
+		int at = env_find(base, jv_string_value(o));
+		if (at >= 0)
+			base = jv_array_set(base, at, o);
 		else
-			out = jv_array_append(out, b);
+			base = jv_array_append(base, o);
 	}
-	jv_free(base);
-	return jv_array_concat(out, over);
+	jv_free(over);
+	return base;
 }
 
 static jv

@@ -177,14 +177,14 @@ find_v1_chain(struct image *img, char **paths)
 			return;
 		jv v = load_json(img, json_path, NULL, NULL);
 		const char *par = json_peek_string(v, "parent");
-		int ok =
-		    jv_get_kind(v) == JV_KIND_OBJECT &&
-		    (parent == NULL ? par == NULL || *par == '\0'
-		                    : par != NULL && strcmp(par, parent) == 0);
+		int ok = jv_get_kind(v) == JV_KIND_OBJECT &&
+		         (parent == NULL ? par == NULL || *par == '\0'
+		                         : par != NULL && strlen(par) == 64 &&
+		                               strncmp(par, parent, 64) == 0);
 		jv_free(v);
 		if (!ok)
 			return;
-		parent = p;
+		parent = p; /* its first 64 bytes: the id */
 	}
 	for (size_t i = 0; i < img->nlayers; i++) {
 		snprintf(json_path, sizeof(json_path), "%.64s/json", paths[i]);
@@ -445,7 +445,9 @@ open_oci(struct image *img, const char *name, const char *tag)
 
 	if (!jv_is_valid(man))
 		return -1;
-	man = load_blob(img, man, NULL, NULL);
+	jv desc = man;
+	man = load_blob(img, desc, NULL, NULL);
+	jv_free(desc);
 	cfg = jv_object_get(jv_copy(man), jv_string("config"));
 	add_oci_layers(img, jv_object_get(man, jv_string("layers")));
 	path = blob_path(img, cfg, NULL);

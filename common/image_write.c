@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buffer.h"
 #include "digest.h"
@@ -37,6 +38,7 @@ struct written_layer {
 };
 
 struct image_writer {
+	int fd;
 	struct tar_writer *tw;
 	enum image_format format;
 	char *name, *tag;
@@ -165,7 +167,40 @@ put_blob(struct image_writer *w, const char *text, char **digest)
 		err(EXIT_DATA, "malloc");
 }
 
-/* --- starting ---------------------------------------------------------- */
+/* --- starting and failing ---------------------------------------------- */
+
+/* The writer whose archive is not finished yet, for poison_on_exit. */
+static struct image_writer *unfinished;
+
+/*
+ * A tool that fails exits in the middle of the archive.  Cut at a member's
+ * end, the archive would read as whole to Go's archive/tar and to GNU tar,
+ * so a block that no tar reader takes as a header follows what was
+ * written: the next program in the pipe fails too.
+ */
+static void
+poison(struct image_writer *w)
+{
+	static const char msg[] = "di: this image archive is incomplete: "
+	                          "writing it failed\n";
+	unsigned char block[TAR_BLOCK];
+
+	memset(block, 0xff, sizeof(block));
+	memcpy(block, msg, sizeof(msg) - 1);
+	if (write(w->fd, block, sizeof(block)) < 0) {
+		/* nothing more to do: the output is broken already */
+	}
+}
+
+static void
+poison_on_exit(void)
+{
+	struct image_writer *w = unfinished;
+
+	unfinished = NULL;
+	if (w != NULL)
+		poison(w);
+}
 
 struct image_writer *
 image_writer_new(int fd, const char *name, const char *tag,
@@ -175,6 +210,7 @@ image_writer_new(int fd, const char *name, const char *tag,
 
 	if (w == NULL)
 		err(EXIT_DATA, "malloc");
+	w->fd = fd;
 	w->tw = tar_writer_new(fd);
 	w->format = format;
 	w->name = xstrdup(name);
@@ -182,6 +218,13 @@ image_writer_new(int fd, const char *name, const char *tag,
 	w->mtime = mtime;
 	if (has_oci(w))
 		put_file(w, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
+	if (unfinished == NULL) {
+		static int registered;
+		if (!registered && atexit(poison_on_exit) != 0)
+			err(EXIT_DATA, "atexit");
+		registered = 1;
+		unfinished = w;
+	}
 	return w;
 }
 
@@ -518,6 +561,8 @@ finish(struct image_writer *w, jv config, const char *text)
 	if (has_legacy(w))
 		put_repositories(w);
 	tar_writer_finish(w->tw);
+	if (unfinished == w)
+		unfinished = NULL;
 	free(cfg_digest);
 	jv_free(config);
 	free_writer(w);
@@ -568,8 +613,10 @@ image_writer_abandon(struct image_writer *w)
 	if (w == NULL)
 		return;
 	tar_writer_abandon(w->tw);
-	if (w->in_layer) {
+	poison(w);
+	if (unfinished == w)
+		unfinished = NULL;
+	if (w->in_layer)
 		digest_final_hex(&w->sha, (char[DIGEST_MAX_HEX]){0});
-	}
 	free_writer(w);
 }
