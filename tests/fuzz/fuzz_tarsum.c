@@ -11,8 +11,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tar_reader *r =
 	    tar_reader_new(instream_memopen(data, size, "fuzz"));
-	struct tarsum *ts = tarsum_new(size % 2 ? TARSUM_V0 : TARSUM_V1,
-	                               "sha256", 1);
+	struct tarsum *ts =
+	    tarsum_new(size % 2 ? TARSUM_V0 : TARSUM_V1, "sha256", 1);
 	struct tar_entry *e;
 	char buf[4096];
 	ssize_t n;
