@@ -507,6 +507,16 @@ fails() {
 	jq '.[0].Layers += [.[0].Layers[0]]' "$T/x/manifest.json" >"$T/m" && mv "$T/m" "$T/x/manifest.json"
 	tar -C "$T/x" -cf "$T/count.tar" .
 	fails 1 "has 2 diff_ids for 3 layers" di-cook --from "$T/count.tar" -n app "$FIX/more.tar"
+	# An OCI blob whose bytes are not its name's.
+	di-cook -n base --format oci "$FIX/bb.bundle" >"$T/oci.tar"
+	mkdir "$T/o"
+	tar -C "$T/o" -xf "$T/oci.tar"
+	man=$(jq -r '.manifests[0].digest' "$T/o/index.json" | cut -c8-)
+	cfg=$(jq -r .config.digest "$T/o/blobs/sha256/$man" | cut -c8-)
+	jq -cj '.os = "plan9"' "$T/o/blobs/sha256/$cfg" >"$T/c" && mv "$T/c" "$T/o/blobs/sha256/$cfg"
+	tar -C "$T/o" -cf "$T/tampered.tar" .
+	fails 1 "$T/tampered.tar: blobs/sha256/$cfg: its digest is sha256:" \
+		di-cook --from "$T/tampered.tar" -n app "$FIX/more.tar"
 	printf 'junk' >"$T/junk.tar"
 	fails 1 "$T/junk.tar: member at offset 0" di-cook --from "$T/junk.tar" -n app "$FIX/more.tar"
 }
