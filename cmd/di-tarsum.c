@@ -22,7 +22,8 @@
 static void
 usage(int status)
 {
-	fprintf(status ? stderr : stdout,
+	fprintf(
+	    status ? stderr : stdout,
 	    "usage: di-tarsum [-v v0|v1|dev] [-a sha256|sha512] [-e EXTRA] "
 	    "[--json]\n"
 	    "                 [--tee [-o SUMFILE]] [--threads N] [FILE]\n"
@@ -72,30 +73,45 @@ parse_options(int argc, char **argv, struct options *o)
 	o->version = TARSUM_V1;
 	o->alg = "sha256";
 	o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	while ((c = getopt_long(argc, argv, "v:a:e:o:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v:a:e:o:", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'v':
 			if (tarsum_parse_version(optarg, &o->version) < 0)
 				usage_error("unknown tarsum version '%s'",
-				    optarg);
+				            optarg);
 			break;
 		case 'a':
-			if (strcmp(optarg, "sha256") && strcmp(optarg, "sha512"))
+			if (strcmp(optarg, "sha256") &&
+			    strcmp(optarg, "sha512"))
 				usage_error("unknown algorithm '%s'", optarg);
 			o->alg = optarg;
 			break;
-		case 'e': o->extra_path = optarg; break;
-		case 'o': o->output = optarg; break;
-		case OPT_JSON: o->json = 1; break;
-		case OPT_TEE: o->tee = 1; break;
+		case 'e':
+			o->extra_path = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_JSON:
+			o->json = 1;
+			break;
+		case OPT_TEE:
+			o->tee = 1;
+			break;
 		case OPT_THREADS:
 			o->threads = atoi(optarg);
 			if (o->threads < 1 || o->threads > 64)
 				usage_error("--threads wants 1 to 64");
 			break;
-		case OPT_HELP: usage(0); break;
-		case OPT_VERSION: print_version(); break;
-		default: usage(EXIT_USAGE);
+		case OPT_HELP:
+			usage(0);
+			break;
+		case OPT_VERSION:
+			print_version();
+			break;
+		default:
+			usage(EXIT_USAGE);
 		}
 	}
 	if (argc - optind > 1)
@@ -160,7 +176,7 @@ drain(struct instream *in)
 		;
 	if (k < 0)
 		errx(EXIT_DATA, "%s: %s", instream_label(in),
-		    instream_error(in));
+		     instream_error(in));
 }
 
 int
@@ -201,9 +217,9 @@ main(int argc, char **argv)
 	if (o.json) {
 		digest_final_hex(&diff_id, hex);
 		fprintf(out,
-		    "{\"tarsum\":\"%s\",\"diff_id\":\"sha256:%s\","
-		    "\"size\":%" PRIu64 "}\n",
-		    sum, hex, instream_offset(in));
+		        "{\"tarsum\":\"%s\",\"diff_id\":\"sha256:%s\","
+		        "\"size\":%" PRIu64 "}\n",
+		        sum, hex, instream_offset(in));
 	} else {
 		fprintf(out, "%s\n", sum);
 	}

@@ -19,7 +19,7 @@ void buffer_grow(struct buffer *b, size_t extra);
 void buffer_append(struct buffer *b, const void *p, size_t n);
 void buffer_addstr(struct buffer *b, const char *s);
 void buffer_addf(struct buffer *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void buffer_reset(struct buffer *b);
 /* The bytes as a C string, never NULL. */
 char *buffer_str(struct buffer *b);

@@ -11,7 +11,7 @@
 
 void
 bundle_write_head(struct tar_writer *w, const char *json, int64_t layer_size,
-    int64_t mtime)
+                  int64_t mtime)
 {
 	struct tar_entry e = {0};
 
@@ -36,8 +36,7 @@ fail(char **why, const char *fmt, const char *arg)
 
 /* The next member, which must be a regular file called NAME. */
 static int
-expect(struct tar_reader *r, const char *name, struct tar_entry **e,
-    char **why)
+expect(struct tar_reader *r, const char *name, struct tar_entry **e, char **why)
 {
 	int got = tar_reader_next(r, e);
 

@@ -18,7 +18,7 @@
  * tar_writer_pad(w, LAYER_SIZE) and tar_writer_finish(w).
  */
 void bundle_write_head(struct tar_writer *w, const char *json,
-    int64_t layer_size, int64_t mtime);
+                       int64_t layer_size, int64_t mtime);
 
 /*
  * Read VERSION and json from R and stop at layer.tar, whose bytes then come

@@ -50,7 +50,7 @@ digest_final_hex(struct digest *d, char hex[DIGEST_MAX_HEX])
 
 void
 digest_buffer_hex(const char *alg, const void *p, size_t n,
-    char hex[DIGEST_MAX_HEX])
+                  char hex[DIGEST_MAX_HEX])
 {
 	struct digest d;
 

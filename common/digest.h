@@ -24,7 +24,7 @@ void digest_update(struct digest *d, const void *p, size_t n);
 void digest_final_hex(struct digest *d, char hex[DIGEST_MAX_HEX]);
 /* Hex digest of a whole buffer. */
 void digest_buffer_hex(const char *alg, const void *p, size_t n,
-    char hex[DIGEST_MAX_HEX]);
+                       char hex[DIGEST_MAX_HEX]);
 /* Is S "sha256:" followed by 64 lowercase hex digits? */
 int digest_is_sha256(const char *s);
 

@@ -15,7 +15,7 @@ usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n",
-	    getprogname());
+	        getprogname());
 	exit(EXIT_USAGE);
 }
 

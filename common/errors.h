@@ -18,7 +18,7 @@ enum {
 
 /* Print "prog: message" and a hint to use --help; exit EXIT_USAGE. */
 void usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+    __attribute__((format(printf, 1, 2), noreturn));
 
 /* Print the tool's name and version, as --version does; exit 0. */
 void print_version(void) __attribute__((noreturn));

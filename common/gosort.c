@@ -105,9 +105,9 @@ choose_pivot(ops_t *o, long a, long b, enum hint *hint)
 		}
 		j = order2_median(o, i, j, k, &swaps);
 	}
-	*hint = swaps == 0 ? HINT_INCREASING
-	      : swaps == 12 ? HINT_DECREASING
-	                    : HINT_UNKNOWN;
+	*hint = swaps == 0    ? HINT_INCREASING
+	        : swaps == 12 ? HINT_DECREASING
+	                      : HINT_UNKNOWN;
 	return j;
 }
 

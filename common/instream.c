@@ -19,16 +19,16 @@
 #define RAW_BUFSZ (128 * 1024)
 
 struct instream {
-	int fd;			/* -1 for memory input */
+	int fd; /* -1 for memory input */
 	const unsigned char *mem;
 	size_t memlen, mempos;
-	int tee_fd;		/* -1: no tee */
-	struct digest *digest;	/* of the decompressed bytes, or NULL */
-	unsigned char peek[8];	/* first raw bytes, replayed before the rest */
+	int tee_fd;            /* -1: no tee */
+	struct digest *digest; /* of the decompressed bytes, or NULL */
+	unsigned char peek[8]; /* first raw bytes, replayed before the rest */
 	size_t npeek, peekpos;
 	const char *compression;
-	struct archive *ar;	/* NULL for plain input */
-	unsigned char *rawbuf;	/* libarchive's read buffer */
+	struct archive *ar;    /* NULL for plain input */
+	unsigned char *rawbuf; /* libarchive's read buffer */
 	uint64_t offset;
 	char *label;
 	char errbuf[256];
@@ -107,7 +107,10 @@ sniff(const unsigned char *b, size_t n)
 		return "gzip";
 	if (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0)
 		return "zstd";
-	if (n >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+	if (n >= 6 && memcmp(b,
+	                     "\xfd"
+	                     "7zXZ\0",
+	                     6) == 0)
 		return "xz";
 	if (n >= 3 && memcmp(b, "BZh", 3) == 0)
 		return "bzip2";
@@ -154,7 +157,7 @@ detect(struct instream *s)
 {
 	while (s->npeek < sizeof(s->peek)) {
 		ssize_t r = source_read(s, s->peek + s->npeek,
-		    sizeof(s->peek) - s->npeek);
+		                        sizeof(s->peek) - s->npeek);
 		if (r < 0)
 			return -1;
 		if (r == 0)
@@ -239,10 +242,10 @@ instream_read(struct instream *s, void *buf, size_t n)
 		ssize_t r;
 		if (s->ar != NULL) {
 			r = archive_read_data(s->ar, (char *)buf + got,
-			    n - got);
+			                      n - got);
 			if (r < 0) {
 				set_error(s, s->compression,
-				    archive_error_string(s->ar));
+				          archive_error_string(s->ar));
 				return -1;
 			}
 		} else {

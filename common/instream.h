@@ -21,7 +21,7 @@ struct instream *instream_open(const char *path);
 struct instream *instream_fdopen(int fd, const char *label);
 /* Read from memory the caller keeps alive until instream_close. */
 struct instream *instream_memopen(const void *buf, size_t len,
-    const char *label);
+                                  const char *label);
 
 /* Copy every raw byte read from now on to FD. */
 void instream_tee(struct instream *s, int fd);

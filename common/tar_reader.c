@@ -31,11 +31,25 @@ struct tar_reader {
 
 /* Header field positions (ustar, with the star and GNU variants). */
 enum {
-	F_NAME = 0, F_MODE = 100, F_UID = 108, F_GID = 116, F_SIZE = 124,
-	F_MTIME = 136, F_CHKSUM = 148, F_TYPE = 156, F_LINK = 157,
-	F_MAGIC = 257, F_VERSION = 263, F_UNAME = 265, F_GNAME = 297,
-	F_DEVMAJOR = 329, F_DEVMINOR = 337, F_PREFIX = 345,
-	F_STAR_ATIME = 476, F_STAR_CTIME = 488, F_STAR_TRAILER = 508,
+	F_NAME = 0,
+	F_MODE = 100,
+	F_UID = 108,
+	F_GID = 116,
+	F_SIZE = 124,
+	F_MTIME = 136,
+	F_CHKSUM = 148,
+	F_TYPE = 156,
+	F_LINK = 157,
+	F_MAGIC = 257,
+	F_VERSION = 263,
+	F_UNAME = 265,
+	F_GNAME = 297,
+	F_DEVMAJOR = 329,
+	F_DEVMINOR = 337,
+	F_PREFIX = 345,
+	F_STAR_ATIME = 476,
+	F_STAR_CTIME = 488,
+	F_STAR_TRAILER = 508,
 };
 
 enum format { FMT_V7, FMT_USTAR, FMT_GNU, FMT_STAR };
@@ -47,7 +61,7 @@ fail(struct tar_reader *r, uint64_t off, const char *fmt, ...)
 	int n;
 
 	n = snprintf(r->err, sizeof(r->err), "%s: offset %" PRIu64 ": ",
-	    instream_label(r->in), off);
+	             instream_label(r->in), off);
 	va_start(ap, fmt);
 	if (n >= 0 && (size_t)n < sizeof(r->err))
 		vsnprintf(r->err + n, sizeof(r->err) - (size_t)n, fmt, ap);
@@ -75,7 +89,7 @@ read_exact(struct tar_reader *r, void *buf, size_t n, const char *what)
 		return 0;
 	if ((size_t)got < n)
 		return fail(r, off, "truncated %s (%zd of %zu bytes)", what,
-		    got, n);
+		            got, n);
 	return 1;
 }
 
@@ -93,7 +107,8 @@ skip_data(struct tar_reader *r)
 		if (got < 0)
 			return -1;
 		if (got == 0)
-			return fail(r, off,
+			return fail(
+			    r, off,
 			    "truncated data of '%s' (entry at offset %" PRIu64
 			    ")",
 			    r->e.name, r->e.offset);
@@ -180,15 +195,15 @@ block_format(const unsigned char *b, int *ok)
 	int64_t usum = 0, ssum = 0;
 
 	for (int i = 0; i < TAR_BLOCK; i++) {
-		unsigned char c = (i >= F_CHKSUM && i < F_CHKSUM + 8) ? ' '
-		                                                        : b[i];
+		unsigned char c =
+		    (i >= F_CHKSUM && i < F_CHKSUM + 8) ? ' ' : b[i];
 		usum += c;
 		ssum += (signed char)c;
 	}
 	*ok = !f.bad && (want == usum || want == ssum);
 	if (memcmp(b + F_MAGIC, "ustar\0", 6) == 0)
 		return memcmp(b + F_STAR_TRAILER, "tar\0", 4) == 0 ? FMT_STAR
-		                                                  : FMT_USTAR;
+		                                                   : FMT_USTAR;
 	if (memcmp(b + F_MAGIC, "ustar ", 6) == 0 &&
 	    memcmp(b + F_VERSION, " \0", 2) == 0)
 		return FMT_GNU;
@@ -280,7 +295,7 @@ parse_decimal(const char *s, size_t n, int64_t *out)
 
 static void
 set_record(struct tar_entry *e, const char *k, size_t klen, const char *v,
-    size_t vlen)
+           size_t vlen)
 {
 	struct tar_record *rec = NULL;
 
@@ -290,7 +305,7 @@ set_record(struct tar_entry *e, const char *k, size_t klen, const char *v,
 			rec = &e->records[i];
 	if (rec == NULL) {
 		e->records = reallocarray(e->records, e->nrecords + 1,
-		    sizeof(*e->records));
+		                          sizeof(*e->records));
 		if (e->records == NULL)
 			err(EXIT_DATA, "malloc");
 		rec = &e->records[e->nrecords++];
@@ -310,12 +325,13 @@ static int
 valid_record(const char *k, size_t klen, const char *v, size_t vlen)
 {
 	static const char *const textual[] = {"path", "linkpath", "uname",
-	    "gname"};
+	                                      "gname"};
 
 	if (klen == 0 || memchr(k, '=', klen) != NULL)
 		return 0;
 	for (size_t i = 0; i < 4; i++)
-		if (strlen(textual[i]) == klen && memcmp(k, textual[i], klen) == 0)
+		if (strlen(textual[i]) == klen &&
+		    memcmp(k, textual[i], klen) == 0)
 			return memchr(v, '\0', vlen) == NULL;
 	return memchr(k, '\0', klen) == NULL;
 }
@@ -330,8 +346,9 @@ parse_pax(const char *s, size_t n, struct tar_entry *e)
 	while (n > 0) {
 		const char *sp = memchr(s, ' ', n);
 		int64_t len;
-		if (sp == NULL || parse_decimal(s, (size_t)(sp - s), &len) < 0 ||
-		    len < 5 || (uint64_t)len > n)
+		if (sp == NULL ||
+		    parse_decimal(s, (size_t)(sp - s), &len) < 0 || len < 5 ||
+		    (uint64_t)len > n)
 			return -1;
 		size_t lenlen = (size_t)(sp - s) + 1;
 		if ((uint64_t)len <= lenlen || s[len - 1] != '\n')
@@ -485,7 +502,7 @@ read_header_block(struct tar_reader *r)
 		return got;
 	if (!is_zero_block(r->blk))
 		return fail(r, off + TAR_BLOCK,
-		    "header after a zero block (corrupt archive)");
+		            "header after a zero block (corrupt archive)");
 	return 0;
 }
 
@@ -498,13 +515,14 @@ read_special(struct tar_reader *r, const struct tar_entry *h, char **data)
 
 	if (h->size > SPECIAL_MAX)
 		return fail(r, off - TAR_BLOCK,
-		    "extended header of %" PRId64 " bytes (limit %d)", h->size,
-		    SPECIAL_MAX);
+		            "extended header of %" PRId64 " bytes (limit %d)",
+		            h->size, SPECIAL_MAX);
 	padded = (h->size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
 	buffer_grow(&r->raw, (size_t)padded);
 	if (read_exact(r, r->raw.data + r->raw.len, (size_t)padded,
-	        "extended header") != 1)
-		return r->failed ? -1 : fail(r, off, "truncated extended header");
+	               "extended header") != 1)
+		return r->failed ? -1
+		                 : fail(r, off, "truncated extended header");
 	*data = (char *)r->raw.data + r->raw.len;
 	r->raw.len += (size_t)padded;
 	return 0;
@@ -522,12 +540,13 @@ read_header(struct tar_reader *r, struct tar_entry *h)
 		return got;
 	fmt = block_format(r->blk, &ok);
 	if (!ok)
-		return fail(r, off, off == 0 ? "not a tar archive"
-		                             : "bad header checksum");
+		return fail(r, off,
+		            off == 0 ? "not a tar archive"
+		                     : "bad header checksum");
 	buffer_append(&r->raw, r->blk, TAR_BLOCK);
 	if (parse_header(r->blk, fmt, h) < 0)
 		return fail(r, off, "malformed number in header of '%s'",
-		    h->name);
+		            h->name);
 	if (!tar_type_header_only(h->typeflag) && h->size < 0)
 		return fail(r, off, "negative size in header of '%s'", h->name);
 	return 1;
@@ -568,7 +587,7 @@ has_sparse_records(const struct tar_entry *e)
 /* The entry proper, after its extended headers: merge, then check. */
 static int
 finish_entry(struct tar_reader *r, struct tar_entry *h, char *longname,
-    char *longlink, uint64_t hoff)
+             char *longlink, uint64_t hoff)
 {
 	struct tar_entry *e = &r->e;
 
@@ -584,10 +603,11 @@ finish_entry(struct tar_reader *r, struct tar_entry *h, char *longname,
 	}
 	if (h->typeflag == 'S' || has_sparse_records(h))
 		return fail(r, hoff, "'%s': sparse files are not supported",
-		    h->name);
+		            h->name);
 	h->datasize = tar_type_header_only(h->typeflag) ? 0 : h->size;
 	if (h->datasize < 0)
-		return fail(r, hoff, "negative size in header of '%s'", h->name);
+		return fail(r, hoff, "negative size in header of '%s'",
+		            h->name);
 	entry_clear(e);
 	*e = *h;
 	memset(h, 0, sizeof(*h));
@@ -598,7 +618,7 @@ finish_entry(struct tar_reader *r, struct tar_entry *h, char *longname,
 
 static int
 next_entry(struct tar_reader *r, struct tar_entry *h, char **longname,
-    char **longlink)
+           char **longlink)
 {
 	struct tar_entry pax = {0};
 	uint64_t start = instream_offset(r->in);
@@ -632,7 +652,8 @@ next_entry(struct tar_reader *r, struct tar_entry *h, char **longname,
 			if (read_special(r, h, &data) < 0)
 				break;
 			free(*dst);
-			*dst = dup_string((unsigned char *)data, (size_t)h->size);
+			*dst =
+			    dup_string((unsigned char *)data, (size_t)h->size);
 			continue;
 		}
 		h->records = pax.records;
@@ -687,8 +708,9 @@ tar_reader_read(struct tar_reader *r, void *buf, size_t n)
 		return fail_stream(r);
 	if ((size_t)got < n)
 		return fail(r, instream_offset(r->in),
-		    "truncated data of '%s' (entry at offset %" PRIu64 ")",
-		    r->e.name, r->e.offset);
+		            "truncated data of '%s' (entry at offset %" PRIu64
+		            ")",
+		            r->e.name, r->e.offset);
 	r->remaining -= got;
 	return got;
 }

@@ -41,7 +41,7 @@ struct tar_entry {
 	int64_t size;  /* the size field (or pax size) */
 	int64_t mtime; /* seconds, rounded down like Go's time.Unix() */
 	int64_t devmajor, devminor;
-	char typeflag;	   /* '\0' read as '0' or '5', as Go does */
+	char typeflag;     /* '\0' read as '0' or '5', as Go does */
 	char raw_typeflag; /* the byte in the header */
 	/* Extended records that applied (pax "x", or a global header's own). */
 	struct tar_record *records;
@@ -51,7 +51,8 @@ struct tar_entry {
 	/* All header blocks of the entry, as read. */
 	unsigned char *raw;
 	size_t rawlen;
-	/* Bytes of data that follow the header blocks (0 for header-only types). */
+	/* Bytes of data that follow the header blocks (0 for header-only
+	 * types). */
 	int64_t datasize;
 };
 
@@ -83,7 +84,7 @@ struct instream *tar_reader_stream(struct tar_reader *r);
 
 /* The value of the record KEY in E, or NULL; *len gets its length. */
 const char *tar_entry_record(const struct tar_entry *e, const char *key,
-    size_t *len);
+                             size_t *len);
 
 /* Is TYPEFLAG a type with no data (links, devices, directories, fifos)? */
 int tar_type_header_only(char typeflag);

@@ -178,7 +178,10 @@ fill_block(unsigned char *b, const struct tar_entry *e, struct buffer *pax)
 	if (put_octal(b + 136, 12, e->mtime) < 0)
 		add_number_record(pax, "mtime", e->mtime);
 	b[156] = (unsigned char)e->typeflag;
-	memcpy(b + 257, "ustar\0" "00", 8);
+	memcpy(b + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	if ((len = strlen(e->uname)) < 32)
 		memcpy(b + 265, e->uname, len);
 	else
@@ -193,7 +196,7 @@ fill_block(unsigned char *b, const struct tar_entry *e, struct buffer *pax)
 
 static void
 write_pax_header(struct tar_writer *w, const struct tar_entry *e,
-    struct buffer *pax)
+                 struct buffer *pax)
 {
 	struct tar_entry h = {0};
 	char name[101];
@@ -226,7 +229,7 @@ tar_writer_header(struct tar_writer *w, const struct tar_entry *e)
 	for (size_t i = 0; i < e->nrecords; i++)
 		if (strncmp(e->records[i].key, "SCHILY.xattr.", 13) == 0)
 			add_record(&pax, e->records[i].key, e->records[i].value,
-			    e->records[i].len);
+			           e->records[i].len);
 	if (pax.len > 0)
 		write_pax_header(w, e, &pax);
 	buffer_free(&pax);
@@ -236,7 +239,7 @@ tar_writer_header(struct tar_writer *w, const struct tar_entry *e)
 
 void
 tar_writer_file(struct tar_writer *w, const char *name, int64_t mode,
-    int64_t mtime, const void *p, size_t n)
+                int64_t mtime, const void *p, size_t n)
 {
 	struct tar_entry e = {0};
 

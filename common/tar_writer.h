@@ -36,7 +36,7 @@ void tar_writer_pad(struct tar_writer *w, int64_t size);
 void tar_writer_header(struct tar_writer *w, const struct tar_entry *e);
 /* A whole regular file held in memory, with padding. */
 void tar_writer_file(struct tar_writer *w, const char *name, int64_t mode,
-    int64_t mtime, const void *p, size_t n);
+                     int64_t mtime, const void *p, size_t n);
 
 /* Write the two zero blocks, flush, and free W. */
 void tar_writer_finish(struct tar_writer *w);

@@ -93,8 +93,9 @@ tarsum_parse_version(const char *s, enum tarsum_version *v)
 static const char *
 version_label(enum tarsum_version v)
 {
-	return v == TARSUM_V0 ? "tarsum" : v == TARSUM_V1 ? "tarsum.v1"
-	                                                  : "tarsum.dev";
+	return v == TARSUM_V0   ? "tarsum"
+	       : v == TARSUM_V1 ? "tarsum.v1"
+	                        : "tarsum.dev";
 }
 
 /* --- hashing, on a worker --------------------------------------------- */
@@ -329,20 +330,19 @@ add_xattrs(struct buffer *h, const struct tar_entry *e)
 
 /* The header fields Docker's selector hashes, as "key" "value" pairs. */
 static void
-header_text(struct buffer *h, const struct tar_entry *e,
-    enum tarsum_version v)
+header_text(struct buffer *h, const struct tar_entry *e, enum tarsum_version v)
 {
-	buffer_addf(h, "name%smode%" PRId64 "uid%" PRId64 "gid%" PRId64
-	               "size%" PRId64,
+	buffer_addf(
+	    h, "name%smode%" PRId64 "uid%" PRId64 "gid%" PRId64 "size%" PRId64,
 	    e->name, e->mode, e->uid, e->gid, e->size);
 	if (v == TARSUM_V0)
 		buffer_addf(h, "mtime%" PRId64, e->mtime);
 	buffer_addstr(h, "typeflag");
 	buffer_append(h, &e->typeflag, 1);
 	/* uname and gname are hashed empty, as Docker has since Go 1.10. */
-	buffer_addf(h, "linkname%sunamegnamedevmajor%" PRId64
-	               "devminor%" PRId64,
-	    e->linkname, e->devmajor, e->devminor);
+	buffer_addf(h,
+	            "linkname%sunamegnamedevmajor%" PRId64 "devminor%" PRId64,
+	            e->linkname, e->devmajor, e->devminor);
 	if (v != TARSUM_V0)
 		add_xattrs(h, e);
 }
@@ -373,8 +373,7 @@ tarsum_data_space(struct tarsum *ts, size_t *n)
 	struct batch *b = ts->cur;
 	size_t room;
 
-	if (ts->data_rec == NULL ||
-	    BATCH_SIZE - b->len < MIN_DATA_SPACE) {
+	if (ts->data_rec == NULL || BATCH_SIZE - b->len < MIN_DATA_SPACE) {
 		if (BATCH_SIZE - b->len < sizeof(struct rec) + MIN_DATA_SPACE)
 			submit(ts);
 		ts->data_rec = add_rec(ts, REC_DATA, 0);
@@ -471,10 +470,12 @@ cmp_str(const void *a, const void *b)
 static int
 has_duplicates(char **names, size_t n)
 {
-	char **sorted = calloc(n + 1, sizeof(*sorted));
+	char **sorted;
 	int dups = 0;
 
-	if (sorted == NULL)
+	if (n < 2)
+		return 0;
+	if ((sorted = calloc(n, sizeof(*sorted))) == NULL)
 		err(EXIT_DATA, "malloc");
 	memcpy(sorted, names, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), cmp_str);
@@ -542,7 +543,7 @@ tarsum_finish(struct tarsum *ts, const void *extra, size_t extralen)
 		digest_update(&d, s.hex[s.pos[i]], strlen(s.hex[s.pos[i]]));
 	digest_final_hex(&d, hex);
 	if (asprintf(&out, "%s+%s:%s", version_label(ts->version), ts->alg,
-	        hex) < 0)
+	             hex) < 0)
 		err(EXIT_DATA, "malloc");
 	free(s.hex);
 	free(s.pos);

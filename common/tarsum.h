@@ -26,8 +26,7 @@ struct tarsum;
 /* VERSION: "v0", "v1" or "dev"; -1 if unknown. */
 int tarsum_parse_version(const char *s, enum tarsum_version *v);
 /* ALG: "sha256" or "sha512"; NULL if unknown.  THREADS <= 1: no threads. */
-struct tarsum *tarsum_new(enum tarsum_version v, const char *alg,
-    int threads);
+struct tarsum *tarsum_new(enum tarsum_version v, const char *alg, int threads);
 
 void tarsum_begin(struct tarsum *ts, const struct tar_entry *e);
 void tarsum_data(struct tarsum *ts, const void *p, size_t n);

@@ -8,7 +8,9 @@ load lib/peers
 TARSUM_DATA=/usr/share/gocode/src/github.com/docker/docker/pkg/tarsum/testdata
 
 setup_file() {
-	peers_require skopeo umoci htpasswd jq
+	peers_require dockerd docker docker-registry podman skopeo umoci \
+		htpasswd go curl jq busybox || return 0
+	peers_require_root || return 0
 	busybox_image "$BATS_FILE_TMPDIR/bb.tar" di-peers/busybox:1
 	htpasswd -B -b -c "$BATS_FILE_TMPDIR/htpasswd" alice s3cret
 	gotarsum_build
@@ -16,6 +18,10 @@ setup_file() {
 	registry_start auth --htpasswd "$BATS_FILE_TMPDIR/htpasswd"
 	dockerd_start
 	podman_setup
+}
+
+setup() {
+	peers_check
 }
 
 teardown_file() {

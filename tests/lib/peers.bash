@@ -1,18 +1,30 @@
 # peers.bash: run the real peer programs (Docker, the distribution registry,
 # podman, skopeo, umoci, Docker's Go tarsum) for di's tests and benchmarks.
 #
-# Source it from a bats file or a bash script:  . tests/lib/peers.bash
-# The daemons need root. Every *_start/*_setup function is idempotent, and
-# every *_stop/*_cleanup function is safe to call when nothing was started,
-# so a bats file can start in setup_file and stop in teardown_file.
+# Source it from a bats file (load lib/peers) or a bash script. The daemons
+# need root. Every *_start/*_setup function is idempotent and every
+# *_stop/*_cleanup is safe to call when nothing was started. State lives in
+# exported variables, so child shells see (and may stop) the same daemons.
+# In a bats file:
 #
-#   peers_require CMD...        skip the test (fail it when CI=true) if a
-#                               command is missing
+#   setup_file() {
+#       peers_require dockerd skopeo || return 0   # tests skip or fail
+#       dockerd_start
+#   }
+#   setup() { peers_check; }
+#   teardown_file() { dockerd_stop; }
+#
+#   peers_require CMD...        if a command is missing: under CI=true fail,
+#                               else skip the test (from a script: message
+#                               and return 1; in setup_file: see peers_check)
 #   peers_require_root          the same, when not running as root
+#   peers_check                 in setup(): skip or fail each test for what
+#                               peers_require found missing in setup_file,
+#                               which bats cannot skip from
 #
 #   dockerd_start / dockerd_stop
-#       a private dockerd (vfs, no bridge, no iptables) with its own
-#       containerd, all state in one temp dir.
+#       a private dockerd (vfs, no bridge, no iptables) and containerd,
+#       all state in one temp dir (/tmp/did.XXXX: socket paths are short).
 #       Exports DOCKER_HOST=unix://DIR/docker.sock, DOCKER_CONFIG, DOCKERD_DIR.
 #
 #   registry_start [NAME] [--htpasswd FILE] / registry_stop [NAME]
@@ -29,28 +41,40 @@
 #       Usage: "$GOTARSUM" [-v v0|v1|dev] [-e EXTRAFILE] < layer.tar
 #
 #   podman_setup / podman_private ARGS... / podman_cleanup
-#       podman with --storage-driver vfs and a private --root, --runroot and
-#       --tmpdir in a temp dir. Exports PODMAN_DIR.
+#       podman with --storage-driver vfs, a private --root, --runroot,
+#       --tmpdir and containers.conf in a temp dir. Exports PODMAN_DIR.
 #
 #   busybox_image OUT [NAME:TAG]
 #       writes a one-layer docker-archive (docker save format) holding
-#       busybox-static's /bin/busybox, tagged NAME:TAG (default busybox:test),
-#       made by hand so the peers can be tested without di.
+#       busybox-static's busybox as /bin/busybox, tagged NAME:TAG (default
+#       busybox:test), made by hand so the peers can be tested without di.
 
 PEERS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # Say why and give up: a failed test under CI, a skipped one elsewhere.
-# Outside bats there is no skip, so the caller gets the message and 1.
+# bats 1.8 cannot skip from setup_file: there the reason is kept in
+# PEERS_MISSING for peers_check to act on in each test. Outside bats there is
+# no skip: the caller gets the message and 1.
 _peers_missing() {
+	local why=$*
+	if declare -F skip >/dev/null && [[ -n ${BATS_TEST_FILENAME:-} ]]; then
+		if [[ -z ${BATS_TEST_NAME:-} ]]; then
+			export PEERS_MISSING=$why
+			echo "peers: $why" >&2
+			return 1
+		fi
+		[[ ${CI:-} == true ]] || skip "$why"
+	fi
 	if [[ ${CI:-} == true ]]; then
-		echo "peers: $*" >&2
-		return 1
+		echo "peers: $why" >&2
+	else
+		echo "peers: skipping: $why" >&2
 	fi
-	if declare -F skip >/dev/null; then
-		skip "$*"
-	fi
-	echo "peers: skipping: $*" >&2
 	return 1
+}
+
+peers_check() {
+	[[ -z ${PEERS_MISSING:-} ]] || _peers_missing "$PEERS_MISSING"
 }
 
 peers_require() {
@@ -76,6 +100,12 @@ _peers_wait() {
 	done
 }
 
+# True once the command "${@:2}" succeeds, or the process whose pid is in
+# file $1 has died (no use waiting longer).
+_peers_up_or_dead() {
+	! kill -0 "$(<"$1")" || "${@:2}"
+}
+
 # Start "$@" in the background with output to log $1 and its pid in file $2.
 # It must not inherit bats' file descriptor 3: bats would wait for it forever.
 _peers_spawn() {
@@ -86,11 +116,13 @@ _peers_spawn() {
 }
 
 # Kill the process whose pid is in file $1 and wait up to $2 s for it to go;
-# then SIGKILL.
+# then SIGKILL. Only if its command line names the pid file's directory: a
+# pid left from a daemon long gone may be another process's now.
 _peers_kill_pidfile() {
 	local pid
 	[[ -s $1 ]] || return 0
 	pid=$(<"$1")
+	[[ $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == *"${1%/*}/"* ]] || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
 	_peers_wait "$2" eval "! kill -0 $pid" && return 0
 	kill -KILL "$pid" 2>/dev/null
@@ -101,9 +133,10 @@ _peers_kill_pidfile() {
 _peers_rmdir() {
 	local dir=$1 mnt
 	[[ -n $dir && -d $dir ]] || return 0
-	findmnt -rn -o TARGET | grep -F "$dir/" | sort -r | while read -r mnt; do
-		umount "$mnt" 2>/dev/null || umount -l "$mnt"
-	done
+	findmnt -rn -o TARGET | awk -v d="$dir/" 'index($0, d) == 1' | sort -r |
+		while read -r mnt; do
+			umount "$mnt" 2>/dev/null || umount -l "$mnt"
+		done
 	rm -rf "$dir"
 }
 
@@ -115,53 +148,73 @@ _peers_show_log() {
 ## dockerd
 
 _dockerd_alive() {
-	[[ -n ${DOCKERD_DIR:-} && -s $DOCKERD_DIR/spawn.pid ]] &&
-		kill -0 "$(<"$DOCKERD_DIR/spawn.pid")" 2>/dev/null
+	[[ -n ${DOCKERD_DIR:-} && -s $DOCKERD_DIR/dockerd.pid ]] &&
+		kill -0 "$(<"$DOCKERD_DIR/dockerd.pid")" 2>/dev/null
 }
 
 dockerd_start() {
-	peers_require dockerd docker containerd runc || return
+	peers_require dockerd docker containerd ctr runc || return
 	peers_require_root || return
 	_dockerd_alive && return 0
-	# Short path: the containerd socket below it must fit in 108 bytes.
+	# Short path: the sockets below it must fit in 108 bytes.
 	local dir
 	dir=$(mktemp -d /tmp/did.XXXX) || return
-	echo '{}' >"$dir/daemon.json"
 	# A docker client config of our own; podman and skopeo read it too, and
 	# fail when DOCKER_CONFIG names a directory without config.json.
 	mkdir "$dir/config" && echo '{}' >"$dir/config/config.json"
 	export DOCKERD_DIR=$dir DOCKER_HOST=unix://$dir/docker.sock DOCKER_CONFIG=$dir/config
-	# --config-file: ignore the host's /etc/docker/daemon.json.
-	# --containerd-namespace: should a system containerd be running, dockerd
-	# uses it instead of starting its own; a namespace of our own keeps this
-	# daemon's containers apart from any other's.
-	_peers_spawn "$dir/log" "$dir/spawn.pid" dockerd \
-		--config-file "$dir/daemon.json" \
-		--data-root "$dir/data" --exec-root "$dir/exec" \
-		--pidfile "$dir/docker.pid" -H "$DOCKER_HOST" \
-		--containerd-namespace "${dir##*/}" \
-		--containerd-plugins-namespace "${dir##*/}p" \
-		--iptables=false --bridge=none --storage-driver=vfs
-	_peers_wait 60 _dockerd_up_or_dead "$dir"
-	if ! docker info >/dev/null 2>&1; then
-		echo "peers: dockerd did not answer within 60 s" >&2
-		_peers_show_log "$dir/log"
+	if ! _containerd_spawn "$dir" || ! _dockerd_spawn "$dir"; then
 		dockerd_stop
 		return 1
 	fi
 }
 
-_dockerd_up_or_dead() {
-	! kill -0 "$(<"$1/spawn.pid")" || docker info
+# dockerd would use a containerd listening on /run/containerd/containerd.sock
+# rather than start its own, and hangs on a stale socket there; so it gets
+# one of our own, with a config that ignores the host's.
+_containerd_spawn() {
+	local dir=$1
+	cat >"$dir/containerd.toml" <<-EOF
+	version = 2
+	root = "$dir/containerd/root"
+	state = "$dir/containerd/state"
+	disabled_plugins = ["io.containerd.grpc.v1.cri"]
+	[grpc]
+	  address = "$dir/containerd.sock"
+	EOF
+	_peers_spawn "$dir/containerd.log" "$dir/containerd.pid" \
+		containerd --config "$dir/containerd.toml"
+	_peers_wait 30 _peers_up_or_dead "$dir/containerd.pid" \
+		ctr --address "$dir/containerd.sock" version
+	ctr --address "$dir/containerd.sock" version >/dev/null 2>&1 && return 0
+	echo "peers: containerd did not start (or answer within 30 s)" >&2
+	_peers_show_log "$dir/containerd.log"
+	return 1
 }
 
+# A daemon.json of our own, in place of the host's; without
+# deprecated-key-path dockerd 20.10 writes /etc/docker/key.json.
+_dockerd_spawn() {
+	local dir=$1
+	printf '{"deprecated-key-path": "%s"}\n' "$dir/key.json" >"$dir/daemon.json"
+	_peers_spawn "$dir/dockerd.log" "$dir/dockerd.pid" dockerd \
+		--config-file "$dir/daemon.json" --containerd "$dir/containerd.sock" \
+		--data-root "$dir/data" --exec-root "$dir/exec" \
+		--pidfile "$dir/docker.pid" -H "$DOCKER_HOST" \
+		--iptables=false --bridge=none --storage-driver=vfs
+	_peers_wait 60 _peers_up_or_dead "$dir/dockerd.pid" docker info
+	docker info >/dev/null 2>&1 && return 0
+	echo "peers: dockerd did not start (or answer within 60 s)" >&2
+	_peers_show_log "$dir/dockerd.log"
+	return 1
+}
+
+# dockerd stops its containers; then containerd can go.
 dockerd_stop() {
 	local dir=${DOCKERD_DIR:-}
 	[[ -n $dir ]] || return 0
-	# dockerd stops the containerd it started; kill it too in case
-	# dockerd could not (it was killed, or died).
-	_peers_kill_pidfile "$dir/spawn.pid" 30
-	_peers_kill_pidfile "$dir/exec/containerd/containerd.pid" 10
+	_peers_kill_pidfile "$dir/dockerd.pid" 30
+	_peers_kill_pidfile "$dir/containerd.pid" 10
 	_peers_rmdir "$dir"
 	unset DOCKERD_DIR DOCKER_HOST DOCKER_CONFIG
 }
@@ -170,7 +223,7 @@ dockerd_stop() {
 
 # registry_start [NAME] [--htpasswd FILE]
 registry_start() {
-	local name= suffix= htpasswd= dir port tries
+	local name='' suffix='' htpasswd='' dir port
 	if [[ ${1:-} != --* && -n ${1:-} ]]; then
 		name=$1 suffix=_$1
 		shift
@@ -180,7 +233,13 @@ registry_start() {
 		return 2
 	fi
 	case ${1:-} in
-	--htpasswd) htpasswd=$(realpath "$2") || return 2 ;;
+	--htpasswd)
+		if [[ ! -r ${2:-} ]]; then
+			echo "peers: registry_start: cannot read htpasswd file ${2:-}" >&2
+			return 2
+		fi
+		htpasswd=$(realpath "$2")
+		;;
 	'') ;;
 	*) echo "usage: registry_start [NAME] [--htpasswd FILE]" >&2; return 2 ;;
 	esac
@@ -189,11 +248,11 @@ registry_start() {
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/registry.XXXXXX") || return
 	# A port picked at random can be taken meanwhile: the registry then
 	# exits at once, and another port is tried.
-	for tries in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		port=$(_peers_free_port) || break
 		_registry_config "$dir" "$port" "$htpasswd" >"$dir/config.yml"
 		_registry_spawn "$dir"
-		_peers_wait 30 _registry_up_or_dead "$dir" "$port"
+		_peers_wait 30 _peers_up_or_dead "$dir/pid" _registry_up "$port"
 		if _registry_up "$port"; then
 			export "REGISTRY_ADDR$suffix=127.0.0.1:$port" "REGISTRY_DIR$suffix=$dir"
 			return 0
@@ -201,7 +260,7 @@ registry_start() {
 		kill -0 "$(<"$dir/pid")" 2>/dev/null && break
 		grep -q 'address already in use' "$dir/log" || break
 	done
-	echo "peers: docker-registry did not start" >&2
+	echo "peers: docker-registry did not start (or answer within 30 s)" >&2
 	_peers_show_log "$dir/log"
 	_peers_kill_pidfile "$dir/pid" 10
 	_peers_rmdir "$dir"
@@ -227,8 +286,8 @@ _registry_alive() {
 # A port on 127.0.0.1 that nothing listens on, below the kernel's
 # ephemeral range so that no outgoing connection takes it meanwhile.
 _peers_free_port() {
-	local port i
-	for i in {1..50}; do
+	local port
+	for _ in {1..50}; do
 		port=$((20000 + RANDOM % 12000))
 		(: </dev/tcp/127.0.0.1/$port) 2>/dev/null || { echo "$port"; return 0; }
 	done
@@ -262,9 +321,10 @@ _registry_config() {
 # used by skopeo and podman, would become an "auth: file" section), so it
 # gets an environment without them.
 _registry_spawn() {
-	local dir=$1
+	local dir=$1 vars
 	(
-		unset $(compgen -e | grep '^REGISTRY_')
+		mapfile -t vars < <(compgen -e | grep '^REGISTRY_')
+		unset "${vars[@]}"
 		_peers_spawn "$dir/log" "$dir/pid" docker-registry serve "$dir/config.yml"
 	)
 }
@@ -276,16 +336,13 @@ _registry_up() {
 	[[ $code == 200 || $code == 401 ]]
 }
 
-_registry_up_or_dead() {
-	! kill -0 "$(<"$1/pid")" || _registry_up "$2"
-}
-
 ## Docker's Go tarsum, the reference for di-tarsum
 
 gotarsum_build() {
 	local src=$PEERS_ROOT/tests/ref/gotarsum
 	local out=${BUILD_DIR:-$PEERS_ROOT/build}/gotarsum
 	local gocode=/usr/share/gocode
+	mkdir -p "$out" && out=$(realpath "$out") || return
 	export GOTARSUM=$out/gotarsum
 	[[ $GOTARSUM -nt $src/main.go ]] && return 0
 	peers_require go || return
@@ -293,16 +350,15 @@ gotarsum_build() {
 		_peers_missing "no $gocode/src/github.com/docker/docker/pkg/tarsum (package golang-github-docker-docker-dev)"
 		return
 	fi
-	mkdir -p "$out" || return
 	# GOPATH mode finds docker's sources where Debian puts them; the build
 	# goes to a temporary name so that parallel builds do not collide.
-	(cd "$src" && GO111MODULE=off GOPATH=$gocode GOFLAGS= CGO_ENABLED=0 \
-		GOCACHE=$out/cache go build -o "$GOTARSUM.$$" .) &&
-		mv -f "$GOTARSUM.$$" "$GOTARSUM" || {
+	if ! (cd "$src" && GO111MODULE=off GOPATH=$gocode GOFLAGS='' \
+		CGO_ENABLED=0 GOCACHE=$out/cache go build -o "$GOTARSUM.$$" .); then
 		echo "peers: go build of $src failed" >&2
 		rm -f "$GOTARSUM.$$"
 		return 1
-	}
+	fi
+	mv -f "$GOTARSUM.$$" "$GOTARSUM"
 }
 
 ## podman, with private storage
@@ -324,8 +380,10 @@ podman_setup() {
 _podman_config() {
 	local nofile nproc
 	nofile=$(ulimit -Hn) nproc=$(ulimit -Hu)
-	[[ $nproc == unlimited ]] || ((nproc > 32768)) && nproc=32768
-	[[ $nofile == unlimited ]] && nofile=1048576
+	if [[ $nproc == unlimited ]] || ((nproc > 32768)); then
+		nproc=32768
+	fi
+	[[ $nofile != unlimited ]] || nofile=1048576
 	cat <<-EOF
 	[containers]
 	default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]

@@ -1,0 +1,173 @@
+/*
+ * image.h: the IMAGE stream, one archive of a container image that
+ * docker load, podman load, skopeo (docker-archive: and oci-archive:) and,
+ * once unpacked, umoci all take.
+ *
+ * The writer makes it in one pass: a layer's bytes are copied through while
+ * their SHA-256 is computed, and every name that needs a digest (OCI blobs,
+ * the config, the manifests) is written after the data, as tar member order
+ * is free.  Layer bytes are stored once, at <id>/layer.tar (id: the seed's
+ * legacy id); other names for them are symlinks.  Formats:
+ *
+ *   legacy   repositories, <id>/VERSION, <id>/json, <id>/layer.tar
+ *   docker   legacy + <config digest>.json + manifest.json
+ *   hybrid   docker + oci-layout, index.json, blobs/sha256/... (default)
+ *   oci      <id>/layer.tar + oci-layout, index.json, blobs/sha256/...
+ *
+ * The reader takes all of those and every other common form: docker save
+ * (manifest.json, with or without legacy directories, with or without an
+ * OCI layout), skopeo's docker-archive, an OCI image layout (oci-archive),
+ * the seed's repositories-only form (a parent chain of <id>/json), layers
+ * compressed with gzip or zstd, the whole archive compressed, from a file
+ * or a pipe (spooled to $TMPDIR, since members come in any order).
+ *
+ * Malformed images are fatal: errx(EXIT_DATA, "LABEL: what: why").
+ */
+#ifndef DI_IMAGE_H
+#define DI_IMAGE_H
+
+#include <jv.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "instream.h"
+#include "tar_reader.h"
+
+/* --- reading ----------------------------------------------------------- */
+
+struct image;
+
+/*
+ * Open the IMAGE at PATH ("-" or NULL: standard input) and choose one image
+ * in it: the one tagged NAME:TAG when NAME is given (TAG NULL: any tag of
+ * NAME, "latest" first), else the first.  Docker's reference defaults apply
+ * when names are compared ("busybox" is "docker.io/library/busybox").  Checks
+ * that the image has as many layers as its config has diff_ids.  An image
+ * in the repositories-only form has no diff_ids: each layer is read once
+ * here to learn them.
+ */
+struct image *image_open(const char *path, const char *name, const char *tag);
+void image_close(struct image *img);
+
+/* The input's name, for messages. */
+const char *image_label(const struct image *img);
+/* How the chosen image was found: "docker", "oci" or "legacy". */
+const char *image_form(const struct image *img);
+/*
+ * The image config (borrowed: jv_copy it to keep it).  For the legacy form
+ * it is made from the top layer's json: architecture, os, config, created,
+ * history (one entry per layer) and rootfs.diff_ids.
+ */
+jv image_config(const struct image *img);
+/* The config's bytes as stored (for the legacy form: of image_config). */
+const char *image_config_bytes(const struct image *img, size_t *len);
+
+/* Layers, bottom first. */
+size_t image_layer_count(const struct image *img);
+/* "sha256:<hex>" of layer I's uncompressed bytes, from the config. */
+const char *image_layer_diff_id(const struct image *img, size_t i);
+/* Size of layer I as stored (compressed or not). */
+int64_t image_layer_size(const struct image *img, size_t i);
+/* "none", "gzip", "zstd", "xz" or "bzip2", from layer I's first bytes. */
+const char *image_layer_compression(const struct image *img, size_t i);
+/* "sha256:<hex>" of layer I as stored when the archive names it (OCI). */
+const char *image_layer_digest(const struct image *img, size_t i);
+/* The archive member that holds layer I (symlinks followed). */
+const char *image_layer_path(const struct image *img, size_t i);
+/*
+ * The legacy id and json text of layer I, when every layer of the image
+ * has its <id>/json and their "parent" fields chain them bottom to top;
+ * else NULL.
+ */
+const char *image_layer_v1_id(const struct image *img, size_t i);
+const char *image_layer_v1_json(const struct image *img, size_t i);
+
+/*
+ * Layer I as a tar of its decompressed bytes.  Layers can be opened in any
+ * order and several at once.  image_layer_close checks the diff_id when
+ * the layer was read to its end (errx on a mismatch) and frees L.
+ */
+struct image_layer;
+struct image_layer *image_layer_open(struct image *img, size_t i);
+struct tar_reader *image_layer_tar(struct image_layer *l);
+void image_layer_close(struct image_layer *l);
+
+/*
+ * Layer I's bytes as stored, not decompressed and not checked: for copying
+ * a layer unchanged (the copier checks the digest it computes anyway).
+ * Close with instream_close.
+ */
+struct instream *image_layer_raw(struct image *img, size_t i);
+
+/* --- writing ----------------------------------------------------------- */
+
+enum image_format { IMAGE_HYBRID, IMAGE_DOCKER, IMAGE_OCI, IMAGE_LEGACY };
+
+/* "hybrid", "docker", "oci", "legacy"; -1 for anything else. */
+int image_format_parse(const char *s, enum image_format *f);
+
+struct image_writer;
+
+/*
+ * Start an IMAGE on FD for NAME:TAG (TAG NULL: "latest").  MTIME is the
+ * time of every member (SOURCE_DATE_EPOCH, else 1).
+ */
+struct image_writer *image_writer_new(int fd, const char *name,
+    const char *tag, enum image_format format, int64_t mtime);
+
+/* What the writer needs to know about a layer before its bytes. */
+struct image_layer_meta {
+	const char *label;	 /* for messages: the input's name */
+	int64_t size;		 /* bytes that follow, exactly */
+	const char *compression; /* NULL or "none"; "gzip", "zstd": as is */
+	/*
+	 * The uncompressed layer's digest when known before the bytes: for a
+	 * plain layer it is checked against what is computed; a compressed
+	 * layer must have it.
+	 */
+	const char *diff_id;
+	/*
+	 * The layer's legacy json (a BUNDLE's json; for the top layer with
+	 * "config" set), or NULL for "{}".  The writer adds "parent" (the
+	 * layer below), takes id = sha256 of that text (of V1_JSON as given
+	 * when there is no parent, as the seed did), then adds "id" and "Size".
+	 */
+	const char *v1_json;
+	/*
+	 * With V1_JSON: keep this id and the json text unchanged (a base
+	 * image's legacy layer, whose "parent" already names the layer below).
+	 */
+	const char *v1_id;
+};
+
+/* Begin a layer; its SIZE bytes follow with image_writer_layer_write. */
+void image_writer_layer_begin(struct image_writer *w,
+    const struct image_layer_meta *m);
+void image_writer_layer_write(struct image_writer *w, const void *p,
+    size_t n);
+/*
+ * End the layer: errx when fewer bytes came than announced or the diff_id
+ * differs from the one announced.  Returns the layer's diff_id (valid
+ * until image_writer_finish).
+ */
+const char *image_writer_layer_end(struct image_writer *w);
+/* The legacy id of the last layer begun (NULL before the first). */
+const char *image_writer_top_v1_id(const struct image_writer *w);
+
+/*
+ * Write the config, manifests and names, the end-of-archive, and free W.
+ * CONFIG (consumed) is the image config (architecture, os, config,
+ * created, history); its rootfs is set from the layers written.  It is
+ * written canonically (json_dump), so its digest is reproducible.
+ */
+void image_writer_finish(struct image_writer *w, jv config);
+/*
+ * The same with a config kept byte for byte (a pulled image's, so that its
+ * digest, the image id, stays); its rootfs.diff_ids must equal the layers'.
+ */
+void image_writer_finish_raw(struct image_writer *w, const char *config,
+    size_t len);
+/* Stop without an end-of-archive (after a failure) and free W. */
+void image_writer_abandon(struct image_writer *w);
+
+#endif
