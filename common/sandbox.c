@@ -472,18 +472,38 @@ make_points(struct sandbox *sb)
 
 static int report_fd = -1;
 
+static void __attribute__((noreturn))
+vfail(int e, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (e != 0)
+		dprintf(report_fd, "%s: %s", msg, strerror(e));
+	else
+		dprintf(report_fd, "%s", msg);
+	_exit(EXIT_DATA);
+}
+
+/* Report what failed, with errno's reason. */
 static void __attribute__((noreturn, format(printf, 1, 2)))
 fail(const char *fmt, ...)
 {
 	int e = errno;
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	dprintf(report_fd, "%s: %s", msg, strerror(e));
-	_exit(EXIT_DATA);
+	vfail(e, fmt, ap);
+}
+
+/* Report what failed, with no reason from errno. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+failx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(0, fmt, ap);
 }
 
 static const char *
@@ -647,7 +667,7 @@ exec_command(const struct sandbox_command *cmd, int null)
 	}
 	execve(cmd->path, cmd->argv, cmd->env);
 	if (errno == ENOENT)
-		fail("%s: not in the image", cmd->path);
+		failx("%s: not in the image", cmd->path);
 	fail("%s", cmd->path);
 }
 
