@@ -67,10 +67,24 @@ slurp(struct tar_reader *r, struct tar_entry *e, struct buffer *b, char **why)
 int
 bundle_read_head(struct tar_reader *r, char **json, char **why)
 {
-	struct buffer b = {0};
 	struct tar_entry *e;
 
-	if (expect(r, "VERSION", &e, why) < 0 || slurp(r, e, &b, why) < 0)
+	if (expect(r, "VERSION", &e, why) < 0)
+		return -1;
+	return bundle_read_head_from(r, e, json, why);
+}
+
+int
+bundle_read_head_from(struct tar_reader *r, struct tar_entry *e, char **json,
+                      char **why)
+{
+	struct buffer b = {0};
+
+	if (strcmp(e->name, "VERSION") != 0 || e->typeflag != '0') {
+		fail(why, "not a bundle: expected '%s' next", "VERSION");
+		goto fail;
+	}
+	if (slurp(r, e, &b, why) < 0)
 		goto fail;
 	if (strcmp(buffer_str(&b), "1.0") != 0 &&
 	    strcmp(buffer_str(&b), "1.0\n") != 0) {

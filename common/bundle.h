@@ -26,5 +26,11 @@ void bundle_write_head(struct tar_writer *w, const char *json,
  * *why (malloc'd) naming what is missing or out of order.
  */
 int bundle_read_head(struct tar_reader *r, char **json, char **why);
+/*
+ * The same when the caller has already read R's first entry E (to tell a
+ * bundle from a plain layer); E must be VERSION.
+ */
+int bundle_read_head_from(struct tar_reader *r, struct tar_entry *e,
+                          char **json, char **why);
 
 #endif

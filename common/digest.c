@@ -30,22 +30,38 @@ digest_update(struct digest *d, const void *p, size_t n)
 		errx(EXIT_DATA, "EVP_DigestUpdate failed");
 }
 
-void
-digest_final_hex(struct digest *d, char hex[DIGEST_MAX_HEX])
+size_t
+digest_final_raw(struct digest *d, unsigned char out[DIGEST_MAX_BYTES])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (!EVP_DigestFinal_ex(d->ctx, md, &n))
+	if (!EVP_DigestFinal_ex(d->ctx, md, &n) || n > DIGEST_MAX_BYTES)
 		errx(EXIT_DATA, "EVP_DigestFinal failed");
-	for (unsigned int i = 0; i < n; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[2 * n] = '\0';
+	memcpy(out, md, n);
 	EVP_MD_CTX_free(d->ctx);
 	d->ctx = NULL;
+	return n;
+}
+
+void
+digest_hex(const unsigned char *raw, size_t n, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		hex[2 * i] = digits[raw[i] >> 4];
+		hex[2 * i + 1] = digits[raw[i] & 15];
+	}
+	hex[2 * n] = '\0';
+}
+
+void
+digest_final_hex(struct digest *d, char hex[DIGEST_MAX_HEX])
+{
+	unsigned char md[DIGEST_MAX_BYTES];
+
+	digest_hex(md, digest_final_raw(d, md), hex);
 }
 
 void
@@ -58,6 +74,18 @@ digest_buffer_hex(const char *alg, const void *p, size_t n,
 		errx(EXIT_DATA, "%s: unknown digest", alg);
 	digest_update(&d, p, n);
 	digest_final_hex(&d, hex);
+}
+
+size_t
+digest_buffer_raw(const char *alg, const void *p, size_t n,
+                  unsigned char out[DIGEST_MAX_BYTES])
+{
+	struct digest d;
+
+	if (digest_init(&d, alg) < 0)
+		errx(EXIT_DATA, "%s: unknown digest", alg);
+	digest_update(&d, p, n);
+	return digest_final_raw(&d, out);
 }
 
 int

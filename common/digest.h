@@ -22,9 +22,16 @@ int digest_init(struct digest *d, const char *alg);
 void digest_update(struct digest *d, const void *p, size_t n);
 /* Write the lowercase hex digest (NUL-terminated) and free the context. */
 void digest_final_hex(struct digest *d, char hex[DIGEST_MAX_HEX]);
+/* Write the raw digest and free the context; returns its length. */
+size_t digest_final_raw(struct digest *d, unsigned char out[DIGEST_MAX_BYTES]);
+/* Lowercase hex of N raw bytes, NUL-terminated. */
+void digest_hex(const unsigned char *raw, size_t n, char *hex);
 /* Hex digest of a whole buffer. */
 void digest_buffer_hex(const char *alg, const void *p, size_t n,
                        char hex[DIGEST_MAX_HEX]);
+/* Raw digest of a whole buffer; returns its length. */
+size_t digest_buffer_raw(const char *alg, const void *p, size_t n,
+                         unsigned char out[DIGEST_MAX_BYTES]);
 /* Is S "sha256:" followed by 64 lowercase hex digits? */
 int digest_is_sha256(const char *s);
 

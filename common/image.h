@@ -84,8 +84,8 @@ const char *image_layer_v1_json(const struct image *img, size_t i);
 
 /*
  * Layer I as a tar of its decompressed bytes.  Layers can be opened in any
- * order and several at once.  image_layer_close checks the diff_id when
- * the layer was read to its end (errx on a mismatch) and frees L.
+ * order and several at once.  image_layer_close reads what is left of the
+ * layer, checks its diff_id (errx on a mismatch) and frees L.
  */
 struct image_layer;
 struct image_layer *image_layer_open(struct image *img, size_t i);
@@ -112,13 +112,13 @@ struct image_writer;
  * Start an IMAGE on FD for NAME:TAG (TAG NULL: "latest").  MTIME is the
  * time of every member (SOURCE_DATE_EPOCH, else 1).
  */
-struct image_writer *image_writer_new(int fd, const char *name,
-    const char *tag, enum image_format format, int64_t mtime);
+struct image_writer *image_writer_new(int fd, const char *name, const char *tag,
+                                      enum image_format format, int64_t mtime);
 
 /* What the writer needs to know about a layer before its bytes. */
 struct image_layer_meta {
-	const char *label;	 /* for messages: the input's name */
-	int64_t size;		 /* bytes that follow, exactly */
+	const char *label;       /* for messages: the input's name */
+	int64_t size;            /* bytes that follow, exactly */
 	const char *compression; /* NULL or "none"; "gzip", "zstd": as is */
 	/*
 	 * The uncompressed layer's digest when known before the bytes: for a
@@ -142,9 +142,8 @@ struct image_layer_meta {
 
 /* Begin a layer; its SIZE bytes follow with image_writer_layer_write. */
 void image_writer_layer_begin(struct image_writer *w,
-    const struct image_layer_meta *m);
-void image_writer_layer_write(struct image_writer *w, const void *p,
-    size_t n);
+                              const struct image_layer_meta *m);
+void image_writer_layer_write(struct image_writer *w, const void *p, size_t n);
 /*
  * End the layer: errx when fewer bytes came than announced or the diff_id
  * differs from the one announced.  Returns the layer's diff_id (valid
@@ -166,8 +165,13 @@ void image_writer_finish(struct image_writer *w, jv config);
  * digest, the image id, stays); its rootfs.diff_ids must equal the layers'.
  */
 void image_writer_finish_raw(struct image_writer *w, const char *config,
-    size_t len);
-/* Stop without an end-of-archive (after a failure) and free W. */
+                             size_t len);
+/*
+ * Stop after a failure and free W: no end-of-archive, and a block that no
+ * tar reader takes for a header, so that what reads the archive fails
+ * rather than take a cut one for whole.  A tool that exits (errx) with a
+ * writer unfinished gets the same from an exit handler.
+ */
 void image_writer_abandon(struct image_writer *w);
 
 #endif

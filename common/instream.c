@@ -19,7 +19,11 @@
 #define RAW_BUFSZ (128 * 1024)
 
 struct instream {
-	int fd; /* -1 for memory input */
+	int fd;      /* -1 for memory input */
+	int owns_fd; /* close fd in instream_close */
+	int ranged;  /* read fd with pread from pos up to end */
+	uint64_t pos, end;
+	int plain; /* never decompress */
 	const unsigned char *mem;
 	size_t memlen, mempos;
 	int tee_fd;            /* -1: no tee */
@@ -65,6 +69,18 @@ source_read(struct instream *s, void *buf, size_t n)
 {
 	ssize_t r;
 
+	if (s->ranged) {
+		if (n > s->end - s->pos)
+			n = (size_t)(s->end - s->pos);
+		do
+			r = pread(s->fd, buf, n, (off_t)s->pos);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			set_error(s, "read", strerror(errno));
+		else
+			s->pos += (uint64_t)r;
+		return r;
+	}
 	if (s->fd < 0) {
 		size_t k = s->memlen - s->mempos;
 		if (k > n)
@@ -164,7 +180,7 @@ detect(struct instream *s)
 			break;
 		s->npeek += (size_t)r;
 	}
-	s->compression = sniff(s->peek, s->npeek);
+	s->compression = s->plain ? "none" : sniff(s->peek, s->npeek);
 	return 0;
 }
 
@@ -176,6 +192,7 @@ instream_new(int fd, const char *label)
 	if (s == NULL || (s->label = strdup(label)) == NULL)
 		err(EXIT_DATA, "malloc");
 	s->fd = fd;
+	s->owns_fd = fd > STDIN_FILENO;
 	s->tee_fd = -1;
 	return s;
 }
@@ -184,6 +201,24 @@ struct instream *
 instream_fdopen(int fd, const char *label)
 {
 	return instream_new(fd, label);
+}
+
+struct instream *
+instream_range(int fd, uint64_t offset, uint64_t len, const char *label)
+{
+	struct instream *s = instream_new(fd, label);
+
+	s->owns_fd = 0;
+	s->ranged = 1;
+	s->pos = offset;
+	s->end = offset + len;
+	return s;
+}
+
+void
+instream_plain(struct instream *s)
+{
+	s->plain = 1;
 }
 
 struct instream *
@@ -307,7 +342,7 @@ instream_close(struct instream *s)
 		return;
 	if (s->ar != NULL)
 		archive_read_free(s->ar);
-	if (s->fd > STDIN_FILENO)
+	if (s->owns_fd)
 		close(s->fd);
 	free(s->rawbuf);
 	free(s->label);

@@ -19,9 +19,18 @@ struct instream;
 struct instream *instream_open(const char *path);
 /* Take over FD (closed by instream_close unless it is standard input). */
 struct instream *instream_fdopen(int fd, const char *label);
+/*
+ * LEN bytes of FD from OFFSET, read with pread(2) so that several streams
+ * can share one descriptor; FD stays open after instream_close.
+ */
+struct instream *instream_range(int fd, uint64_t offset, uint64_t len,
+                                const char *label);
 /* Read from memory the caller keeps alive until instream_close. */
 struct instream *instream_memopen(const void *buf, size_t len,
                                   const char *label);
+
+/* Hand out the bytes as they are, compressed or not (before any read). */
+void instream_plain(struct instream *s);
 
 /* Copy every raw byte read from now on to FD. */
 void instream_tee(struct instream *s, int fd);

@@ -132,11 +132,10 @@ put_name(unsigned char *b, const char *name)
 	}
 	if (n > 256)
 		return -1;
-	for (size_t i = n - 1; i > 0; i--) {
+	/* Split at a slash, never the trailing one of a directory. */
+	for (size_t i = n - 2; i > 0; i--) {
 		if (name[i] != '/' || i > 155 || n - i - 1 > 100)
 			continue;
-		if (n - i - 1 == 0)
-			return -1;
 		memcpy(b + 345, name, i);
 		memcpy(b, name + i + 1, n - i - 1);
 		return 0;

@@ -6,6 +6,11 @@
  * the entries in it.  An entry that spans batches keeps all its batches on
  * one worker, so each worker has at most one entry open at a time.  Batches
  * come from a fixed pool, which bounds memory whatever the layer size.
+ *
+ * What is kept per entry is small and fixed: its sum as raw bytes and a
+ * 128-bit digest of its normalized name (Go compares names only for
+ * equality), in chunks that never move, so workers write into them
+ * while the caller's thread adds more.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -21,8 +26,8 @@
 #include "path.h"
 #include "tarsum.h"
 
-#define BATCH_SIZE (512 * 1024)
-#define BATCHES_PER_WORKER 4
+#define BATCH_SIZE (256 * 1024)
+#define BATCHES_PER_WORKER 3
 #define MIN_DATA_SPACE 4096
 
 enum rec_kind { REC_BEGIN, REC_DATA, REC_END };
@@ -39,10 +44,9 @@ struct batch {
 	struct batch *next;
 };
 
-struct result {
-	size_t idx;
-	char hex[DIGEST_MAX_HEX];
-};
+#define NAME_KEY 16 /* bytes of a name's digest kept */
+#define SLOTS_PER_CHUNK 4096
+#define MAX_CHUNKS (1 << 20) /* 4 billion entries */
 
 struct worker {
 	struct tarsum *ts;
@@ -52,8 +56,6 @@ struct worker {
 	size_t queued;
 	struct digest d;
 	size_t open_idx; /* entry being hashed */
-	struct result *res;
-	size_t nres, capres;
 };
 
 struct tarsum {
@@ -71,8 +73,9 @@ struct tarsum {
 	int cur_continues; /* cur starts inside an entry begun earlier */
 	int last_worker;
 	int quit;
-	/* Per entry, in archive order: Go's normalized name. */
-	char **names;
+	/* Per entry, in archive order: name key, then sum (slot_size bytes). */
+	unsigned char **chunks;
+	size_t slot_size, md_size;
 	size_t nentries;
 };
 
@@ -100,24 +103,16 @@ version_label(enum tarsum_version v)
 
 /* --- hashing, on a worker --------------------------------------------- */
 
-static void
-add_result(struct worker *w, size_t idx, const char *hex)
+static unsigned char *
+slot(struct tarsum *ts, size_t idx)
 {
-	if (w->nres == w->capres) {
-		w->capres = w->capres ? 2 * w->capres : 256;
-		w->res = reallocarray(w->res, w->capres, sizeof(*w->res));
-		if (w->res == NULL)
-			err(EXIT_DATA, "malloc");
-	}
-	w->res[w->nres].idx = idx;
-	memcpy(w->res[w->nres].hex, hex, DIGEST_MAX_HEX);
-	w->nres++;
+	return ts->chunks[idx / SLOTS_PER_CHUNK] +
+	       idx % SLOTS_PER_CHUNK * ts->slot_size;
 }
 
 static void
 hash_batch(struct worker *w, struct batch *b)
 {
-	char hex[DIGEST_MAX_HEX];
 	size_t off = 0;
 
 	while (off < b->len) {
@@ -133,8 +128,8 @@ hash_batch(struct worker *w, struct batch *b)
 			digest_update(&w->d, p, r->len);
 			break;
 		case REC_END:
-			digest_final_hex(&w->d, hex);
-			add_result(w, w->open_idx, hex);
+			digest_final_raw(&w->d,
+			                 slot(w->ts, w->open_idx) + NAME_KEY);
 			break;
 		}
 		off += (sizeof(*r) + r->len + 7) & ~(size_t)7;
@@ -271,6 +266,12 @@ tarsum_new(enum tarsum_version v, const char *alg, int threads)
 	}
 	ts->version = v;
 	ts->alg = alg;
+	ts->md_size = strcmp(alg, "sha256") == 0 ? 32 : 64;
+	ts->slot_size = NAME_KEY + ts->md_size;
+	/* Untouched pointers cost no memory: the table is mapped lazily. */
+	ts->chunks = calloc(MAX_CHUNKS, sizeof(*ts->chunks));
+	if (ts->chunks == NULL)
+		err(EXIT_DATA, "malloc");
 	ts->nworkers = threads > 1 ? threads : 0;
 	ts->inline_worker.ts = ts;
 	pthread_mutex_init(&ts->mu, NULL);
@@ -353,13 +354,21 @@ tarsum_begin(struct tarsum *ts, const struct tar_entry *e)
 	struct buffer h = {0};
 	struct rec *r;
 
-	if ((ts->nentries & (ts->nentries - 1)) == 0) {
-		size_t cap = ts->nentries ? 2 * ts->nentries : 1;
-		ts->names = reallocarray(ts->names, cap, sizeof(*ts->names));
-		if (ts->names == NULL)
+	size_t idx = ts->nentries++;
+	unsigned char key[DIGEST_MAX_BYTES];
+	char *name = path_go_clean(e->name);
+
+	if (idx % SLOTS_PER_CHUNK == 0) {
+		if (idx / SLOTS_PER_CHUNK >= MAX_CHUNKS)
+			errx(EXIT_DATA, "too many entries to hash");
+		ts->chunks[idx / SLOTS_PER_CHUNK] =
+		    malloc(SLOTS_PER_CHUNK * ts->slot_size);
+		if (ts->chunks[idx / SLOTS_PER_CHUNK] == NULL)
 			err(EXIT_DATA, "malloc");
 	}
-	ts->names[ts->nentries++] = path_go_clean(e->name);
+	digest_buffer_raw("sha256", name, strlen(name), key);
+	memcpy(slot(ts, idx), key, NAME_KEY);
+	free(name);
 	header_text(&h, e, ts->version);
 	r = add_rec(ts, REC_BEGIN, h.len);
 	memcpy(r + 1, h.data, h.len);
@@ -434,9 +443,8 @@ stop_workers(struct tarsum *ts)
 }
 
 struct sums {
-	char **names;
-	size_t *pos; /* archive position of the entry in each slot */
-	char (*hex)[DIGEST_MAX_HEX];
+	struct tarsum *ts;
+	uint32_t *pos; /* archive position of the entry in each place */
 	int dups;
 };
 
@@ -445,57 +453,46 @@ static int
 sums_less(void *data, size_t i, size_t j)
 {
 	struct sums *s = data;
+	const unsigned char *a = slot(s->ts, s->pos[i]);
+	const unsigned char *b = slot(s->ts, s->pos[j]);
 
-	if (s->dups && strcmp(s->names[s->pos[i]], s->names[s->pos[j]]) == 0)
+	if (s->dups && memcmp(a, b, NAME_KEY) == 0)
 		return s->pos[i] < s->pos[j];
-	return strcmp(s->hex[s->pos[i]], s->hex[s->pos[j]]) < 0;
+	/* Raw bytes order as their lowercase hex does. */
+	return memcmp(a + NAME_KEY, b + NAME_KEY, s->ts->md_size) < 0;
 }
 
 static void
 sums_swap(void *data, size_t i, size_t j)
 {
 	struct sums *s = data;
-	size_t t = s->pos[i];
+	uint32_t t = s->pos[i];
 
 	s->pos[i] = s->pos[j];
 	s->pos[j] = t;
 }
 
 static int
-cmp_str(const void *a, const void *b)
+cmp_pos_key(const void *a, const void *b, void *ts)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return memcmp(slot(ts, *(const uint32_t *)a),
+	              slot(ts, *(const uint32_t *)b), NAME_KEY);
 }
 
+/* Are two names equal?  Sorts POS by name key to find out. */
 static int
-has_duplicates(char **names, size_t n)
+has_duplicates(struct tarsum *ts, uint32_t *pos)
 {
-	char **sorted;
 	int dups = 0;
 
-	if (n < 2)
-		return 0;
-	if ((sorted = calloc(n, sizeof(*sorted))) == NULL)
-		err(EXIT_DATA, "malloc");
-	memcpy(sorted, names, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), cmp_str);
-	for (size_t i = 1; i < n && !dups; i++)
-		dups = strcmp(sorted[i - 1], sorted[i]) == 0;
-	free(sorted);
+	qsort_r(pos, ts->nentries, sizeof(*pos), cmp_pos_key, ts);
+	for (size_t i = 1; i < ts->nentries && !dups; i++)
+		dups = cmp_pos_key(&pos[i - 1], &pos[i], ts) == 0;
 	return dups;
 }
 
 static void
-gather(struct tarsum *ts, struct worker *w, char (*hex)[DIGEST_MAX_HEX])
-{
-	for (size_t i = 0; i < w->nres; i++)
-		memcpy(hex[w->res[i].idx], w->res[i].hex, DIGEST_MAX_HEX);
-	free(w->res);
-	(void)ts;
-}
-
-static void
-free_all(struct tarsum *ts)
+free_batches(struct tarsum *ts)
 {
 	struct batch *b;
 
@@ -504,11 +501,17 @@ free_all(struct tarsum *ts)
 		free(b->mem);
 		free(b);
 	}
+}
+
+static void
+free_all(struct tarsum *ts)
+{
+	free_batches(ts);
 	free(ts->cur->mem);
 	free(ts->cur);
-	for (size_t i = 0; i < ts->nentries; i++)
-		free(ts->names[i]);
-	free(ts->names);
+	for (size_t i = 0; i < ts->nentries; i += SLOTS_PER_CHUNK)
+		free(ts->chunks[i / SLOTS_PER_CHUNK]);
+	free(ts->chunks);
 	free(ts->workers);
 	free(ts);
 }
@@ -516,36 +519,37 @@ free_all(struct tarsum *ts)
 char *
 tarsum_finish(struct tarsum *ts, const void *extra, size_t extralen)
 {
-	struct sums s = {0};
+	struct sums s = {ts, NULL, 0};
 	struct digest d;
 	char hex[DIGEST_MAX_HEX];
 	char *out;
 
 	submit(ts);
 	stop_workers(ts);
-	s.names = ts->names;
-	s.hex = calloc(ts->nentries + 1, sizeof(*s.hex));
+	free_batches(ts);
+	if (ts->nentries > UINT32_MAX)
+		errx(EXIT_DATA, "too many entries to sort");
 	s.pos = calloc(ts->nentries + 1, sizeof(*s.pos));
-	if (s.hex == NULL || s.pos == NULL)
+	if (s.pos == NULL)
 		err(EXIT_DATA, "malloc");
-	gather(ts, &ts->inline_worker, s.hex);
-	for (int i = 0; i < ts->nworkers; i++)
-		gather(ts, &ts->workers[i], s.hex);
 	for (size_t i = 0; i < ts->nentries; i++)
-		s.pos[i] = i;
-	s.dups = has_duplicates(ts->names, ts->nentries);
+		s.pos[i] = (uint32_t)i;
+	s.dups = has_duplicates(ts, s.pos);
+	for (size_t i = 0; i < ts->nentries; i++)
+		s.pos[i] = (uint32_t)i;
 	gosort(&(struct gosort_ops){&s, sums_less, sums_swap}, ts->nentries);
 
 	digest_init(&d, ts->alg);
 	if (extra != NULL)
 		digest_update(&d, extra, extralen);
-	for (size_t i = 0; i < ts->nentries; i++)
-		digest_update(&d, s.hex[s.pos[i]], strlen(s.hex[s.pos[i]]));
+	for (size_t i = 0; i < ts->nentries; i++) {
+		digest_hex(slot(ts, s.pos[i]) + NAME_KEY, ts->md_size, hex);
+		digest_update(&d, hex, 2 * ts->md_size);
+	}
 	digest_final_hex(&d, hex);
 	if (asprintf(&out, "%s+%s:%s", version_label(ts->version), ts->alg,
 	             hex) < 0)
 		err(EXIT_DATA, "malloc");
-	free(s.hex);
 	free(s.pos);
 	free_all(ts);
 	return out;
@@ -557,8 +561,5 @@ tarsum_abort(struct tarsum *ts)
 	if (ts == NULL)
 		return;
 	stop_workers(ts);
-	for (int i = 0; i < ts->nworkers; i++)
-		free(ts->workers[i].res);
-	free(ts->inline_worker.res);
 	free_all(ts);
 }

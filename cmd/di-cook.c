@@ -1,0 +1,752 @@
+/*
+ * di-cook: layers, a config and a name into one image archive: the last
+ * step of the seed's buildImage ("Cooking the image").
+ *
+ *	di-cook [-n NAME] [-t TAG] [--from IMAGE [--from-name N] [--from-tag T]]
+ *	        [-c CONFIG] [--created T] [--format hybrid|docker|oci|legacy]
+ *	        [BUNDLE|LAYER]...
+ *
+ * The base image's layers are copied as they are, then each input's, all
+ * in one pass: every byte is hashed as it goes by, and the names that need
+ * the hashes are written at the end (common/image.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "errors.h"
+#include "image.h"
+#include "image_config.h"
+#include "image_ref.h"
+#include "instream.h"
+#include "json.h"
+#include "outfile.h"
+#include "spool.h"
+#include "tar_reader.h"
+
+#define COPY_BUF (1 << 20)
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	        "usage: di-cook -n NAME [-t TAG] [--from IMAGE [--from-name N] "
+	        "[--from-tag T]]\n"
+	        "               [-c CONFIG] [--created T] "
+	        "[--format hybrid|docker|oci|legacy]\n"
+	        "               [-o FILE] [BUNDLE|LAYER]...\n"
+	        "Stack layers (bottom first) on a base image into one image "
+	        "archive.\n"
+	        "  -n, --name NAME       the image's name (NAME:TAG allowed)\n"
+	        "  -t, --tag TAG         its tag (default: latest)\n"
+	        "      --from IMAGE      base image archive (docker save, OCI, "
+	        "...)\n"
+	        "      --from-name N     which image of IMAGE (default: the "
+	        "first)\n"
+	        "      --from-tag T      which tag of it\n"
+	        "  -c, --config FILE     container config (Env, Cmd, "
+	        "Entrypoint, ...)\n"
+	        "      --created T       creation time: seconds or RFC 3339 "
+	        "(default:\n"
+	        "                        SOURCE_DATE_EPOCH, else 1)\n"
+	        "      --format F        hybrid (default), docker, oci or "
+	        "legacy\n"
+	        "  -o, --output FILE     write to FILE instead of stdout\n"
+	        "      --progress        report each layer on stderr\n"
+	        "      --help, --version\n");
+	exit(status);
+}
+
+struct options {
+	const char *name, *tag;
+	const char *from, *from_name, *from_tag;
+	const char *config, *output;
+	char created[64];
+	int64_t mtime;
+	enum image_format format;
+	int progress;
+	char **inputs;
+	int ninputs;
+};
+
+/* SOURCE_DATE_EPOCH, else 1: the time of everything made here. */
+static int64_t
+epoch(void)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long t;
+
+	if (s == NULL || *s == '\0')
+		return 1;
+	errno = 0;
+	t = strtoll(s, &end, 10);
+	if (errno || *end || t < 0)
+		usage_error("SOURCE_DATE_EPOCH is not a number of seconds");
+	return t;
+}
+
+/* --created: seconds since the epoch, or an RFC 3339 time in UTC. */
+static void
+parse_created(const char *s, char buf[64])
+{
+	struct tm tm = {0};
+	char *end;
+
+	if (*s != '\0' && strspn(s, "0123456789") == strlen(s)) {
+		image_config_time(strtoll(s, NULL, 10), buf);
+		return;
+	}
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL || (*end != 'Z' && *end != '.') || strlen(s) >= 64)
+		usage_error("--created wants seconds or "
+		            "YYYY-MM-DDTHH:MM:SSZ, not '%s'",
+		            s);
+	strlcpy(buf, s, 64);
+}
+
+static void
+set_name(struct options *o, const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	const char *slash = strrchr(arg, '/');
+
+	o->name = arg;
+	if (colon != NULL && (slash == NULL || colon > slash)) {
+		/* NAME:TAG in -n; an explicit -t still wins */
+		static char name[4096];
+		if ((size_t)(colon - arg) >= sizeof(name))
+			usage_error("name too long");
+		memcpy(name, arg, (size_t)(colon - arg));
+		name[colon - arg] = '\0';
+		o->name = name;
+		if (o->tag == NULL)
+			o->tag = colon + 1;
+	}
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_FROM = 256,
+		OPT_FROM_NAME,
+		OPT_FROM_TAG,
+		OPT_CREATED,
+		OPT_FORMAT,
+		OPT_PROGRESS,
+		OPT_HELP,
+		OPT_VERSION
+	};
+	static const struct option longopts[] = {
+	    {"name", required_argument, NULL, 'n'},
+	    {"tag", required_argument, NULL, 't'},
+	    {"from", required_argument, NULL, OPT_FROM},
+	    {"from-name", required_argument, NULL, OPT_FROM_NAME},
+	    {"from-tag", required_argument, NULL, OPT_FROM_TAG},
+	    {"config", required_argument, NULL, 'c'},
+	    {"created", required_argument, NULL, OPT_CREATED},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"output", required_argument, NULL, 'o'},
+	    {"progress", no_argument, NULL, OPT_PROGRESS},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *name = NULL, *created = NULL;
+	int c;
+
+	o->format = IMAGE_HYBRID;
+	while ((c = getopt_long(argc, argv, "n:t:c:o:", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'n':
+			name = optarg;
+			break;
+		case 't':
+			o->tag = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_FROM:
+			o->from = optarg;
+			break;
+		case OPT_FROM_NAME:
+			o->from_name = optarg;
+			break;
+		case OPT_FROM_TAG:
+			o->from_tag = optarg;
+			break;
+		case OPT_CREATED:
+			created = optarg;
+			break;
+		case OPT_FORMAT:
+			if (image_format_parse(optarg, &o->format) < 0)
+				usage_error("unknown format '%s'", optarg);
+			break;
+		case OPT_PROGRESS:
+			o->progress = 1;
+			break;
+		case OPT_HELP:
+			usage(0);
+			break;
+		case OPT_VERSION:
+			print_version();
+			break;
+		default:
+			usage(EXIT_USAGE);
+		}
+	}
+	if (name == NULL || *name == '\0')
+		usage_error("an image name is needed (-n NAME)");
+	set_name(o, name);
+	if (o->tag == NULL)
+		o->tag = "latest";
+	if (*o->name == '\0' || *o->tag == '\0' || strchr(o->tag, '/'))
+		usage_error("bad name '%s:%s'", o->name, o->tag);
+	if ((o->from_name || o->from_tag) && o->from == NULL)
+		usage_error("--from-name and --from-tag need --from");
+	o->mtime = epoch();
+	if (created != NULL)
+		parse_created(created, o->created);
+	else
+		image_config_time(o->mtime, o->created);
+	o->inputs = argv + optind;
+	o->ninputs = argc - optind;
+	if (o->ninputs == 0 && o->from == NULL) {
+		static char *dash[] = {"-"};
+		o->inputs = dash;
+		o->ninputs = 1;
+	}
+	int stdin_uses = o->from && strcmp(o->from, "-") == 0;
+	for (int i = 0; i < o->ninputs; i++)
+		stdin_uses += strcmp(o->inputs[i], "-") == 0;
+	if (stdin_uses > 1)
+		usage_error("standard input can be read only once");
+	if (o->progress == 0)
+		o->progress = isatty(STDERR_FILENO);
+}
+
+/* --- the image config ---------------------------------------------------- */
+
+/* What is known of the image while its layers go by. */
+struct cook {
+	struct options *o;
+	struct image_writer *w;
+	jv base_config; /* the base image's config, or null */
+	jv bundle_json; /* the topmost bundle's json so far, or null */
+	jv history;     /* entries so far */
+	size_t nlayers, total;
+	unsigned char *buf;
+};
+
+static jv
+peek_key(jv obj, const char *key)
+{
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		return jv_null();
+	return jv_object_get(jv_copy(obj), jv_string(key));
+}
+
+/* KEY ("architecture", "os") from the top bundle, the base, or here. */
+static jv
+platform_key(struct cook *k, const char *key, const char *fallback)
+{
+	jv v = peek_key(k->bundle_json, key);
+
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		jv_free(v);
+		v = peek_key(k->base_config, key);
+	}
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		jv_free(v);
+		v = jv_string(fallback);
+	}
+	return v;
+}
+
+/* The container config: CONFIG, or the top bundle's, over the base's. */
+static jv
+container_config(struct cook *k)
+{
+	jv over, merged;
+
+	if (k->o->config != NULL)
+		over = json_load_file(k->o->config);
+	else
+		over = peek_key(k->bundle_json, "config");
+	merged = image_config_merge(peek_key(k->base_config, "config"), over);
+	if (!jv_is_valid(merged)) {
+		char *why = json_error(merged);
+		errx(EXIT_DATA, "%s: %s",
+		     k->o->config ? k->o->config : "the top bundle's json",
+		     why);
+	}
+	return merged;
+}
+
+/* The image config, without rootfs (the writer adds it). */
+static jv
+cooked_config(struct cook *k)
+{
+	jv c = jv_object();
+
+	c = jv_object_set(c, jv_string("architecture"),
+	                  platform_key(k, "architecture", image_host_arch()));
+	c = jv_object_set(c, jv_string("os"), platform_key(k, "os", "linux"));
+	c = jv_object_set(c, jv_string("created"), jv_string(k->o->created));
+	c = jv_object_set(c, jv_string("config"), container_config(k));
+	return jv_object_set(c, jv_string("history"), jv_copy(k->history));
+}
+
+/* --- legacy json ---------------------------------------------------------- */
+
+/* A layer's json when it has none of its own: where and when. */
+static jv
+v1_template(struct cook *k)
+{
+	jv v = jv_object();
+
+	v = jv_object_set(v, jv_string("architecture"),
+	                  platform_key(k, "architecture", image_host_arch()));
+	v = jv_object_set(v, jv_string("os"), platform_key(k, "os", "linux"));
+	return jv_object_set(v, jv_string("created"), jv_string(k->o->created));
+}
+
+/*
+ * The top layer's json carries the image's container config, where old
+ * loaders read it.  TEXT (a bundle's json, or NULL) is kept byte for byte
+ * when its config is that already, so that its id is the seed's.
+ */
+static char *
+v1_top(struct cook *k, const char *text)
+{
+	jv v = text ? json_parse(text, strlen(text)) : v1_template(k);
+	jv cfg = container_config(k), old;
+
+	if (!jv_is_valid(v) || jv_get_kind(v) != JV_KIND_OBJECT)
+		errx(EXIT_DATA, "layer json is not a JSON object");
+	old = jv_object_get(jv_copy(v), jv_string("config"));
+	if (text != NULL && jv_equal(old, jv_copy(cfg))) {
+		jv_free(v);
+		jv_free(cfg);
+		return strdup(text);
+	}
+	v = jv_object_delete(v, jv_string("id"));
+	v = jv_object_delete(v, jv_string("parent"));
+	v = jv_object_delete(v, jv_string("Size"));
+	return json_dump(jv_object_set(v, jv_string("config"), cfg));
+}
+
+/* --- copying a layer ------------------------------------------------------ */
+
+/* Where a layer's bytes come from: an entry of a bundle, or a stream. */
+struct source {
+	const char *label;
+	struct tar_reader *tar; /* at the bundle's layer.tar */
+	struct instream *in;    /* else the bytes as they are */
+	int fd;                 /* to close after (a file or a spool) */
+	char *json;             /* the bundle's json, or NULL */
+	int64_t size;
+	int is_tar; /* check that it ends like a tar */
+};
+
+static ssize_t
+source_read(struct source *s, void *buf, size_t n)
+{
+	ssize_t got = s->tar ? tar_reader_read(s->tar, buf, n)
+	                     : instream_read(s->in, buf, n);
+
+	if (got < 0)
+		errx(EXIT_DATA, "%s",
+		     s->tar ? tar_reader_error(s->tar) : instream_error(s->in));
+	return got;
+}
+
+/* The last bytes of a layer, to see how it ends. */
+struct tail {
+	unsigned char b[2 * TAR_BLOCK];
+	size_t n;
+};
+
+static void
+tail_add(struct tail *t, const unsigned char *p, size_t n)
+{
+	size_t keep;
+
+	if (n >= sizeof(t->b)) {
+		memcpy(t->b, p + n - sizeof(t->b), sizeof(t->b));
+		t->n = sizeof(t->b);
+		return;
+	}
+	keep = t->n + n > sizeof(t->b) ? sizeof(t->b) - n : t->n;
+	memmove(t->b, t->b + t->n - keep, keep);
+	memcpy(t->b + keep, p, n);
+	t->n = keep + n;
+}
+
+/* A layer tar ends with two zero blocks; a cut one most likely not. */
+static void
+check_tail(const struct source *s, const struct tail *t)
+{
+	if (s->size % TAR_BLOCK != 0)
+		errx(EXIT_DATA,
+		     "%s: not a tar: %" PRId64 " bytes is not a "
+		     "multiple of 512",
+		     s->label, s->size);
+	if (t->n < sizeof(t->b))
+		errx(EXIT_DATA, "%s: not a tar: too short", s->label);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->b[i] != 0)
+			errx(EXIT_DATA,
+			     "%s: the layer tar has no "
+			     "end-of-archive (truncated?)",
+			     s->label);
+}
+
+static void
+copy_layer(struct cook *k, struct source *s)
+{
+	int64_t left = s->size;
+	struct tail t = {0};
+
+	while (left > 0) {
+		size_t want = left < COPY_BUF ? (size_t)left : COPY_BUF;
+		ssize_t n = source_read(s, k->buf, want);
+		if (n == 0)
+			errx(EXIT_DATA, "%s: ends %" PRId64 " bytes early",
+			     s->label, left);
+		image_writer_layer_write(k->w, k->buf, (size_t)n);
+		if (s->is_tar)
+			tail_add(&t, k->buf, (size_t)n);
+		left -= n;
+	}
+	if (s->is_tar)
+		check_tail(s, &t);
+}
+
+static void
+progress(struct cook *k, const char *label, const char *diff_id, int64_t size)
+{
+	k->total += (size_t)size;
+	if (k->o->progress)
+		fprintf(stderr,
+		        "di-cook: layer %zu: %s: %" PRId64 " bytes, %s\n",
+		        k->nlayers, label, size, diff_id);
+}
+
+/* Write one layer from S with META; add its history entry. */
+static void
+put_layer(struct cook *k, struct source *s, struct image_layer_meta *m,
+          jv history)
+{
+	const char *diff_id;
+
+	m->label = s->label;
+	m->size = s->size;
+	image_writer_layer_begin(k->w, m);
+	copy_layer(k, s);
+	diff_id = image_writer_layer_end(k->w);
+	k->nlayers++;
+	progress(k, s->label, diff_id, s->size);
+	k->history = jv_array_append(k->history, history);
+}
+
+/* --- the base image ------------------------------------------------------- */
+
+/* The base's history, one entry per layer even when it had none. */
+static jv
+base_history(struct image *img)
+{
+	jv h = peek_key(image_config(img), "history");
+	jv created = peek_key(image_config(img), "created");
+
+	if (jv_get_kind(h) == JV_KIND_ARRAY) {
+		jv_free(created);
+		return h;
+	}
+	jv_free(h);
+	h = jv_array();
+	for (size_t i = 0; i < image_layer_count(img); i++) {
+		jv e = jv_object();
+		if (jv_get_kind(created) == JV_KIND_STRING)
+			e = jv_object_set(e, jv_string("created"),
+			                  jv_copy(created));
+		h = jv_array_append(h, e);
+	}
+	jv_free(created);
+	return h;
+}
+
+/* A compressed layer is checked by reading it decompressed first. */
+static void
+verify_compressed(struct image *img, size_t i)
+{
+	struct image_layer *l = image_layer_open(img, i);
+
+	image_layer_close(l);
+}
+
+static void
+put_base_layer(struct cook *k, struct image *img, size_t i, int is_top)
+{
+	struct image_layer_meta m = {0};
+	struct source s = {0};
+	char label[512], *json = NULL;
+
+	snprintf(label, sizeof(label), "%s: %s", image_label(img),
+	         image_layer_path(img, i));
+	s.label = label;
+	s.size = image_layer_size(img, i);
+	m.compression = image_layer_compression(img, i);
+	m.diff_id = image_layer_diff_id(img, i);
+	s.is_tar = strcmp(m.compression, "none") == 0;
+	if (!s.is_tar)
+		verify_compressed(img, i);
+	if (is_top) {
+		m.v1_json = json = v1_top(k, image_layer_v1_json(img, i));
+		if (image_layer_v1_id(img, i) != NULL &&
+		    strcmp(json, image_layer_v1_json(img, i)) == 0)
+			m.v1_id = image_layer_v1_id(img, i);
+	} else if (image_layer_v1_id(img, i) != NULL) {
+		m.v1_id = image_layer_v1_id(img, i);
+		m.v1_json = image_layer_v1_json(img, i);
+	} else {
+		m.v1_json = json = json_dump(v1_template(k));
+	}
+	s.in = image_layer_raw(img, i);
+	m.label = label;
+	m.size = s.size;
+	image_writer_layer_begin(k->w, &m);
+	copy_layer(k, &s);
+	image_writer_layer_end(k->w);
+	k->nlayers++;
+	progress(k, label, image_layer_diff_id(img, i), s.size);
+	instream_close(s.in);
+	free(json);
+}
+
+static void
+put_base(struct cook *k, struct image *img)
+{
+	size_t n = image_layer_count(img);
+
+	k->base_config = jv_copy(image_config(img));
+	jv_free(k->history);
+	k->history = base_history(img);
+	for (size_t i = 0; i < n; i++)
+		put_base_layer(k, img, i, k->o->ninputs == 0 && i == n - 1);
+}
+
+/* --- the inputs ----------------------------------------------------------- */
+
+static int
+open_fd(const char *path)
+{
+	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO)
+	                                : open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		err(EXIT_DATA, "%s", path);
+	return fd;
+}
+
+/*
+ * A plain layer's size must be known before its bytes: a plain file has
+ * it; a pipe or a compressed layer is decompressed into a spool first.
+ * R has read the first entry's headers (or the end-of-archive) already.
+ */
+static void
+spool_write(int fd, const void *p, size_t n)
+{
+	if (write(fd, p, n) != (ssize_t)n)
+		err(EXIT_DATA, "spool");
+}
+
+static void
+spool_rest(struct source *s, struct tar_reader *r, struct tar_entry *e, int got)
+{
+	static const unsigned char zeros[2 * TAR_BLOCK];
+	struct instream *in = tar_reader_stream(r);
+	unsigned char buf[64 * 1024];
+	ssize_t n;
+
+	s->fd = spool_tempfile();
+	/* What the reader took already: a header, or the end-of-archive. */
+	if (got == 1)
+		spool_write(s->fd, e->raw, e->rawlen);
+	else
+		spool_write(s->fd, zeros, (size_t)instream_offset(in));
+	while ((n = instream_read(in, buf, sizeof(buf))) > 0)
+		spool_write(s->fd, buf, (size_t)n);
+	if (n < 0)
+		errx(EXIT_DATA, "%s: %s", s->label, instream_error(in));
+	s->size = lseek(s->fd, 0, SEEK_END);
+	s->in = instream_range(s->fd, 0, (uint64_t)s->size, s->label);
+	instream_plain(s->in);
+}
+
+static void
+open_source(struct source *s, const char *path)
+{
+	int fd = open_fd(path), raw = -1;
+	off_t start = 0;
+	struct stat st;
+	struct tar_reader *r;
+	struct tar_entry *e = NULL;
+	char *why;
+	int got;
+
+	memset(s, 0, sizeof(*s));
+	s->label = strcmp(path, "-") == 0 ? "stdin" : path;
+	s->fd = -1;
+	s->is_tar = 1;
+	if (fstat(fd, &st) < 0)
+		err(EXIT_DATA, "%s", s->label);
+	/* Where the file starts: "-" may be a file read in part already. */
+	if (S_ISREG(st.st_mode)) {
+		if ((raw = dup(fd)) < 0)
+			err(EXIT_DATA, "dup");
+		if ((start = lseek(fd, 0, SEEK_CUR)) < 0)
+			start = 0;
+	}
+	r = tar_reader_new(instream_fdopen(fd, s->label));
+	if ((got = tar_reader_next(r, &e)) < 0)
+		errx(EXIT_DATA, "%s", tar_reader_error(r));
+	if (got == 1 && strcmp(e->name, "VERSION") == 0) {
+		if (bundle_read_head_from(r, e, &s->json, &why) < 0)
+			errx(EXIT_DATA, "%s: %s", s->label, why);
+		/* E is the reader's current entry: layer.tar now. */
+		s->tar = r;
+		s->size = e->datasize;
+		if (raw >= 0)
+			close(raw);
+		return;
+	}
+	if (got == 0 && instream_offset(tar_reader_stream(r)) == 0)
+		errx(EXIT_DATA, "%s: not a tar: empty", s->label);
+	if (raw >= 0 &&
+	    strcmp(instream_compression(tar_reader_stream(r)), "none") == 0) {
+		s->fd = raw;
+		s->size = st.st_size - start;
+		s->in = instream_range(raw, (uint64_t)start, (uint64_t)s->size,
+		                       s->label);
+		instream_plain(s->in);
+	} else {
+		if (raw >= 0)
+			close(raw);
+		spool_rest(s, r, e, got);
+	}
+	tar_reader_close(r);
+}
+
+static void
+close_source(struct source *s)
+{
+	if (s->tar != NULL)
+		tar_reader_close(s->tar);
+	if (s->in != NULL)
+		instream_close(s->in);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->json);
+}
+
+static jv
+parse_bundle_json(const struct source *s)
+{
+	jv v = json_parse(s->json, strlen(s->json));
+
+	if (!jv_is_valid(v)) {
+		char *why = json_error(v);
+		errx(EXIT_DATA, "%s: json: %s", s->label, why);
+	}
+	if (jv_get_kind(v) != JV_KIND_OBJECT)
+		errx(EXIT_DATA, "%s: json: not an object", s->label);
+	return v;
+}
+
+static jv
+new_history(struct cook *k)
+{
+	jv h = jv_object();
+
+	h = jv_object_set(h, jv_string("created"), jv_string(k->o->created));
+	return jv_object_set(h, jv_string("created_by"), jv_string("di-cook"));
+}
+
+static void
+put_input(struct cook *k, const char *path, int is_top)
+{
+	struct image_layer_meta m = {0};
+	struct source s;
+	char *json = NULL;
+
+	open_source(&s, path);
+	if (s.json != NULL) {
+		jv_free(k->bundle_json);
+		k->bundle_json = parse_bundle_json(&s);
+	}
+	if (is_top)
+		m.v1_json = json = v1_top(k, s.json);
+	else if (s.json != NULL)
+		m.v1_json = s.json;
+	else
+		m.v1_json = json = json_dump(v1_template(k));
+	put_layer(k, &s, &m, new_history(k));
+	free(json);
+	close_source(&s);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct cook k = {0};
+	struct image *base = NULL;
+
+	parse_options(argc, argv, &o);
+	k.o = &o;
+	k.base_config = jv_null();
+	k.bundle_json = jv_null();
+	k.history = jv_array();
+	if ((k.buf = malloc(COPY_BUF)) == NULL)
+		err(EXIT_DATA, "malloc");
+	if (o.from != NULL)
+		base = image_open(o.from, o.from_name, o.from_tag);
+	if (o.ninputs == 0 && image_layer_count(base) == 0)
+		errx(EXIT_DATA, "%s: no layers: the image would be empty",
+		     image_label(base));
+	if (o.config != NULL)
+		jv_free(json_load_file(o.config)); /* fail before writing */
+	k.w = image_writer_new(outfile_open(o.output, OUT_TAR), o.name, o.tag,
+	                       o.format, o.mtime);
+	if (base != NULL)
+		put_base(&k, base);
+	for (int i = 0; i < o.ninputs; i++)
+		put_input(&k, o.inputs[i], i == o.ninputs - 1);
+	image_writer_finish(k.w, cooked_config(&k));
+	if (o.output != NULL)
+		outfile_commit();
+	if (o.progress)
+		fprintf(stderr, "di-cook: %s:%s: %zu layers, %zu bytes\n",
+		        o.name, o.tag, k.nlayers, k.total);
+	image_close(base);
+	jv_free(k.base_config);
+	jv_free(k.bundle_json);
+	jv_free(k.history);
+	free(k.buf);
+	return 0;
+}

@@ -1,0 +1,942 @@
+/*
+ * flatten.c: a stack of layers applied top-down (see flatten.h).
+ *
+ * Two sets carry the work: `tree`, the paths decided so far (by the layers
+ * above and the current one), and `seen`, every path of the current layer
+ * with the offset of its entry, which hardlinks of that layer look up.
+ *
+ * Hardlinks are resolved to nodes, one per inode a visible hardlink needs.
+ * A node's data is either written at some path already (links are then
+ * written to that path), known at a (layer, offset) that was passed
+ * (read again at the end), or not found yet: a request for the target
+ * path, answered by the first lower layer that holds or hides the path.
+ * Visible hardlinks wait on their node as `waiters` until it is written.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "flatten.h"
+#include "path.h"
+#include "whiteout.h"
+
+enum node_state {
+	NODE_PENDING,  /* waiting for a request to be answered */
+	NODE_SOURCE,   /* data at (layer, offset), already passed */
+	NODE_WRITTEN,  /* the inode is in the output at `as` */
+	NODE_DANGLING, /* the target does not exist: `why` */
+	NODE_FORWARD,  /* merged into node `forward` */
+};
+
+/* A visible hardlink that waits for its inode to be written. */
+struct waiter {
+	struct tar_entry e; /* a deep copy of its header */
+	char *path;
+	size_t layer;
+	struct path_info *info;
+	struct waiter *next;
+};
+
+struct node {
+	enum node_state state;
+	size_t layer;
+	uint64_t offset;
+	char *as;
+	const char *why;
+	size_t forward;
+	int reread;
+	struct waiter *head, *tail;
+};
+
+/* "What does TARGET hold below layer ORIGIN?", asked by node NODE. */
+struct request {
+	char *target;
+	size_t origin, node;
+	size_t next; /* next request for the same target, + 1 */
+	int done;
+};
+
+struct flat {
+	const struct flatten_layers *layers;
+	flatten_visit_fn visit;
+	void *ctx;
+	struct pathset *tree, *seen, *wanted;
+	size_t layer;
+	struct tar_reader *r;
+	char **labels;
+	/* the parent directory last found visible in this layer */
+	char *cache;
+	size_t cachelen;
+	struct node *nodes;
+	size_t nnodes;
+	struct request *reqs;
+	size_t nreqs;
+	size_t *rereads; /* nodes to read again at the end */
+	size_t nrereads;
+};
+
+static void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	p = reallocarray(p, n, size);
+	if (p == NULL)
+		err(EXIT_DATA, "malloc");
+	return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		err(EXIT_DATA, "malloc");
+	return d;
+}
+
+static void __attribute__((noreturn, format(printf, 4, 5)))
+fail(struct flat *f, size_t layer, const char *name, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errx(EXIT_DATA, "layer %zu (%s): '%s': %s", layer + 1,
+	     f->labels[layer] ? f->labels[layer] : "?", name, msg);
+}
+
+/* --- copies of headers ------------------------------------------------ */
+
+static void
+entry_copy(struct tar_entry *d, const struct tar_entry *s)
+{
+	*d = *s;
+	d->name = xstrdup(s->name);
+	d->linkname = xstrdup(s->linkname);
+	d->uname = xstrdup(s->uname);
+	d->gname = xstrdup(s->gname);
+	d->raw = malloc(s->rawlen ? s->rawlen : 1);
+	d->records = xreallocarray(NULL, s->nrecords + 1, sizeof(*d->records));
+	if (d->raw == NULL)
+		err(EXIT_DATA, "malloc");
+	memcpy(d->raw, s->raw, s->rawlen);
+	for (size_t i = 0; i < s->nrecords; i++) {
+		d->records[i].key = xstrdup(s->records[i].key);
+		d->records[i].len = s->records[i].len;
+		d->records[i].value = malloc(s->records[i].len + 1);
+		if (d->records[i].value == NULL)
+			err(EXIT_DATA, "malloc");
+		memcpy(d->records[i].value, s->records[i].value,
+		       s->records[i].len + 1);
+	}
+}
+
+static void
+entry_free(struct tar_entry *e)
+{
+	free(e->name);
+	free(e->linkname);
+	free(e->uname);
+	free(e->gname);
+	free(e->raw);
+	for (size_t i = 0; i < e->nrecords; i++) {
+		free(e->records[i].key);
+		free(e->records[i].value);
+	}
+	free(e->records);
+}
+
+/* --- writing ---------------------------------------------------------- */
+
+static void
+visit(struct flat *f, const char *path, const struct tar_entry *e,
+      int passthrough, struct tar_reader *data, size_t layer,
+      struct path_info *info)
+{
+	struct flatten_item it = {
+	    .path = path,
+	    .entry = e,
+	    .passthrough = passthrough,
+	    .data = e->datasize > 0 ? data : NULL,
+	    .layer = layer,
+	    .info = info,
+	};
+
+	f->visit(f->ctx, &it);
+}
+
+/*
+ * Write E as it is, or re-encoded when it must change: an absolute name
+ * made relative, the overlayfs opaque xattr dropped (STRIP).
+ */
+static void
+write_entry(struct flat *f, const struct tar_entry *e, const char *path,
+            int strip, struct path_info *info)
+{
+	struct tar_entry c;
+	struct tar_record *recs;
+	size_t n = 0;
+
+	if (!strip && e->name[0] != '/') {
+		visit(f, path, e, 1, f->r, f->layer, info);
+		return;
+	}
+	c = *e;
+	if (e->name[0] == '/')
+		c.name = (char *)path;
+	recs = xreallocarray(NULL, e->nrecords + 1, sizeof(*recs));
+	for (size_t i = 0; i < e->nrecords; i++)
+		if (!whiteout_is_opaque_xattr(e->records[i].key))
+			recs[n++] = e->records[i];
+	c.records = recs;
+	c.nrecords = n;
+	if (tar_type_header_only(c.typeflag))
+		c.size = 0;
+	visit(f, path, &c, 0, f->r, f->layer, info);
+	free(recs);
+}
+
+/* Write waiter W as a hardlink to AS. */
+static void
+write_link(struct flat *f, struct waiter *w, const char *as)
+{
+	char *to = path_normalize(w->e.linkname);
+	int same = to != NULL && strcmp(to, as) == 0 && w->e.name[0] != '/';
+	struct tar_entry c = w->e;
+
+	free(to);
+	if (same) {
+		visit(f, w->path, &w->e, 1, NULL, w->layer, w->info);
+		return;
+	}
+	c.linkname = (char *)as;
+	if (c.name[0] == '/')
+		c.name = w->path;
+	c.size = 0;
+	visit(f, w->path, &c, 0, NULL, w->layer, w->info);
+}
+
+/* Write waiter W as a copy of SRC, whose data R is about to give. */
+static void
+write_copy(struct flat *f, struct waiter *w, const struct tar_entry *src,
+           struct tar_reader *r, size_t layer)
+{
+	struct tar_entry c = *src;
+
+	c.name = w->e.name[0] == '/' ? w->path : w->e.name;
+	if (tar_type_header_only(c.typeflag))
+		c.size = 0;
+	visit(f, w->path, &c, 0, r, layer, w->info);
+}
+
+static void
+waiter_free(struct waiter *w)
+{
+	entry_free(&w->e);
+	free(w->path);
+	free(w);
+}
+
+/* --- nodes ------------------------------------------------------------ */
+
+static size_t
+node_new(struct flat *f, enum node_state state)
+{
+	f->nodes = xreallocarray(f->nodes, f->nnodes + 1, sizeof(*f->nodes));
+	memset(&f->nodes[f->nnodes], 0, sizeof(*f->nodes));
+	f->nodes[f->nnodes].state = state;
+	return f->nnodes++;
+}
+
+static size_t
+node_find(struct flat *f, size_t n)
+{
+	while (f->nodes[n].state == NODE_FORWARD)
+		n = f->nodes[n].forward;
+	return n;
+}
+
+static void __attribute__((noreturn))
+fail_waiter(struct flat *f, struct waiter *w, const char *why)
+{
+	fail(f, w->layer, w->e.name, "hardlink to '%s': %s", w->e.linkname,
+	     why);
+}
+
+/* Write the waiting links of node N, now that it is written. */
+static void
+flush_links(struct flat *f, size_t n)
+{
+	struct node *nd = &f->nodes[n];
+
+	while (nd->head != NULL) {
+		struct waiter *w = nd->head;
+		nd->head = w->next;
+		write_link(f, w, nd->as);
+		waiter_free(w);
+		nd = &f->nodes[n]; /* visit may not move it, but be safe */
+	}
+	nd->tail = NULL;
+}
+
+/* Do what node N's state allows for its waiters. */
+static void
+node_kick(struct flat *f, size_t n)
+{
+	struct node *nd = &f->nodes[n];
+
+	if (nd->head == NULL)
+		return;
+	switch (nd->state) {
+	case NODE_WRITTEN:
+		flush_links(f, n);
+		break;
+	case NODE_SOURCE:
+		if (!nd->reread) {
+			nd->reread = 1;
+			f->rereads = xreallocarray(f->rereads, f->nrereads + 1,
+			                           sizeof(*f->rereads));
+			f->rereads[f->nrereads++] = n;
+		}
+		break;
+	case NODE_DANGLING:
+		fail_waiter(f, nd->head, nd->why);
+	default:
+		break;
+	}
+}
+
+static void
+node_written(struct flat *f, size_t n, const char *as)
+{
+	f->nodes[n].state = NODE_WRITTEN;
+	f->nodes[n].as = xstrdup(as);
+	node_kick(f, n);
+}
+
+static void
+node_dangle(struct flat *f, size_t n, const char *why)
+{
+	f->nodes[n].state = NODE_DANGLING;
+	f->nodes[n].why = why;
+	node_kick(f, n);
+}
+
+/*
+ * Nodes A and B are one inode: one takes the other's waiters (the one
+ * that knows more about its data; find it again with node_find).
+ */
+static void
+node_merge(struct flat *f, size_t a, size_t b)
+{
+	struct node *na, *nb;
+
+	a = node_find(f, a);
+	b = node_find(f, b);
+	if (a == b)
+		return;
+	if (f->nodes[b].state == NODE_PENDING &&
+	    f->nodes[a].state != NODE_PENDING) {
+		size_t t = a;
+		a = b;
+		b = t;
+	}
+	na = &f->nodes[a];
+	nb = &f->nodes[b];
+	if (na->head != NULL) {
+		if (nb->tail != NULL)
+			nb->tail->next = na->head;
+		else
+			nb->head = na->head;
+		nb->tail = na->tail;
+	}
+	na->head = na->tail = NULL;
+	na->state = NODE_FORWARD;
+	na->forward = b;
+	node_kick(f, b);
+}
+
+/*
+ * Node N's data is the entry SRC being read from R now: the first waiter
+ * becomes a copy of it, the others links to that copy.
+ */
+static void
+node_copy_from(struct flat *f, size_t n, const struct tar_entry *src,
+               struct tar_reader *r, size_t layer)
+{
+	struct node *nd = &f->nodes[n];
+	struct waiter *w = nd->head;
+
+	nd->head = w->next;
+	if (nd->head == NULL)
+		nd->tail = NULL;
+	write_copy(f, w, src, r, layer);
+	node_written(f, n, w->path);
+	waiter_free(w);
+}
+
+/* --- the current layer's own paths ------------------------------------ */
+
+/* The node a `seen` record stands for (+1; 0: none yet). */
+static uint32_t *
+seen_node(struct flat *f, struct path_info *s)
+{
+	return (uint32_t *)pathset_extra(f->seen, s);
+}
+
+static void
+request(struct flat *f, const char *target, size_t node)
+{
+	struct path_info *q = pathset_add(f->wanted, target, NULL);
+	struct request *rq;
+
+	f->reqs = xreallocarray(f->reqs, f->nreqs + 1, sizeof(*f->reqs));
+	rq = &f->reqs[f->nreqs];
+	rq->target = xstrdup(target);
+	rq->origin = f->layer;
+	rq->node = node;
+	rq->next = (size_t)q->aux;
+	rq->done = 0;
+	q->aux = ++f->nreqs;
+}
+
+/* The node of hardlink E at PATH, from this layer or a request below. */
+static size_t
+link_node(struct flat *f, const struct tar_entry *e, const char *path)
+{
+	char *target = path_normalize(e->linkname);
+	struct path_info *s;
+	size_t n;
+
+	if (target == NULL || *target == '\0')
+		fail(f, f->layer, e->name, "hardlink to '%s': outside the tree",
+		     e->linkname);
+	if (strcmp(target, path) == 0)
+		fail(f, f->layer, e->name, "hardlink to itself");
+	s = pathset_get(f->seen, target);
+	if (s == NULL || s->type == 0) {
+		n = node_new(f, NODE_PENDING);
+		request(f, target, n);
+	} else if (*seen_node(f, s) != 0) {
+		n = node_find(f, *seen_node(f, s) - 1);
+	} else if (s->type == '5') {
+		n = node_new(f, NODE_DANGLING);
+		f->nodes[n].why = "it is a directory";
+	} else {
+		n = node_new(f, NODE_SOURCE);
+		f->nodes[n].layer = f->layer;
+		f->nodes[n].offset = s->aux;
+		if (s->flags & PATH_WRITTEN) {
+			f->nodes[n].state = NODE_WRITTEN;
+			f->nodes[n].as = xstrdup(target);
+		}
+		*seen_node(f, s) = (uint32_t)(n + 1);
+	}
+	free(target);
+	return n;
+}
+
+/* Visible hardlink E at PATH waits for (or is written to) node N. */
+static void
+place_link(struct flat *f, size_t n, const struct tar_entry *e,
+           const char *path, struct path_info *info)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+	struct node *nd;
+
+	if (w == NULL)
+		err(EXIT_DATA, "malloc");
+	entry_copy(&w->e, e);
+	w->path = xstrdup(path);
+	w->layer = f->layer;
+	w->info = info;
+	n = node_find(f, n);
+	nd = &f->nodes[n];
+	if (nd->tail != NULL)
+		nd->tail->next = w;
+	else
+		nd->head = w;
+	nd->tail = w;
+	node_kick(f, n);
+}
+
+/*
+ * Answer the requests for PATH from the layers above with entry E of this
+ * layer (S its `seen` record, WRITTEN whether it was just written).
+ */
+static void
+answer(struct flat *f, const struct tar_entry *e, const char *path,
+       struct path_info *s, int written)
+{
+	struct path_info *q = pathset_get(f->wanted, path);
+	size_t first = SIZE_MAX;
+
+	if (q == NULL)
+		return;
+	for (size_t i = (size_t)q->aux; i != 0; i = f->reqs[i - 1].next) {
+		struct request *rq = &f->reqs[i - 1];
+		if (rq->done || rq->origin <= f->layer)
+			continue;
+		rq->done = 1;
+		if (first == SIZE_MAX)
+			first = node_find(f, rq->node);
+		else
+			node_merge(f, rq->node, first);
+	}
+	if (first == SIZE_MAX)
+		return;
+	first = node_find(f, first);
+	if (*seen_node(f, s) != 0) {
+		node_merge(f, first, *seen_node(f, s) - 1);
+		return;
+	}
+	*seen_node(f, s) = (uint32_t)(first + 1);
+	if (f->nodes[first].state != NODE_PENDING)
+		return; /* already known through a merge */
+	if (e->typeflag == '5') {
+		node_dangle(f, first, "it is a directory");
+	} else if (written) {
+		node_written(f, first, path);
+	} else {
+		f->nodes[first].state = NODE_SOURCE;
+		f->nodes[first].layer = f->layer;
+		f->nodes[first].offset = e->offset;
+		if (f->nodes[first].head != NULL)
+			node_copy_from(f, first, e, f->r, f->layer);
+	}
+}
+
+/* Does this layer (its `seen` set) hide TARGET from the layers below? */
+static int
+layer_hides(struct flat *f, const char *target)
+{
+	size_t len = strlen(target);
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && target[i] != '/')
+			continue;
+		struct path_info *s = pathset_getn(f->seen, target, i);
+		if (s == NULL)
+			continue;
+		if (s->flags & PATH_GONE)
+			return 1;
+		if (i < len && (s->flags & PATH_OPAQUE))
+			return 1;
+		if (i < len && s->type != 0 && s->type != '5')
+			return 1;
+	}
+	/* An opaque root hides everything. */
+	struct path_info *root = pathset_getn(f->seen, "", 0);
+	return root != NULL && (root->flags & PATH_OPAQUE);
+}
+
+/*
+ * Requests this layer hides can never be answered; after the bottom layer
+ * (ALL), none can.
+ */
+static void
+close_requests(struct flat *f, int all)
+{
+	for (size_t i = 0; i < f->nreqs; i++) {
+		struct request *rq = &f->reqs[i];
+		if (rq->done || (!all && rq->origin <= f->layer))
+			continue;
+		if (all || layer_hides(f, rq->target)) {
+			rq->done = 1;
+			node_dangle(f, node_find(f, rq->node),
+			            all ? "no layer below holds it"
+			                : "a lower layer deleted it");
+		}
+	}
+}
+
+/* --- visibility ------------------------------------------------------- */
+
+/* Does record P keep entries of layer J below it from the tree? */
+static int
+hides_below(const struct path_info *p, size_t j)
+{
+	return ((p->flags & PATH_GONE) && p->gone > j) ||
+	       ((p->flags & PATH_OPAQUE) && p->opaque > j) ||
+	       (p->type != 0 && !(p->flags & PATH_DIR));
+}
+
+/*
+ * May an entry of this layer live under the parents of PATH?  If so, the
+ * parents the tree lacks become directories implied by this layer.
+ */
+static int
+parents_visible(struct flat *f, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t plen = slash ? (size_t)(slash - path) : 0;
+
+	if (f->cache != NULL && f->cachelen == plen &&
+	    memcmp(f->cache, path, plen) == 0)
+		return 1;
+	/* The root, then each parent: the prefixes that end before a '/'. */
+	for (size_t i = 0; i <= plen; i++) {
+		if (i > 0 && path[i] != '/')
+			continue;
+		struct path_info *p = pathset_getn(f->tree, path, i);
+		if (p != NULL && hides_below(p, f->layer))
+			return 0;
+	}
+	for (size_t i = 0; i <= plen; i++) {
+		if (i > 0 && path[i] != '/')
+			continue;
+		struct path_info *p = pathset_addn(f->tree, path, i, NULL);
+		if (p->type == 0) {
+			p->type = '5';
+			p->flags |= PATH_DIR | PATH_IMPLIED;
+			p->input = (uint32_t)f->layer;
+		}
+	}
+	free(f->cache);
+	f->cache = strndup(path, plen);
+	if (f->cache == NULL)
+		err(EXIT_DATA, "malloc");
+	f->cachelen = plen;
+	return 1;
+}
+
+/* The tree's record for an entry of this layer at PATH, or NULL: hidden. */
+static struct path_info *
+claim(struct flat *f, const char *path, char typeflag)
+{
+	int isdir = typeflag == '5';
+	struct path_info *p;
+
+	if (*path != '\0' && !parents_visible(f, path))
+		return NULL;
+	p = pathset_add(f->tree, path, NULL);
+	if ((p->flags & PATH_GONE) && p->gone > f->layer)
+		return NULL;
+	if (p->type != 0) {
+		/* Decided above: only a directory's description is left. */
+		if (!(p->flags & PATH_DIR) || !isdir ||
+		    (p->flags & PATH_WRITTEN))
+			return NULL;
+		p->flags |= PATH_WRITTEN;
+		return p;
+	}
+	p->type = typeflag;
+	p->input = (uint32_t)f->layer;
+	p->flags |= PATH_WRITTEN | (isdir ? PATH_DIR : 0);
+	return p;
+}
+
+/* --- entries ---------------------------------------------------------- */
+
+static void
+mark(struct flat *f, const char *target, int flag)
+{
+	struct path_info *p = pathset_add(f->tree, target, NULL);
+	struct path_info *s = pathset_add(f->seen, target, NULL);
+
+	s->flags |= flag;
+	if (p->flags & flag)
+		return; /* a higher layer's mark hides more */
+	p->flags |= flag;
+	if (flag == PATH_GONE)
+		p->gone = (uint32_t)f->layer;
+	else
+		p->opaque = (uint32_t)f->layer;
+}
+
+/* An entry that is a file, directory or link (not a mark). */
+static void
+place(struct flat *f, const struct tar_entry *e, const char *path, int strip)
+{
+	struct path_info *s = pathset_add(f->seen, path, NULL), *p;
+	char type = e->typeflag;
+	size_t n = 0;
+
+	if (s->type != 0)
+		return; /* the layer gave this path before: the first wins */
+	if (*path == '\0' && type != '5')
+		return; /* the root is a directory whatever an entry says */
+	s->type = type;
+	s->aux = e->offset;
+	if (type == '1') {
+		n = link_node(f, e, path);
+		*seen_node(f, s) = (uint32_t)(n + 1);
+	}
+	p = claim(f, path, type);
+	if (p != NULL && type == '1') {
+		place_link(f, n, e, path, p);
+	} else if (p != NULL) {
+		write_entry(f, e, path, strip, p);
+		s->flags |= PATH_WRITTEN;
+	}
+	answer(f, e, path, s, p != NULL);
+}
+
+static void
+take_entry(struct flat *f, const struct tar_entry *e)
+{
+	char *path, *target = NULL;
+
+	if (e->typeflag == 'g')
+		return; /* a pax global header describes no file */
+	path = path_normalize(e->name);
+	if (path == NULL)
+		fail(f, f->layer, e->name, "name climbs out with '..'");
+	switch (whiteout_classify(e, path, &target)) {
+	case WHITEOUT_FILE:
+		mark(f, target, PATH_GONE);
+		break;
+	case WHITEOUT_OPAQUE_DIR:
+		mark(f, target, PATH_OPAQUE);
+		break;
+	case WHITEOUT_OPAQUE_XATTR:
+		mark(f, target, PATH_OPAQUE);
+		place(f, e, path, 1);
+		break;
+	case WHITEOUT_META:
+		break;
+	case WHITEOUT_BAD:
+		fail(f, f->layer, e->name, "a whiteout that names nothing");
+	case WHITEOUT_NONE:
+		place(f, e, path, 0);
+		break;
+	}
+	free(target);
+	free(path);
+}
+
+static void
+walk_layer(struct flat *f, size_t j)
+{
+	struct tar_entry *e;
+	int got;
+
+	f->layer = j;
+	f->r = f->layers->open(f->layers->ctx, j);
+	f->labels[j] = xstrdup(instream_label(tar_reader_stream(f->r)));
+	f->seen = pathset_new(sizeof(uint32_t));
+	free(f->cache);
+	f->cache = NULL;
+	while ((got = tar_reader_next(f->r, &e)) == 1)
+		take_entry(f, e);
+	if (got < 0)
+		errx(EXIT_DATA, "%s", tar_reader_error(f->r));
+	close_requests(f, 0);
+	pathset_free(f->seen);
+	f->seen = NULL;
+	tar_reader_close(f->r);
+	f->r = NULL;
+}
+
+/* --- second reads ----------------------------------------------------- */
+
+static struct flat *sort_flat;
+
+static int
+cmp_reread(const void *a, const void *b)
+{
+	const struct node *x = &sort_flat->nodes[*(const size_t *)a];
+	const struct node *y = &sort_flat->nodes[*(const size_t *)b];
+
+	if (x->layer != y->layer)
+		return x->layer < y->layer ? 1 : -1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Read layer J again up to each node's entry and write its copies. */
+static void
+reread_layer(struct flat *f, size_t j, const size_t *nodes, size_t n)
+{
+	struct tar_reader *r = f->layers->open(f->layers->ctx, j);
+	struct tar_entry *e;
+	size_t k = 0;
+	int got;
+
+	while (k < n && (got = tar_reader_next(r, &e)) == 1) {
+		struct node *nd = &f->nodes[nodes[k]];
+		if (e->offset < nd->offset)
+			continue;
+		if (e->offset > nd->offset || e->typeflag == '1')
+			break;
+		node_copy_from(f, nodes[k], e, r, j);
+		/* Nodes with the same source were merged, so move on. */
+		k++;
+	}
+	if (k < n)
+		errx(EXIT_DATA, "layer %zu (%s): changed between two reads",
+		     j + 1, f->labels[j]);
+	tar_reader_close(r);
+}
+
+static void
+reread_all(struct flat *f)
+{
+	size_t i = 0, n = 0;
+
+	/* The nodes still waiting for data, each once. */
+	for (size_t k = 0; k < f->nrereads; k++) {
+		size_t m = node_find(f, f->rereads[k]);
+		if (f->nodes[m].state != NODE_SOURCE ||
+		    f->nodes[m].head == NULL || f->nodes[m].reread == 2)
+			continue;
+		f->nodes[m].reread = 2;
+		f->rereads[n++] = m;
+	}
+	if (n == 0)
+		return;
+	sort_flat = f;
+	qsort(f->rereads, n, sizeof(*f->rereads), cmp_reread);
+	while (i < n) {
+		size_t j = f->nodes[f->rereads[i]].layer, k = i;
+		while (k < n && f->nodes[f->rereads[k]].layer == j)
+			k++;
+		reread_layer(f, j, f->rereads + i, k - i);
+		i = k;
+	}
+}
+
+/* --- the whole ------------------------------------------------------- */
+
+static void
+flat_free(struct flat *f)
+{
+	for (size_t i = 0; i < f->nnodes; i++) {
+		while (f->nodes[i].head != NULL) {
+			struct waiter *w = f->nodes[i].head;
+			f->nodes[i].head = w->next;
+			waiter_free(w);
+		}
+		free(f->nodes[i].as);
+	}
+	for (size_t i = 0; i < f->nreqs; i++)
+		free(f->reqs[i].target);
+	for (size_t i = 0; i < f->layers->count; i++)
+		free(f->labels[i]);
+	free(f->labels);
+	free(f->nodes);
+	free(f->reqs);
+	free(f->rereads);
+	free(f->cache);
+	pathset_free(f->wanted);
+}
+
+struct pathset *
+flatten_walk(const struct flatten_layers *layers, size_t extra,
+             flatten_visit_fn visit_fn, void *ctx)
+{
+	struct flat f = {
+	    .layers = layers,
+	    .visit = visit_fn,
+	    .ctx = ctx,
+	};
+
+	f.tree = pathset_new(extra);
+	f.wanted = pathset_new(0);
+	f.labels = xreallocarray(NULL, layers->count + 1, sizeof(*f.labels));
+	memset(f.labels, 0, (layers->count + 1) * sizeof(*f.labels));
+	for (size_t j = layers->count; j-- > 0;)
+		walk_layer(&f, j);
+	close_requests(&f, 1);
+	reread_all(&f);
+	flat_free(&f);
+	return f.tree;
+}
+
+/* --- writing a TREE --------------------------------------------------- */
+
+void
+flatten_write_item(struct tar_writer *w, const struct flatten_item *it)
+{
+	const struct tar_entry *e = it->entry;
+	char buf[64 * 1024];
+	int64_t left = it->data != NULL ? e->datasize : 0;
+
+	if (it->passthrough)
+		tar_writer_raw(w, e->raw, e->rawlen);
+	else
+		tar_writer_header(w, e);
+	while (left > 0) {
+		size_t want =
+		    left > (int64_t)sizeof(buf) ? sizeof(buf) : (size_t)left;
+		ssize_t k = tar_reader_read(it->data, buf, want);
+		if (k <= 0)
+			errx(EXIT_DATA, "%s",
+			     k < 0 ? tar_reader_error(it->data)
+			           : "short read of entry data");
+		tar_writer_raw(w, buf, (size_t)k);
+		left -= k;
+	}
+	if (it->data != NULL)
+		tar_writer_pad(w, e->datasize);
+}
+
+static void
+write_visit(void *ctx, const struct flatten_item *it)
+{
+	flatten_write_item(ctx, it);
+}
+
+static int64_t
+epoch(void)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return 1;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v < 0)
+		errx(EXIT_USAGE, "SOURCE_DATE_EPOCH: not a number of seconds");
+	return v;
+}
+
+/* Directories the layers imply but never describe, sorted. */
+static void
+write_implied(struct tar_writer *w, struct pathset *tree)
+{
+	struct path_info **v = pathset_sorted(tree);
+	int64_t mtime = epoch();
+
+	for (size_t i = 0; v[i] != NULL; i++) {
+		struct tar_entry e = {0};
+		char *name;
+		if (!(v[i]->flags & PATH_IMPLIED) ||
+		    (v[i]->flags & PATH_WRITTEN) || *v[i]->path == '\0')
+			continue;
+		if (asprintf(&name, "%s/", v[i]->path) < 0)
+			err(EXIT_DATA, "malloc");
+		e.name = name;
+		e.linkname = e.uname = e.gname = "";
+		e.mode = 0755;
+		e.mtime = mtime;
+		e.typeflag = '5';
+		tar_writer_header(w, &e);
+		free(name);
+	}
+	free(v);
+}
+
+void
+flatten_write(const struct flatten_layers *layers, struct tar_writer *w)
+{
+	struct pathset *tree = flatten_walk(layers, 0, write_visit, w);
+
+	write_implied(w, tree);
+	pathset_free(tree);
+}
+
+struct tar_reader *
+flatten_open_path(void *ctx, size_t i)
+{
+	const char *const *paths = ctx;
+
+	if (strcmp(paths[i], "-") == 0)
+		errx(EXIT_USAGE, "a layer cannot be standard input");
+	return tar_reader_open(paths[i]);
+}

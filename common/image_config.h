@@ -1,0 +1,24 @@
+/*
+ * image_config.h: the container config of an image (Env, Cmd, Entrypoint,
+ * WorkingDir, User, ExposedPorts, Volumes, Labels, StopSignal, ...) and how
+ * a new one is laid over a base image's, as a Dockerfile's FROM does.
+ */
+#ifndef DI_IMAGE_CONFIG_H
+#define DI_IMAGE_CONFIG_H
+
+#include <jv.h>
+
+/*
+ * OVER laid on BASE (both consumed; objects, or null for none): each key
+ * of OVER replaces BASE's, except that Env is merged by variable name
+ * (OVER's value wins), Labels, ExposedPorts and Volumes are merged by key,
+ * a null value removes the key, and a new Entrypoint drops BASE's Cmd.
+ * Returns the result, or an invalid with a message when a value has the
+ * wrong type.
+ */
+jv image_config_merge(jv base, jv over);
+
+/* "1970-01-01T00:00:01Z" for T = 1: the RFC 3339 time of a config. */
+void image_config_time(long long t, char buf[32]);
+
+#endif

@@ -1,0 +1,873 @@
+/*
+ * image_read.c: finding one image in an IMAGE archive, in whichever form
+ * it comes: docker (manifest.json), oci (index.json and blobs) or legacy
+ * (repositories and a parent chain of <id>/json), and reading its layers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "errors.h"
+#include "image.h"
+#include "image_members.h"
+#include "image_ref.h"
+#include "json.h"
+#include "path.h"
+
+#define JSON_LIMIT (64u << 20)
+#define MAX_DEPTH 8
+
+struct layer {
+	char *path;      /* member holding the bytes, links followed */
+	uint64_t offset; /* of the bytes in the archive */
+	int64_t size;
+	char *diff_id, *digest;
+	char *compression;
+	char *v1_id, *v1_json;
+};
+
+struct image {
+	struct image_members m;
+	const char *form;
+	jv config;
+	char *config_text;
+	size_t config_len;
+	struct layer *layers;
+	size_t nlayers;
+};
+
+struct image_layer {
+	struct image *img;
+	size_t i;
+	struct digest sha;
+	struct tar_reader *tar;
+};
+
+static char *
+xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		err(EXIT_DATA, "malloc");
+	return d;
+}
+
+/* The JSON file NAME in the archive, parsed; errx when it is not JSON. */
+static jv
+load_json(struct image *img, const char *name, char **text, size_t *len)
+{
+	size_t n;
+	char *t = image_members_slurp(&img->m, name, JSON_LIMIT, &n);
+	jv v = json_parse(t, n);
+
+	if (!jv_is_valid(v)) {
+		char *why = json_error(v);
+		errx(EXIT_DATA, "%s: %s: %s", img->m.label, name, why);
+	}
+	if (text != NULL) {
+		*text = t;
+		*len = n;
+	} else {
+		free(t);
+	}
+	return v;
+}
+
+static void
+add_layer(struct image *img, const char *path)
+{
+	const struct image_member *x = image_members_find(&img->m, path);
+	struct layer *l;
+
+	if (x == NULL)
+		errx(EXIT_DATA, "%s: layer '%s' is missing", img->m.label,
+		     path);
+	img->layers =
+	    reallocarray(img->layers, img->nlayers + 1, sizeof(*img->layers));
+	if (img->layers == NULL)
+		err(EXIT_DATA, "malloc");
+	l = &img->layers[img->nlayers++];
+	memset(l, 0, sizeof(*l));
+	l->path = xstrdup(x->name);
+	l->offset = x->offset;
+	l->size = x->size;
+}
+
+/* The stored bytes' compression, from their first bytes. */
+static void
+sniff_layers(struct image *img)
+{
+	for (size_t i = 0; i < img->nlayers; i++) {
+		struct layer *l = &img->layers[i];
+		struct instream *in = instream_range(
+		    img->m.fd, l->offset, (uint64_t)l->size, l->path);
+		char b[1];
+		/* A tar that only looks compressed fails to decompress. */
+		ssize_t n = instream_read(in, b, sizeof(b));
+		l->compression =
+		    xstrdup(n < 0 ? "none" : instream_compression(in));
+		instream_close(in);
+	}
+}
+
+/* --- the config -------------------------------------------------------- */
+
+/* Take the config's diff_ids and check there is one per layer. */
+static void
+set_diff_ids(struct image *img, const char *what)
+{
+	jv ids =
+	    jv_getpath(jv_copy(img->config),
+	               JV_ARRAY(jv_string("rootfs"), jv_string("diff_ids")));
+	size_t n;
+
+	if (jv_get_kind(ids) != JV_KIND_ARRAY)
+		errx(EXIT_DATA, "%s: %s: no rootfs.diff_ids", img->m.label,
+		     what);
+	n = (size_t)jv_array_length(jv_copy(ids));
+	if (n != img->nlayers)
+		errx(EXIT_DATA, "%s: %s has %zu diff_ids for %zu layers",
+		     img->m.label, what, n, img->nlayers);
+	for (size_t i = 0; i < n; i++) {
+		jv id = jv_array_get(jv_copy(ids), (int)i);
+		if (jv_get_kind(id) != JV_KIND_STRING ||
+		    !digest_is_sha256(jv_string_value(id)))
+			errx(EXIT_DATA,
+			     "%s: %s: diff_id %zu is not a sha256 "
+			     "digest",
+			     img->m.label, what, i);
+		img->layers[i].diff_id = xstrdup(jv_string_value(id));
+		jv_free(id);
+	}
+	jv_free(ids);
+}
+
+static void
+load_config(struct image *img, const char *name)
+{
+	img->config = load_json(img, name, &img->config_text, &img->config_len);
+	if (jv_get_kind(img->config) != JV_KIND_OBJECT)
+		errx(EXIT_DATA, "%s: %s: the config is not an object",
+		     img->m.label, name);
+	set_diff_ids(img, name);
+}
+
+/* --- legacy ids -------------------------------------------------------- */
+
+/*
+ * Keep the legacy ids when every layer sits at <id>/layer.tar beside its
+ * <id>/json and each json's "parent" names the layer below.
+ */
+static void
+find_v1_chain(struct image *img, char **paths)
+{
+	const char *parent = NULL;
+	char json_path[256];
+
+	for (size_t i = 0; i < img->nlayers; i++) {
+		const char *p = paths[i];
+		size_t idlen = strcspn(p, "/");
+		if (idlen != 64 || strcmp(p + 64, "/layer.tar") != 0 ||
+		    strspn(p, "0123456789abcdef") < 64)
+			return;
+		snprintf(json_path, sizeof(json_path), "%.64s/json", p);
+		if (image_members_find(&img->m, json_path) == NULL)
+			return;
+		jv v = load_json(img, json_path, NULL, NULL);
+		const char *par = json_peek_string(v, "parent");
+		int ok = jv_get_kind(v) == JV_KIND_OBJECT &&
+		         (parent == NULL ? par == NULL || *par == '\0'
+		                         : par != NULL && strlen(par) == 64 &&
+		                               strncmp(par, parent, 64) == 0);
+		jv_free(v);
+		if (!ok)
+			return;
+		parent = p; /* its first 64 bytes: the id */
+	}
+	for (size_t i = 0; i < img->nlayers; i++) {
+		snprintf(json_path, sizeof(json_path), "%.64s/json", paths[i]);
+		img->layers[i].v1_id = strndup(paths[i], 64);
+		img->layers[i].v1_json =
+		    image_members_slurp(&img->m, json_path, JSON_LIMIT, NULL);
+		if (img->layers[i].v1_id == NULL)
+			err(EXIT_DATA, "malloc");
+	}
+}
+
+/* --- docker: manifest.json --------------------------------------------- */
+
+static int
+tags_match(jv tags, const char *name, const char *tag)
+{
+	int match = 0;
+
+	if (jv_get_kind(tags) != JV_KIND_ARRAY)
+		return 0;
+	jv_array_foreach(tags, i, t)
+	{
+		if (!match && jv_get_kind(t) == JV_KIND_STRING)
+			match = image_ref_match(jv_string_value(t), name, tag);
+		jv_free(t);
+	}
+	return match;
+}
+
+/* The entry of manifest.json for NAME:TAG, or the first; -1 if none. */
+static int
+choose_entry(struct image *img, jv man, const char *name, const char *tag)
+{
+	int n = jv_array_length(jv_copy(man));
+
+	if (n == 0)
+		errx(EXIT_DATA, "%s: manifest.json lists no image",
+		     img->m.label);
+	if (name == NULL && tag == NULL)
+		return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		/* Without a tag, NAME:latest is preferred to other tags. */
+		const char *want = tag != NULL ? tag
+		                   : pass == 0 ? "latest"
+		                               : NULL;
+		for (int i = 0; i < n; i++) {
+			jv e = jv_array_get(jv_copy(man), i);
+			jv tags = jv_object_get(e, jv_string("RepoTags"));
+			int match = tags_match(tags, name, want);
+			jv_free(tags);
+			if (match)
+				return i;
+		}
+	}
+	return -1;
+}
+
+static int
+open_docker(struct image *img, const char *name, const char *tag)
+{
+	jv man = load_json(img, "manifest.json", NULL, NULL), e, layers;
+	const char *cfg;
+	char **paths;
+	int k;
+
+	if (jv_get_kind(man) != JV_KIND_ARRAY)
+		errx(EXIT_DATA, "%s: manifest.json is not an array",
+		     img->m.label);
+	if ((k = choose_entry(img, man, name, tag)) < 0) {
+		jv_free(man);
+		return -1;
+	}
+	e = jv_array_get(man, k);
+	cfg = json_peek_string(e, "Config");
+	layers = jv_object_get(jv_copy(e), jv_string("Layers"));
+	if (cfg == NULL || jv_get_kind(layers) != JV_KIND_ARRAY)
+		errx(EXIT_DATA,
+		     "%s: manifest.json: entry %d lacks Config or "
+		     "Layers",
+		     img->m.label, k);
+	paths = calloc((size_t)jv_array_length(jv_copy(layers)) + 1,
+	               sizeof(*paths));
+	if (paths == NULL)
+		err(EXIT_DATA, "malloc");
+	jv_array_foreach(layers, i, p)
+	{
+		if (jv_get_kind(p) != JV_KIND_STRING)
+			errx(EXIT_DATA,
+			     "%s: manifest.json: a layer is not a "
+			     "path",
+			     img->m.label);
+		add_layer(img, jv_string_value(p));
+		paths[i] = path_go_clean(jv_string_value(p));
+		jv_free(p);
+	}
+	load_config(img, cfg);
+	find_v1_chain(img, paths);
+	for (size_t i = 0; i < img->nlayers; i++)
+		free(paths[i]);
+	free(paths);
+	jv_free(layers);
+	jv_free(e);
+	img->form = "docker";
+	return 0;
+}
+
+/* --- oci: index.json --------------------------------------------------- */
+
+static char *
+blob_path(struct image *img, jv desc, const char **digest)
+{
+	const char *d = json_peek_string(desc, "digest");
+	const char *colon = d ? strchr(d, ':') : NULL;
+	char *path;
+
+	if (colon == NULL || colon == d || colon[1] == '\0' ||
+	    strchr(colon, '/') != NULL || strchr(d, '.') != NULL)
+		errx(EXIT_DATA, "%s: a descriptor has no valid digest",
+		     img->m.label);
+	if (asprintf(&path, "blobs/%.*s/%s", (int)(colon - d), d, colon + 1) <
+	    0)
+		err(EXIT_DATA, "malloc");
+	if (digest != NULL)
+		*digest = d;
+	return path;
+}
+
+static jv
+load_blob(struct image *img, jv desc, char **text, size_t *len)
+{
+	char *path = blob_path(img, desc, NULL);
+	jv v = load_json(img, path, text, len);
+
+	free(path);
+	return v;
+}
+
+static int
+is_index(jv desc)
+{
+	const char *mt = json_peek_string(desc, "mediaType");
+
+	return mt != NULL &&
+	       (strcmp(mt, "application/vnd.oci.image.index.v1+json") == 0 ||
+	        strcmp(mt, "application/vnd.docker.distribution.manifest."
+	                   "list.v2+json") == 0);
+}
+
+static int
+desc_matches(jv desc, const char *name, const char *tag)
+{
+	static const char *keys[] = {"io.containerd.image.name",
+	                             "org.opencontainers.image.ref.name"};
+	jv ann = jv_object_get(jv_copy(desc), jv_string("annotations"));
+	int match = 0;
+
+	for (size_t k = 0; k < 2 && !match; k++) {
+		const char *ref = json_peek_string(ann, keys[k]);
+		if (ref == NULL)
+			continue;
+		if (strchr(ref, ':') == NULL && strchr(ref, '/') == NULL)
+			/* a bare tag, as OCI suggests */
+			match = tag != NULL && strcmp(ref, tag) == 0 &&
+			        (name == NULL || k == 1);
+		else
+			match = image_ref_match(ref, name, tag);
+	}
+	jv_free(ann);
+	return match;
+}
+
+/* The entry of an index for this machine: linux, our architecture. */
+static int
+platform_rank(jv desc)
+{
+	jv p = jv_object_get(jv_copy(desc), jv_string("platform"));
+	const char *os = json_peek_string(p, "os");
+	const char *arch = json_peek_string(p, "architecture");
+	int rank = 1;
+
+	if (os != NULL && strcmp(os, "unknown") == 0)
+		rank = 0; /* an attestation, not an image */
+	else if (arch != NULL && strcmp(arch, image_host_arch()) == 0)
+		rank = 2;
+	jv_free(p);
+	return rank;
+}
+
+static jv choose_manifest(struct image *img, jv index, const char *name,
+                          const char *tag, int depth);
+
+/* DESC, or the manifest it leads to when it is an index. */
+static jv
+resolve_desc(struct image *img, jv desc, int depth)
+{
+	jv sub;
+
+	if (!is_index(desc))
+		return desc;
+	if (depth >= MAX_DEPTH)
+		errx(EXIT_DATA, "%s: indexes nested too deep", img->m.label);
+	sub = load_blob(img, desc, NULL, NULL);
+	jv_free(desc);
+	return choose_manifest(img, sub, NULL, NULL, depth + 1);
+}
+
+static jv
+choose_manifest(struct image *img, jv index, const char *name, const char *tag,
+                int depth)
+{
+	jv list = jv_object_get(index, jv_string("manifests"));
+	int best = -1, best_rank = -1;
+
+	if (jv_get_kind(list) != JV_KIND_ARRAY ||
+	    jv_array_length(jv_copy(list)) == 0)
+		errx(EXIT_DATA, "%s: an index lists no manifests",
+		     img->m.label);
+	jv_array_foreach(list, i, d)
+	{
+		int rank =
+		    name || tag ? desc_matches(d, name, tag) : platform_rank(d);
+		if (rank > best_rank && (rank > 0 || !(name || tag))) {
+			best = i;
+			best_rank = rank;
+		}
+		jv_free(d);
+	}
+	if (best < 0) {
+		jv_free(list);
+		return jv_invalid();
+	}
+	return resolve_desc(img, jv_array_get(list, best), depth);
+}
+
+static void
+add_oci_layers(struct image *img, jv layers)
+{
+	if (jv_get_kind(layers) != JV_KIND_ARRAY)
+		errx(EXIT_DATA, "%s: the manifest has no layers", img->m.label);
+	jv_array_foreach(layers, i, d)
+	{
+		const char *digest;
+		char *path = blob_path(img, d, &digest);
+		add_layer(img, path);
+		img->layers[i].digest = xstrdup(digest);
+		free(path);
+		jv_free(d);
+	}
+	jv_free(layers);
+}
+
+static int
+open_oci(struct image *img, const char *name, const char *tag)
+{
+	jv index = load_json(img, "index.json", NULL, NULL);
+	jv man = choose_manifest(img, index, name, tag, 0), cfg;
+	char *path;
+
+	if (!jv_is_valid(man))
+		return -1;
+	jv desc = man;
+	man = load_blob(img, desc, NULL, NULL);
+	jv_free(desc);
+	cfg = jv_object_get(jv_copy(man), jv_string("config"));
+	add_oci_layers(img, jv_object_get(man, jv_string("layers")));
+	path = blob_path(img, cfg, NULL);
+	load_config(img, path);
+	free(path);
+	jv_free(cfg);
+	img->form = "oci";
+	return 0;
+}
+
+/* --- legacy: repositories ---------------------------------------------- */
+
+/* The id that repositories gives NAME:TAG (or the first), or NULL. */
+static char *
+legacy_top(struct image *img, const char *name, const char *tag)
+{
+	jv repos = load_json(img, "repositories", NULL, NULL);
+	char *top = NULL;
+
+	if (jv_get_kind(repos) != JV_KIND_OBJECT)
+		errx(EXIT_DATA, "%s: repositories is not an object",
+		     img->m.label);
+	for (int pass = 0; pass < 2 && top == NULL; pass++) {
+		const char *want = tag != NULL ? tag
+		                   : pass == 0 ? "latest"
+		                               : NULL;
+		jv_object_foreach(repos, repo, tags)
+		{
+			if (top == NULL && jv_get_kind(tags) == JV_KIND_OBJECT)
+				jv_object_foreach(tags, t, id)
+				{
+					char *ref;
+					if (asprintf(&ref, "%s:%s",
+					             jv_string_value(repo),
+					             jv_string_value(t)) < 0)
+						err(EXIT_DATA, "malloc");
+					if (top == NULL &&
+					    jv_get_kind(id) == JV_KIND_STRING &&
+					    ((name == NULL && tag == NULL) ||
+					     image_ref_match(ref, name, want)))
+						top = xstrdup(
+						    jv_string_value(id));
+					free(ref);
+					jv_free(t);
+					jv_free(id);
+				}
+			jv_free(repo);
+			jv_free(tags);
+		}
+	}
+	jv_free(repos);
+	return top;
+}
+
+/* The layers from TOP down its parent chain, then put bottom first. */
+static jv
+legacy_chain(struct image *img, const char *top, char ***ids, size_t *n)
+{
+	char *id = xstrdup(top), path[256];
+	jv top_json = jv_invalid();
+
+	*ids = NULL;
+	*n = 0;
+	while (id != NULL) {
+		if (*n > 1000)
+			errx(EXIT_DATA, "%s: parent chain too long (a loop?)",
+			     img->m.label);
+		if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64)
+			errx(EXIT_DATA, "%s: bad layer id '%s'", img->m.label,
+			     id);
+		snprintf(path, sizeof(path), "%s/json", id);
+		jv v = load_json(img, path, NULL, NULL);
+		const char *parent = json_peek_string(v, "parent");
+		*ids = reallocarray(*ids, *n + 1, sizeof(**ids));
+		if (*ids == NULL)
+			err(EXIT_DATA, "malloc");
+		(*ids)[(*n)++] = id;
+		id = parent != NULL && *parent ? xstrdup(parent) : NULL;
+		if (!jv_is_valid(top_json))
+			top_json = v;
+		else
+			jv_free(v);
+	}
+	for (size_t i = 0; i < *n / 2; i++) {
+		char *t = (*ids)[i];
+		(*ids)[i] = (*ids)[*n - 1 - i];
+		(*ids)[*n - 1 - i] = t;
+	}
+	return top_json;
+}
+
+/* Read each layer whole to learn its diff_id. */
+static void
+legacy_diff_ids(struct image *img)
+{
+	char buf[128 * 1024], hex[DIGEST_MAX_HEX];
+
+	for (size_t i = 0; i < img->nlayers; i++) {
+		struct layer *l = &img->layers[i];
+		struct instream *in = instream_range(
+		    img->m.fd, l->offset, (uint64_t)l->size, l->path);
+		struct digest d;
+		ssize_t n;
+		digest_init(&d, "sha256");
+		instream_digest(in, &d);
+		while ((n = instream_read(in, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			errx(EXIT_DATA, "%s: %s: %s", img->m.label, l->path,
+			     instream_error(in));
+		instream_close(in);
+		digest_final_hex(&d, hex);
+		if (asprintf(&l->diff_id, "sha256:%s", hex) < 0)
+			err(EXIT_DATA, "malloc");
+	}
+}
+
+/* Copy the string or object KEY of FROM into TO, when FROM has it. */
+static jv
+copy_key(jv to, jv from, const char *key)
+{
+	jv v = jv_object_get(jv_copy(from), jv_string(key));
+	jv_kind k = jv_get_kind(v);
+
+	if (k == JV_KIND_STRING || k == JV_KIND_OBJECT)
+		return jv_object_set(to, jv_string(key), v);
+	jv_free(v);
+	return to;
+}
+
+/* One history entry per layer, from each layer's json. */
+static jv
+v1_history(struct image *img)
+{
+	jv history = jv_array();
+
+	for (size_t i = 0; i < img->nlayers; i++) {
+		const char *text = img->layers[i].v1_json;
+		jv v = json_parse(text, strlen(text)), h = jv_object();
+		if (!jv_is_valid(v) || jv_get_kind(v) != JV_KIND_OBJECT)
+			errx(EXIT_DATA, "%s: %s/json is not a JSON object",
+			     img->m.label, img->layers[i].v1_id);
+		h = copy_key(h, v, "created");
+		h = copy_key(h, v, "author");
+		h = copy_key(h, v, "comment");
+		history = jv_array_append(history, h);
+		jv_free(v);
+	}
+	return history;
+}
+
+/*
+ * The image config of the legacy form: what old loaders took from the top
+ * layer's json, with a history entry and a diff_id per layer.
+ */
+static jv
+config_from_v1(struct image *img, jv top)
+{
+	jv c = jv_object(), ids = jv_array(), rootfs = jv_object();
+
+	c = jv_object_set(c, jv_string("architecture"),
+	                  jv_string(image_host_arch()));
+	c = jv_object_set(c, jv_string("os"), jv_string("linux"));
+	c = copy_key(c, top, "architecture");
+	c = copy_key(c, top, "os");
+	c = copy_key(c, top, "created");
+	c = copy_key(c, top, "author");
+	c = copy_key(c, top, "config");
+	for (size_t i = 0; i < img->nlayers; i++)
+		ids = jv_array_append(ids, jv_string(img->layers[i].diff_id));
+	rootfs = jv_object_set(rootfs, jv_string("type"), jv_string("layers"));
+	rootfs = jv_object_set(rootfs, jv_string("diff_ids"), ids);
+	c = jv_object_set(c, jv_string("rootfs"), rootfs);
+	c = jv_object_set(c, jv_string("history"), v1_history(img));
+	jv_free(top);
+	return c;
+}
+
+static int
+open_legacy(struct image *img, const char *name, const char *tag)
+{
+	char *top = legacy_top(img, name, tag), **ids, path[256];
+	size_t n;
+	jv top_json;
+
+	if (top == NULL)
+		return -1;
+	top_json = legacy_chain(img, top, &ids, &n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/layer.tar", ids[i]);
+		add_layer(img, path);
+		snprintf(path, sizeof(path), "%s/json", ids[i]);
+		img->layers[i].v1_id = ids[i];
+		img->layers[i].v1_json =
+		    image_members_slurp(&img->m, path, JSON_LIMIT, NULL);
+	}
+	free(ids);
+	free(top);
+	legacy_diff_ids(img);
+	img->config = config_from_v1(img, top_json);
+	img->config_text = json_dump(jv_copy(img->config));
+	img->config_len = strlen(img->config_text);
+	img->form = "legacy";
+	return 0;
+}
+
+/* --- opening ----------------------------------------------------------- */
+
+static int
+choose(struct image *img, const char *name, const char *tag)
+{
+	if (image_members_find(&img->m, "manifest.json") != NULL)
+		return open_docker(img, name, tag);
+	if (image_members_find(&img->m, "index.json") != NULL)
+		return open_oci(img, name, tag);
+	if (image_members_find(&img->m, "repositories") != NULL)
+		return open_legacy(img, name, tag);
+	errx(EXIT_DATA,
+	     "%s: not an image: no manifest.json, index.json or "
+	     "repositories",
+	     img->m.label);
+}
+
+struct image *
+image_open(const char *path, const char *name, const char *tag)
+{
+	struct image *img = calloc(1, sizeof(*img));
+
+	if (img == NULL)
+		err(EXIT_DATA, "malloc");
+	image_members_open(&img->m, path);
+	img->config = jv_invalid();
+	if (choose(img, name, tag) < 0)
+		errx(EXIT_DATA, "%s: no image %s%s%s", img->m.label,
+		     name ? name : "", tag ? ":" : "", tag ? tag : "");
+	sniff_layers(img);
+	return img;
+}
+
+void
+image_close(struct image *img)
+{
+	if (img == NULL)
+		return;
+	for (size_t i = 0; i < img->nlayers; i++) {
+		struct layer *l = &img->layers[i];
+		free(l->path);
+		free(l->diff_id);
+		free(l->digest);
+		free(l->compression);
+		free(l->v1_id);
+		free(l->v1_json);
+	}
+	free(img->layers);
+	jv_free(img->config);
+	free(img->config_text);
+	image_members_free(&img->m);
+	free(img);
+}
+
+const char *
+image_label(const struct image *img)
+{
+	return img->m.label;
+}
+
+const char *
+image_form(const struct image *img)
+{
+	return img->form;
+}
+
+jv
+image_config(const struct image *img)
+{
+	return img->config;
+}
+
+const char *
+image_config_bytes(const struct image *img, size_t *len)
+{
+	if (len != NULL)
+		*len = img->config_len;
+	return img->config_text;
+}
+
+size_t
+image_layer_count(const struct image *img)
+{
+	return img->nlayers;
+}
+
+const char *
+image_layer_diff_id(const struct image *img, size_t i)
+{
+	return img->layers[i].diff_id;
+}
+
+int64_t
+image_layer_size(const struct image *img, size_t i)
+{
+	return img->layers[i].size;
+}
+
+const char *
+image_layer_compression(const struct image *img, size_t i)
+{
+	return img->layers[i].compression;
+}
+
+const char *
+image_layer_digest(const struct image *img, size_t i)
+{
+	return img->layers[i].digest;
+}
+
+const char *
+image_layer_path(const struct image *img, size_t i)
+{
+	return img->layers[i].path;
+}
+
+const char *
+image_layer_v1_id(const struct image *img, size_t i)
+{
+	return img->layers[i].v1_id;
+}
+
+const char *
+image_layer_v1_json(const struct image *img, size_t i)
+{
+	return img->layers[i].v1_json;
+}
+
+/* --- layers ------------------------------------------------------------ */
+
+static char *
+layer_label(const struct image *img, size_t i)
+{
+	char *label;
+
+	if (asprintf(&label, "%s: %s", img->m.label, img->layers[i].path) < 0)
+		err(EXIT_DATA, "malloc");
+	return label;
+}
+
+struct instream *
+image_layer_raw(struct image *img, size_t i)
+{
+	char *label = layer_label(img, i);
+	struct instream *in =
+	    instream_range(img->m.fd, img->layers[i].offset,
+	                   (uint64_t)img->layers[i].size, label);
+
+	free(label);
+	instream_plain(in);
+	return in;
+}
+
+struct image_layer *
+image_layer_open(struct image *img, size_t i)
+{
+	struct image_layer *l = calloc(1, sizeof(*l));
+	char *label = layer_label(img, i);
+	struct instream *in;
+
+	if (l == NULL)
+		err(EXIT_DATA, "malloc");
+	in = instream_range(img->m.fd, img->layers[i].offset,
+	                    (uint64_t)img->layers[i].size, label);
+	free(label);
+	l->img = img;
+	l->i = i;
+	digest_init(&l->sha, "sha256");
+	instream_digest(in, &l->sha);
+	l->tar = tar_reader_new(in);
+	return l;
+}
+
+struct tar_reader *
+image_layer_tar(struct image_layer *l)
+{
+	return l->tar;
+}
+
+/* Read what is left of the layer: entries, end-of-archive, padding. */
+static void
+drain(struct image_layer *l)
+{
+	struct instream *in = tar_reader_stream(l->tar);
+	struct tar_entry *e;
+	char buf[64 * 1024];
+	ssize_t n;
+	int got;
+
+	while ((got = tar_reader_next(l->tar, &e)) == 1)
+		;
+	if (got < 0)
+		errx(EXIT_DATA, "%s", tar_reader_error(l->tar));
+	while ((n = instream_read(in, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0)
+		errx(EXIT_DATA, "%s: %s", instream_label(in),
+		     instream_error(in));
+}
+
+void
+image_layer_close(struct image_layer *l)
+{
+	const char *want = l->img->layers[l->i].diff_id;
+	char hex[DIGEST_MAX_HEX];
+
+	drain(l);
+	digest_final_hex(&l->sha, hex);
+	if (strcmp(want + 7, hex) != 0)
+		errx(EXIT_DATA,
+		     "%s: layer %zu (%s): diff_id is sha256:%s, "
+		     "the config says %s",
+		     l->img->m.label, l->i + 1, l->img->layers[l->i].path, hex,
+		     want);
+	tar_reader_close(l->tar);
+	free(l);
+}

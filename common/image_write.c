@@ -1,0 +1,622 @@
+/*
+ * image_write.c: writing the IMAGE stream in one pass.
+ *
+ * Each layer's bytes go to <id>/layer.tar, where id is the seed's legacy
+ * id: it is known before the bytes (it hashes the layer's json, not its
+ * contents), so the bytes can be written as they come.  The OCI blob that
+ * names the same bytes by digest is a symlink written after them, and the
+ * config, the manifests and the tags come last.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buffer.h"
+#include "digest.h"
+#include "errors.h"
+#include "image.h"
+#include "json.h"
+#include "tar_writer.h"
+
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+
+/* Member names here are short: a 64-digit id or digest and a suffix. */
+#define NAME_MAX_LEN 256
+
+/* A layer already written, as the manifests will name it. */
+struct written_layer {
+	char *v1_id;   /* hex */
+	char *diff_id; /* sha256:hex */
+	char *digest;  /* sha256:hex of the bytes as stored */
+	char *media_type;
+	int64_t size;
+};
+
+struct image_writer {
+	int fd;
+	struct tar_writer *tw;
+	enum image_format format;
+	char *name, *tag;
+	int64_t mtime;
+	int blobs_dir_written;
+	struct written_layer *layers;
+	size_t nlayers;
+	/* The layer being written. */
+	int in_layer;
+	char *label, *compression, *expect_diff_id;
+	int64_t remaining;
+	struct digest sha;
+};
+
+static const struct {
+	const char *name;
+	enum image_format format;
+} formats[] = {
+    {"hybrid", IMAGE_HYBRID},
+    {"docker", IMAGE_DOCKER},
+    {"oci", IMAGE_OCI},
+    {"legacy", IMAGE_LEGACY},
+};
+
+int
+image_format_parse(const char *s, enum image_format *f)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (strcmp(s, formats[i].name) == 0) {
+			*f = formats[i].format;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+has_legacy(const struct image_writer *w)
+{
+	return w->format != IMAGE_OCI;
+}
+
+static int
+has_docker(const struct image_writer *w)
+{
+	return w->format == IMAGE_HYBRID || w->format == IMAGE_DOCKER;
+}
+
+static int
+has_oci(const struct image_writer *w)
+{
+	return w->format == IMAGE_HYBRID || w->format == IMAGE_OCI;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		err(EXIT_DATA, "malloc");
+	return d;
+}
+
+/* --- members ----------------------------------------------------------- */
+
+static void
+put_header(struct image_writer *w, const char *name, char type,
+           const char *link, int64_t size)
+{
+	struct tar_entry e = {0};
+
+	e.name = (char *)name;
+	e.linkname = (char *)(link ? link : "");
+	e.uname = e.gname = "";
+	e.mode = type == '0' ? 0644 : type == '5' ? 0755 : 0777;
+	e.mtime = w->mtime;
+	e.size = size;
+	e.typeflag = type;
+	tar_writer_header(w->tw, &e);
+}
+
+static void
+put_dir(struct image_writer *w, const char *name)
+{
+	put_header(w, name, '5', NULL, 0);
+}
+
+static void
+put_file(struct image_writer *w, const char *name, const char *text)
+{
+	tar_writer_file(w->tw, name, 0644, w->mtime, text, strlen(text));
+}
+
+/* The file NAME holding V (consumed) as canonical JSON. */
+static void
+put_json(struct image_writer *w, const char *name, jv v)
+{
+	char *text = json_dump(v);
+
+	put_file(w, name, text);
+	free(text);
+}
+
+static void
+put_blobs_dir(struct image_writer *w)
+{
+	if (w->blobs_dir_written)
+		return;
+	put_dir(w, "blobs/");
+	put_dir(w, "blobs/sha256/");
+	w->blobs_dir_written = 1;
+}
+
+/* A blob's bytes from memory; *DIGEST gets "sha256:<hex>" (malloc'd). */
+static void
+put_blob(struct image_writer *w, const char *text, char **digest)
+{
+	char hex[DIGEST_MAX_HEX], name[NAME_MAX_LEN];
+
+	digest_buffer_hex("sha256", text, strlen(text), hex);
+	snprintf(name, sizeof(name), "blobs/sha256/%s", hex);
+	put_blobs_dir(w);
+	put_file(w, name, text);
+	if (asprintf(digest, "sha256:%s", hex) < 0)
+		err(EXIT_DATA, "malloc");
+}
+
+/* --- starting and failing ---------------------------------------------- */
+
+/* The writer whose archive is not finished yet, for poison_on_exit. */
+static struct image_writer *unfinished;
+
+/*
+ * A tool that fails exits in the middle of the archive.  Cut at a member's
+ * end, the archive would read as whole to Go's archive/tar and to GNU tar,
+ * so a block that no tar reader takes as a header follows what was
+ * written: the next program in the pipe fails too.
+ */
+static void
+poison(struct image_writer *w)
+{
+	static const char msg[] = "di: this image archive is incomplete: "
+	                          "writing it failed\n";
+	unsigned char block[TAR_BLOCK];
+
+	memset(block, 0xff, sizeof(block));
+	memcpy(block, msg, sizeof(msg) - 1);
+	if (write(w->fd, block, sizeof(block)) < 0) {
+		/* nothing more to do: the output is broken already */
+	}
+}
+
+static void
+poison_on_exit(void)
+{
+	struct image_writer *w = unfinished;
+
+	unfinished = NULL;
+	if (w != NULL)
+		poison(w);
+}
+
+struct image_writer *
+image_writer_new(int fd, const char *name, const char *tag,
+                 enum image_format format, int64_t mtime)
+{
+	struct image_writer *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		err(EXIT_DATA, "malloc");
+	w->fd = fd;
+	w->tw = tar_writer_new(fd);
+	w->format = format;
+	w->name = xstrdup(name);
+	w->tag = xstrdup(tag != NULL ? tag : "latest");
+	w->mtime = mtime;
+	if (has_oci(w))
+		put_file(w, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
+	if (unfinished == NULL) {
+		static int registered;
+		if (!registered && atexit(poison_on_exit) != 0)
+			err(EXIT_DATA, "atexit");
+		registered = 1;
+		unfinished = w;
+	}
+	return w;
+}
+
+/* --- layers ------------------------------------------------------------ */
+
+static const char *
+media_type(const char *compression)
+{
+	if (compression == NULL || strcmp(compression, "none") == 0)
+		return MT_OCI_LAYER;
+	if (strcmp(compression, "gzip") == 0)
+		return MT_OCI_LAYER "+gzip";
+	if (strcmp(compression, "zstd") == 0)
+		return MT_OCI_LAYER "+zstd";
+	return NULL;
+}
+
+static void
+check_meta(const struct image_layer_meta *m)
+{
+	const char *label = m->label ? m->label : "layer";
+
+	if (m->size < 0)
+		errx(EXIT_DATA, "%s: negative layer size", label);
+	if (media_type(m->compression) == NULL)
+		errx(EXIT_DATA, "%s: %s layers cannot be stored in an image",
+		     label, m->compression);
+	if (m->diff_id != NULL && !digest_is_sha256(m->diff_id))
+		errx(EXIT_DATA, "%s: bad diff_id '%s'", label, m->diff_id);
+	if (m->diff_id == NULL &&
+	    strcmp(media_type(m->compression), MT_OCI_LAYER) != 0)
+		errx(EXIT_DATA, "%s: a compressed layer needs its diff_id",
+		     label);
+	if (m->v1_id != NULL && (m->v1_json == NULL || strlen(m->v1_id) != 64 ||
+	                         strspn(m->v1_id, "0123456789abcdef") != 64))
+		errx(EXIT_DATA, "%s: bad legacy id '%s'", label, m->v1_id);
+}
+
+/*
+ * The seed's legacy id: "parent" added to the json, id = sha256 of the
+ * text (of the text as given when there is no parent), then "id" and
+ * "Size" added.  Returns the json to store; *ID gets the hex id.
+ */
+static char *
+v1_chain(const struct image_layer_meta *m, const char *parent,
+         char id[DIGEST_MAX_HEX])
+{
+	const char *text = m->v1_json != NULL ? m->v1_json : "{}";
+	jv obj = json_parse(text, strlen(text));
+
+	if (!jv_is_valid(obj)) {
+		char *why = json_error(obj);
+		errx(EXIT_DATA, "%s: json: %s", m->label ? m->label : "layer",
+		     why);
+	}
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		errx(EXIT_DATA, "%s: json: not an object",
+		     m->label ? m->label : "layer");
+	if (parent != NULL) {
+		obj =
+		    jv_object_set(obj, jv_string("parent"), jv_string(parent));
+		char *hashed = json_dump(jv_copy(obj));
+		digest_buffer_hex("sha256", hashed, strlen(hashed), id);
+		free(hashed);
+	} else {
+		digest_buffer_hex("sha256", text, strlen(text), id);
+	}
+	obj = jv_object_set(obj, jv_string("id"), jv_string(id));
+	obj = jv_object_set(obj, jv_string("Size"), jv_number((double)m->size));
+	return json_dump(obj);
+}
+
+void
+image_writer_layer_begin(struct image_writer *w,
+                         const struct image_layer_meta *m)
+{
+	const char *parent =
+	    w->nlayers ? w->layers[w->nlayers - 1].v1_id : NULL;
+	char id[DIGEST_MAX_HEX], path[NAME_MAX_LEN], *json;
+
+	if (w->in_layer)
+		errx(EXIT_DATA, "image_writer_layer_begin: layer not ended");
+	check_meta(m);
+	if (m->v1_id != NULL) {
+		strlcpy(id, m->v1_id, sizeof(id));
+		json = xstrdup(m->v1_json);
+	} else {
+		json = v1_chain(m, parent, id);
+	}
+	snprintf(path, sizeof(path), "%s/", id);
+	put_dir(w, path);
+	if (has_legacy(w)) {
+		snprintf(path, sizeof(path), "%s/VERSION", id);
+		put_file(w, path, "1.0");
+		snprintf(path, sizeof(path), "%s/json", id);
+		put_file(w, path, json);
+	}
+	free(json);
+	snprintf(path, sizeof(path), "%s/layer.tar", id);
+	put_header(w, path, '0', NULL, m->size);
+
+	w->layers = reallocarray(w->layers, w->nlayers + 1, sizeof(*w->layers));
+	if (w->layers == NULL)
+		err(EXIT_DATA, "malloc");
+	w->layers[w->nlayers] = (struct written_layer){
+	    .v1_id = xstrdup(id),
+	    .media_type = xstrdup(media_type(m->compression)),
+	    .size = m->size,
+	};
+	w->in_layer = 1;
+	w->label = xstrdup(m->label ? m->label : "layer");
+	w->expect_diff_id = m->diff_id ? xstrdup(m->diff_id) : NULL;
+	w->remaining = m->size;
+	digest_init(&w->sha, "sha256");
+}
+
+void
+image_writer_layer_write(struct image_writer *w, const void *p, size_t n)
+{
+	if ((int64_t)n > w->remaining)
+		errx(EXIT_DATA, "%s: more than the %" PRId64 " bytes announced",
+		     w->label, w->layers[w->nlayers].size);
+	digest_update(&w->sha, p, n);
+	tar_writer_raw(w->tw, p, n);
+	w->remaining -= (int64_t)n;
+}
+
+/* The symlink blobs/sha256/<hex> to the layer's bytes, once per digest. */
+static void
+link_blob(struct image_writer *w, const struct written_layer *l)
+{
+	char name[NAME_MAX_LEN], target[NAME_MAX_LEN];
+
+	for (size_t i = 0; i < w->nlayers; i++)
+		if (strcmp(w->layers[i].digest, l->digest) == 0)
+			return;
+	put_blobs_dir(w);
+	snprintf(name, sizeof(name), "blobs/sha256/%s", l->digest + 7);
+	snprintf(target, sizeof(target), "../../%s/layer.tar", l->v1_id);
+	put_header(w, name, '2', target, 0);
+}
+
+const char *
+image_writer_layer_end(struct image_writer *w)
+{
+	struct written_layer *l = &w->layers[w->nlayers];
+	char hex[DIGEST_MAX_HEX];
+
+	if (w->remaining != 0)
+		errx(EXIT_DATA, "%s: %" PRId64 " of %" PRId64 " bytes came",
+		     w->label, l->size - w->remaining, l->size);
+	tar_writer_pad(w->tw, l->size);
+	digest_final_hex(&w->sha, hex);
+	if (asprintf(&l->digest, "sha256:%s", hex) < 0)
+		err(EXIT_DATA, "malloc");
+	if (strcmp(l->media_type, MT_OCI_LAYER) == 0) {
+		if (w->expect_diff_id && strcmp(w->expect_diff_id, l->digest))
+			errx(EXIT_DATA, "%s: diff_id is %s, expected %s",
+			     w->label, l->digest, w->expect_diff_id);
+		l->diff_id = xstrdup(l->digest);
+	} else {
+		l->diff_id = xstrdup(w->expect_diff_id);
+	}
+	if (has_oci(w))
+		link_blob(w, l);
+	w->nlayers++;
+	w->in_layer = 0;
+	free(w->label);
+	free(w->expect_diff_id);
+	w->label = w->expect_diff_id = NULL;
+	return l->diff_id;
+}
+
+const char *
+image_writer_top_v1_id(const struct image_writer *w)
+{
+	size_t n = w->nlayers + (size_t)w->in_layer;
+
+	return n ? w->layers[n - 1].v1_id : NULL;
+}
+
+/* --- the names at the end ---------------------------------------------- */
+
+static jv
+diff_ids(const struct image_writer *w)
+{
+	jv a = jv_array();
+
+	for (size_t i = 0; i < w->nlayers; i++)
+		a = jv_array_append(a, jv_string(w->layers[i].diff_id));
+	return a;
+}
+
+static jv
+descriptor(const char *mt, const char *digest, int64_t size)
+{
+	jv d = jv_object();
+
+	d = jv_object_set(d, jv_string("mediaType"), jv_string(mt));
+	d = jv_object_set(d, jv_string("digest"), jv_string(digest));
+	return jv_object_set(d, jv_string("size"), jv_number((double)size));
+}
+
+static char *
+ref_name(const struct image_writer *w)
+{
+	char *ref;
+
+	if (asprintf(&ref, "%s:%s", w->name, w->tag) < 0)
+		err(EXIT_DATA, "malloc");
+	return ref;
+}
+
+/* The OCI manifest and index.json naming it. */
+static void
+put_oci(struct image_writer *w, jv config, const char *cfg_digest,
+        size_t cfg_size)
+{
+	jv m = jv_object(), layers = jv_array(), entry, platform;
+	char *text, *mdigest, *ref = ref_name(w);
+
+	for (size_t i = 0; i < w->nlayers; i++)
+		layers = jv_array_append(
+		    layers, descriptor(w->layers[i].media_type,
+		                       w->layers[i].digest, w->layers[i].size));
+	m = jv_object_set(m, jv_string("schemaVersion"), jv_number(2));
+	m = jv_object_set(m, jv_string("mediaType"),
+	                  jv_string(MT_OCI_MANIFEST));
+	m = jv_object_set(
+	    m, jv_string("config"),
+	    descriptor(MT_OCI_CONFIG, cfg_digest, (int64_t)cfg_size));
+	m = jv_object_set(m, jv_string("layers"), layers);
+	text = json_dump(m);
+	put_blob(w, text, &mdigest);
+
+	entry = descriptor(MT_OCI_MANIFEST, mdigest, (int64_t)strlen(text));
+	entry = jv_object_set(
+	    entry, jv_string("annotations"),
+	    jv_object_set(jv_object(),
+	                  jv_string("org.opencontainers.image.ref.name"),
+	                  jv_string(ref)));
+	if (json_peek_string(config, "architecture") &&
+	    json_peek_string(config, "os")) {
+		platform = jv_object();
+		platform = jv_object_set(
+		    platform, jv_string("architecture"),
+		    jv_object_get(jv_copy(config), jv_string("architecture")));
+		platform = jv_object_set(
+		    platform, jv_string("os"),
+		    jv_object_get(jv_copy(config), jv_string("os")));
+		entry = jv_object_set(entry, jv_string("platform"), platform);
+	}
+	jv index = jv_object();
+	index = jv_object_set(index, jv_string("schemaVersion"), jv_number(2));
+	index = jv_object_set(index, jv_string("mediaType"),
+	                      jv_string(MT_OCI_INDEX));
+	index = jv_object_set(index, jv_string("manifests"),
+	                      jv_array_append(jv_array(), entry));
+	put_json(w, "index.json", index);
+	free(text);
+	free(mdigest);
+	free(ref);
+}
+
+static void
+put_docker_manifest(struct image_writer *w, const char *cfg_path)
+{
+	jv layers = jv_array(), m = jv_object();
+	char *ref = ref_name(w), path[NAME_MAX_LEN];
+
+	for (size_t i = 0; i < w->nlayers; i++) {
+		snprintf(path, sizeof(path), "%s/layer.tar",
+		         w->layers[i].v1_id);
+		layers = jv_array_append(layers, jv_string(path));
+	}
+	m = jv_object_set(m, jv_string("Config"), jv_string(cfg_path));
+	m = jv_object_set(m, jv_string("RepoTags"),
+	                  jv_array_append(jv_array(), jv_string(ref)));
+	m = jv_object_set(m, jv_string("Layers"), layers);
+	put_json(w, "manifest.json", jv_array_append(jv_array(), m));
+	free(ref);
+}
+
+static void
+put_repositories(struct image_writer *w)
+{
+	jv tags = jv_object();
+
+	if (w->nlayers == 0)
+		return; /* nothing to tag: docker needs a layer here */
+	tags = jv_object_set(tags, jv_string(w->tag),
+	                     jv_string(w->layers[w->nlayers - 1].v1_id));
+	put_json(w, "repositories",
+	         jv_object_set(jv_object(), jv_string(w->name), tags));
+}
+
+static void
+free_writer(struct image_writer *w)
+{
+	for (size_t i = 0; i < w->nlayers + (size_t)w->in_layer; i++) {
+		free(w->layers[i].v1_id);
+		free(w->layers[i].diff_id);
+		free(w->layers[i].digest);
+		free(w->layers[i].media_type);
+	}
+	free(w->layers);
+	free(w->label);
+	free(w->expect_diff_id);
+	free(w->name);
+	free(w->tag);
+	free(w);
+}
+
+/* Everything after the layers, given the config's text. */
+static void
+finish(struct image_writer *w, jv config, const char *text)
+{
+	char hex[DIGEST_MAX_HEX], cfg_path[NAME_MAX_LEN], *cfg_digest = NULL;
+	size_t len = strlen(text);
+
+	if (w->in_layer)
+		errx(EXIT_DATA, "image_writer_finish: layer not ended");
+	digest_buffer_hex("sha256", text, len, hex);
+	if (has_oci(w)) {
+		put_blob(w, text, &cfg_digest);
+		snprintf(cfg_path, sizeof(cfg_path), "blobs/sha256/%s", hex);
+		put_oci(w, config, cfg_digest, len);
+	} else if (has_docker(w)) {
+		snprintf(cfg_path, sizeof(cfg_path), "%s.json", hex);
+		put_file(w, cfg_path, text);
+	}
+	if (has_docker(w))
+		put_docker_manifest(w, cfg_path);
+	if (has_legacy(w))
+		put_repositories(w);
+	tar_writer_finish(w->tw);
+	if (unfinished == w)
+		unfinished = NULL;
+	free(cfg_digest);
+	jv_free(config);
+	free_writer(w);
+}
+
+void
+image_writer_finish(struct image_writer *w, jv config)
+{
+	jv rootfs = jv_object();
+	char *text;
+
+	if (jv_get_kind(config) != JV_KIND_OBJECT)
+		errx(EXIT_DATA, "image config is not an object");
+	rootfs = jv_object_set(rootfs, jv_string("type"), jv_string("layers"));
+	rootfs = jv_object_set(rootfs, jv_string("diff_ids"), diff_ids(w));
+	config = jv_object_set(config, jv_string("rootfs"), rootfs);
+	text = json_dump(jv_copy(config));
+	finish(w, config, text);
+	free(text);
+}
+
+void
+image_writer_finish_raw(struct image_writer *w, const char *config, size_t len)
+{
+	jv v = json_parse(config, len), have;
+
+	if (!jv_is_valid(v)) {
+		char *why = json_error(v);
+		errx(EXIT_DATA, "image config: %s", why);
+	}
+	if (memchr(config, '\0', len) != NULL)
+		errx(EXIT_DATA, "image config: holds a NUL byte");
+	have = jv_getpath(jv_copy(v),
+	                  JV_ARRAY(jv_string("rootfs"), jv_string("diff_ids")));
+	if (!jv_equal(have, diff_ids(w)))
+		errx(EXIT_DATA, "image config: rootfs.diff_ids differ from "
+		                "the layers written");
+	char *text = strndup(config, len);
+	if (text == NULL)
+		err(EXIT_DATA, "malloc");
+	finish(w, v, text);
+	free(text);
+}
+
+void
+image_writer_abandon(struct image_writer *w)
+{
+	if (w == NULL)
+		return;
+	tar_writer_abandon(w->tw);
+	poison(w);
+	if (unfinished == w)
+		unfinished = NULL;
+	if (w->in_layer)
+		digest_final_hex(&w->sha, (char[DIGEST_MAX_HEX]){0});
+	free_writer(w);
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bats
+# The unit tests of common/, built into $DI_UNIT by make.
+
+load lib/testlib
+
+: "${DI_UNIT:=$TOP/build/unit}"
+
+@test "path: normalization and Go's cleaning" {
+	run "$DI_UNIT/test_path"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ 1\.\.[0-9]+ ]]
+}
+
+@test "tar: the writer's entries read back through the reader" {
+	run "$DI_UNIT/test_tar"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "gosort: sorts, and repeats itself on an inconsistent order" {
+	run "$DI_UNIT/test_gosort"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

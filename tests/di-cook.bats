@@ -1,0 +1,580 @@
+#!/usr/bin/env bats
+# di-cook: layers and a config into one image archive, and the IMAGE reader
+# behind --from.  The archive is checked member by member here, its legacy
+# ids are recomputed as the seed computed them, and then the real programs
+# take it: Docker (load, run, save), podman, skopeo, umoci, and the OCI
+# image-spec's JSON schemas.
+
+load lib/testlib
+load lib/peers
+
+SCHEMAS=/usr/share/gocode/src/github.com/opencontainers/image-spec/schema
+
+setup_file() {
+	export FIX=$BATS_FILE_TMPDIR/fix
+	mkdir -p "$FIX/bb/bin" "$FIX/etc/etc" "$FIX/more/etc"
+	cp "$(command -v busybox)" "$FIX/bb/bin/busybox"
+	printf 'hello\n' >"$FIX/etc/etc/greeting"
+	printf 'NAME=di\n' >"$FIX/etc/etc/os-release"
+	printf 'more\n' >"$FIX/more/etc/more"
+	for d in bb etc more; do
+		tar -C "$FIX/$d" --sort=name --owner=0 --group=0 \
+			--numeric-owner --mtime=@1 -cf "$FIX/$d.tar" .
+	done
+	# A BUNDLE as mkPureLayer made it: VERSION, json, layer.tar.
+	mkbundle "$FIX/bb.tar" \
+		'{"architecture":"amd64","config":{"Cmd":["/bin/busybox","echo","hello from di"],"Env":["PATH=/bin"]},"created":"1970-01-01T00:00:01Z","os":"linux"}' \
+		"$FIX/bb.bundle"
+	mkbundle "$FIX/etc.tar" \
+		'{"architecture":"amd64","config":{"Cmd":["/bin/busybox","cat","/etc/greeting"],"Env":["PATH=/bin"]},"created":"1970-01-01T00:00:01Z","os":"linux","checksum":"tarsum.v1+sha256:0000000000000000000000000000000000000000000000000000000000000000"}' \
+		"$FIX/etc.bundle"
+	if [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null; then
+		dockerd_start || export DOCKERD_FAILED=1
+		podman_setup || true
+	fi
+}
+
+teardown_file() {
+	podman_cleanup
+	dockerd_stop
+}
+
+# mkbundle LAYER JSON OUT: a BUNDLE made with GNU tar.
+mkbundle() {
+	local d
+	d=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/bundle.XXXXXX")
+	printf '1.0' >"$d/VERSION"
+	printf '%s' "$2" >"$d/json"
+	cp "$1" "$d/layer.tar"
+	tar -C "$d" --owner=0 --group=0 --numeric-owner --mtime=@1 \
+		-cf "$3" VERSION json layer.tar
+	rm -rf "$d"
+}
+
+# member ARCHIVE NAME: a member's bytes.
+member() {
+	tar -xOf "$1" "$2"
+}
+
+sha() {
+	sha256sum "$@" | cut -c1-64
+}
+
+# The archive's members, in order, with their types (ls -l's first letter).
+listing() {
+	tar -tvf "$1" | awk '{ print substr($1, 1, 1), $6, $7, $8 }'
+}
+
+# The layers of manifest.json's first image, extracted in order into DIR.
+# Whiteouts are not needed by these images.
+unpack_layers() {
+	local img=$1 dir=$2 l
+	mkdir -p "$dir"
+	for l in $(member "$img" manifest.json | jq -r '.[0].Layers[]'); do
+		tar -xOf "$img" "$l" | tar -C "$dir" -xf -
+	done
+}
+
+need_docker() {
+	peers_check
+	peers_require docker dockerd
+	peers_require_root
+	[ -z "${DOCKERD_FAILED:-}" ] || {
+		[ "${CI:-}" != true ] || return 1
+		skip "dockerd did not start"
+	}
+}
+
+# --- the archive ------------------------------------------------------
+
+@test "hybrid: the layer's bytes once, other names link to them" {
+	di-cook -n hello -t v1 "$FIX/bb.bundle" >"$T/img.tar"
+	has_eoa "$T/img.tar"
+	local diff id cfg man
+	diff=$(sha "$FIX/bb.tar")
+	id=$(sha <(member "$FIX/bb.bundle" json))
+	cfg=$(member "$T/img.tar" manifest.json | jq -r '.[0].Config')
+	cfg=${cfg#blobs/sha256/}
+	man=$(member "$T/img.tar" index.json | jq -r '.manifests[0].digest')
+	man=${man#sha256:}
+	run listing "$T/img.tar"
+	[ "$output" = "- oci-layout  
+d $id/  
+- $id/VERSION  
+- $id/json  
+- $id/layer.tar  
+d blobs/  
+d blobs/sha256/  
+l blobs/sha256/$diff -> ../../$id/layer.tar
+- blobs/sha256/$cfg  
+- blobs/sha256/$man  
+- index.json  
+- manifest.json  
+- repositories  " ]
+	cmp "$FIX/bb.tar" <(member "$T/img.tar" "$id/layer.tar")
+	[ "$(member "$T/img.tar" oci-layout)" = '{"imageLayoutVersion":"1.0.0"}' ]
+	[ "$(member "$T/img.tar" "$id/VERSION")" = 1.0 ]
+	[ "$(member "$T/img.tar" repositories)" = "{\"hello\":{\"v1\":\"$id\"}}" ]
+	[ "$(member "$T/img.tar" manifest.json)" = "[{\"Config\":\"blobs/sha256/$cfg\",\"Layers\":[\"$id/layer.tar\"],\"RepoTags\":[\"hello:v1\"]}]" ]
+	# Blobs are named by their digests.
+	[ "$(member "$T/img.tar" "blobs/sha256/$cfg" | sha)" = "$cfg" ]
+	[ "$(member "$T/img.tar" "blobs/sha256/$man" | sha)" = "$man" ]
+}
+
+@test "hybrid: config, OCI manifest and index say what the layer is" {
+	di-cook -n reg.example:5000/ns/hello -t v1 "$FIX/bb.bundle" >"$T/img.tar"
+	local diff size cfg
+	diff=$(sha "$FIX/bb.tar")
+	size=$(stat -c %s "$FIX/bb.tar")
+	cfg=$(member "$T/img.tar" manifest.json | jq -r '.[0].Config')
+	run member "$T/img.tar" "$cfg"
+	[ "$output" = '{"architecture":"amd64","config":{"Cmd":["/bin/busybox","echo","hello from di"],"Env":["PATH=/bin"]},"created":"1970-01-01T00:00:01Z","history":[{"created":"1970-01-01T00:00:01Z","created_by":"di-cook"}],"os":"linux","rootfs":{"diff_ids":["sha256:'$diff'"],"type":"layers"}}' ]
+	local idx man
+	idx=$(member "$T/img.tar" index.json)
+	[ "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' <<<"$idx")" = reg.example:5000/ns/hello:v1 ]
+	[ "$(jq -c '.manifests[0].platform' <<<"$idx")" = '{"architecture":"amd64","os":"linux"}' ]
+	man=$(jq -r '.manifests[0].digest' <<<"$idx")
+	run member "$T/img.tar" "blobs/sha256/${man#sha256:}"
+	[ "$output" = '{"config":{"digest":"sha256:'"${cfg#blobs/sha256/}"'","mediaType":"application/vnd.oci.image.config.v1+json","size":'"$(member "$T/img.tar" "$cfg" | wc -c)"'},"layers":[{"digest":"sha256:'$diff'","mediaType":"application/vnd.oci.image.layer.v1.tar","size":'$size'}],"mediaType":"application/vnd.oci.image.manifest.v1+json","schemaVersion":2}' ]
+	[ "$(jq -r .repositories <<<"{}")" = null ]
+	[ "$(member "$T/img.tar" repositories | jq -r 'keys[0]')" = reg.example:5000/ns/hello ]
+}
+
+@test "legacy ids are the seed's: sha256 of the json with its parent" {
+	di-cook -n hello -t v1 --format legacy "$FIX/bb.bundle" "$FIX/etc.bundle" \
+		"$FIX/more.tar" >"$T/img.tar"
+	# The seed: the bottom layer's id hashes its json as it is; above,
+	# jshon added "parent" and the id hashed that (here jq, sorted keys,
+	# compact: the canonical JSON di writes).
+	local id1 id2 id3 top
+	id1=$(member "$FIX/bb.bundle" json | sha)
+	id2=$(member "$FIX/etc.bundle" json | jq -cjS --arg p "$id1" '. + {parent: $p}' | sha)
+	# The top layer has no json of its own: where, when, and the config.
+	id3=$(jq -cjS -n --arg p "$id2" '{architecture: "amd64", os: "linux",
+		created: "1970-01-01T00:00:01Z", parent: $p,
+		config: {Cmd: ["/bin/busybox","cat","/etc/greeting"], Env: ["PATH=/bin"]}}' | sha)
+	top=$(member "$T/img.tar" repositories | jq -r '.hello.v1')
+	[ "$top" = "$id3" ]
+	# Each json then gets its id and Size, exactly as the seed added them.
+	run member "$T/img.tar" "$id2/json"
+	[ "$output" = "$(member "$FIX/etc.bundle" json | jq -cjS --arg p "$id1" --arg id "$id2" \
+		--argjson s "$(stat -c %s "$FIX/etc.tar")" '. + {parent: $p, id: $id, Size: $s}')" ]
+	[ "$(member "$T/img.tar" "$id1/json" | jq -r '.id, .Size, .parent')" = "$id1
+$(stat -c %s "$FIX/bb.tar")
+null" ]
+	[ "$(member "$T/img.tar" "$id3/json" | jq -r .parent)" = "$id2" ]
+	cmp "$FIX/more.tar" <(member "$T/img.tar" "$id3/layer.tar")
+	# The seed's format: no manifest.json, no OCI layout.
+	run listing "$T/img.tar"
+	[[ $output != *manifest.json* && $output != *blobs* && $output != *index.json* ]]
+	[ "$(tar -tf "$T/img.tar" | grep -c /layer.tar)" = 3 ]
+}
+
+@test "docker format: docker save's layout, no OCI layout" {
+	di-cook -n hello --format docker "$FIX/bb.bundle" >"$T/img.tar"
+	local id cfg
+	id=$(member "$FIX/bb.bundle" json | sha)
+	cfg=$(member "$T/img.tar" manifest.json | jq -r '.[0].Config')
+	[[ $cfg =~ ^[0-9a-f]{64}\.json$ ]]
+	[ "$(member "$T/img.tar" "$cfg" | sha)" = "${cfg%.json}" ]
+	run listing "$T/img.tar"
+	[ "$output" = "d $id/  
+- $id/VERSION  
+- $id/json  
+- $id/layer.tar  
+- $cfg  
+- manifest.json  
+- repositories  " ]
+	[ "$(member "$T/img.tar" manifest.json | jq -c '.[0].RepoTags')" = '["hello:latest"]' ]
+}
+
+@test "oci format: an OCI image layout alone" {
+	di-cook -n hello -t 2 --format oci "$FIX/bb.bundle" "$FIX/more.tar" >"$T/img.tar"
+	run tar -tf "$T/img.tar"
+	[[ $output != *repositories* && $output != *manifest.json* && $output != */json* && $output != */VERSION* ]]
+	local man
+	man=$(member "$T/img.tar" index.json | jq -r '.manifests[0].digest')
+	member "$T/img.tar" "blobs/sha256/${man#sha256:}" >"$T/man.json"
+	# Every blob the manifest names is there, under its digest.
+	for d in $(jq -r '.config.digest, .layers[].digest' "$T/man.json"); do
+		[ "$(member "$T/img.tar" "blobs/sha256/${d#sha256:}" 2>/dev/null | sha)" = "${d#sha256:}" ] ||
+			[ "$(tar -xOf "$T/img.tar" "$(tar -tvf "$T/img.tar" | awk -v b="blobs/sha256/${d#sha256:}" '$6 == b { sub("../../", "", $8); print $8 }')" | sha)" = "${d#sha256:}" ]
+	done
+	[ "$(jq -r '.layers | length' "$T/man.json")" = 2 ]
+}
+
+@test "the same inputs give the same bytes, whatever the clock, umask or zone" {
+	di-cook -n a -t b "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/1.tar"
+	(umask 077; TZ=Asia/Tokyo LC_ALL=C.UTF-8 di-cook -n a -t b \
+		"$FIX/bb.bundle" "$FIX/etc.tar" >"$T/2.tar")
+	cmp "$T/1.tar" "$T/2.tar"
+	SOURCE_DATE_EPOCH=86400 di-cook -n a -t b "$FIX/bb.bundle" >"$T/3.tar"
+	cfg=$(member "$T/3.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/3.tar" "$cfg" | jq -r .created)" = 1970-01-02T00:00:00Z ]
+	[ "$(tar --full-time -tvf "$T/3.tar" manifest.json | awk '{print $4, $5}')" = "1970-01-02 00:00:00" ]
+	di-cook -n a --created 2024-05-01T10:00:00Z "$FIX/bb.bundle" >"$T/4.tar"
+	cfg=$(member "$T/4.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/4.tar" "$cfg" | jq -r '.created, .history[0].created')" = "2024-05-01T10:00:00Z
+2024-05-01T10:00:00Z" ]
+}
+
+@test "-c CONFIG: laid over the base's; Env merged by name, later wins" {
+	di-cook -n base "$FIX/bb.bundle" >"$T/base.tar"
+	cat >"$T/config.json" <<-'EOF'
+	{"Env": ["HOME=/root", "PATH=/usr/bin:/bin"], "Entrypoint": ["/bin/busybox"],
+	 "Labels": {"a": "1"}, "WorkingDir": "/etc", "ExposedPorts": {"80/tcp": {}}}
+	EOF
+	di-cook --from "$T/base.tar" -n app -c "$T/config.json" "$FIX/etc.tar" >"$T/app.tar"
+	cfg=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
+	run member "$T/app.tar" "$cfg"
+	[ "$(jq -c .config <<<"$output")" = '{"Entrypoint":["/bin/busybox"],"Env":["PATH=/usr/bin:/bin","HOME=/root"],"ExposedPorts":{"80/tcp":{}},"Labels":{"a":"1"},"WorkingDir":"/etc"}' ]
+	# The base's history comes first, one entry per layer.
+	[ "$(jq -c '[.history[].created_by]' <<<"$output")" = '["di-cook","di-cook"]' ]
+	# The legacy top layer carries the same config, for old loaders.
+	top=$(member "$T/app.tar" repositories | jq -r .app.latest)
+	[ "$(member "$T/app.tar" "$top/json" | jq -c .config)" = "$(jq -c .config <<<"$output")" ]
+	# Without -c, the top bundle's config is laid over the base's.
+	di-cook --from "$T/app.tar" -n app2 "$FIX/etc.bundle" >"$T/app2.tar"
+	cfg=$(member "$T/app2.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/app2.tar" "$cfg" | jq -c .config)" = '{"Cmd":["/bin/busybox","cat","/etc/greeting"],"Entrypoint":["/bin/busybox"],"Env":["PATH=/bin","HOME=/root"],"ExposedPorts":{"80/tcp":{}},"Labels":{"a":"1"},"WorkingDir":"/etc"}' ]
+}
+
+@test "--from: the base's layers and legacy ids are kept byte for byte" {
+	di-cook -n base "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/base.tar"
+	di-cook --from "$T/base.tar" -n app "$FIX/more.tar" >"$T/app.tar"
+	run member "$T/app.tar" manifest.json
+	local base_layers app_layers
+	base_layers=$(member "$T/base.tar" manifest.json | jq -r '.[0].Layers[]')
+	app_layers=$(jq -r '.[0].Layers[]' <<<"$output")
+	[ "$(head -2 <<<"$app_layers")" = "$base_layers" ]
+	for l in $base_layers; do
+		cmp <(member "$T/base.tar" "$l") <(member "$T/app.tar" "$l")
+		cmp <(member "$T/base.tar" "${l%layer.tar}json") <(member "$T/app.tar" "${l%layer.tar}json")
+	done
+	# The new layer's parent is the base's top.
+	top=$(member "$T/base.tar" repositories | jq -r .base.latest)
+	new=$(tail -1 <<<"$app_layers")
+	[ "$(member "$T/app.tar" "${new%layer.tar}json" | jq -r .parent)" = "$top" ]
+	cfg=$(jq -r '.[0].Config' <<<"$output")
+	[ "$(member "$T/app.tar" "$cfg" | jq -r '.rootfs.diff_ids[]' | cut -c8-)" = "$(sha "$FIX/bb.tar")
+$(sha "$FIX/etc.tar")
+$(sha "$FIX/more.tar")" ]
+}
+
+@test "--from reads every form: docker, oci, legacy, compressed, a pipe" {
+	for f in hybrid docker oci legacy; do
+		di-cook -n base -t "$f" --format "$f" "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/$f.tar"
+	done
+	di-cook --from "$T/hybrid.tar" -n app "$FIX/more.tar" >"$T/want.tar"
+	unpack_layers "$T/want.tar" "$T/want"
+	local want_cfg
+	want_cfg=$(member "$T/want.tar" manifest.json | jq -r '.[0].Config')
+	want_cfg=$(member "$T/want.tar" "$want_cfg" | jq -c '.rootfs, .config')
+	gzip -n <"$T/oci.tar" >"$T/oci.tar.gz"
+	zstd -q <"$T/docker.tar" >"$T/docker.tar.zst"
+	for f in docker oci legacy oci.tar.gz docker.tar.zst; do
+		[ -e "$T/$f" ] || f=$f.tar
+		di-cook --from "$T/$f" -n app "$FIX/more.tar" >"$T/got.tar"
+		cfg=$(member "$T/got.tar" manifest.json | jq -r '.[0].Config')
+		[ "$(member "$T/got.tar" "$cfg" | jq -c '.rootfs, .config')" = "$want_cfg" ]
+		rm -rf "$T/got"
+		unpack_layers "$T/got.tar" "$T/got"
+		diff -r "$T/want" "$T/got"
+	done
+	# A pipe is spooled; the result is the file's.
+	cat "$T/hybrid.tar" | di-cook --from - -n app "$FIX/more.tar" >"$T/piped.tar"
+	cmp "$T/want.tar" "$T/piped.tar"
+}
+
+@test "--from: the legacy form's layers come from its parent chain" {
+	di-cook -n old --format legacy "$FIX/bb.bundle" "$FIX/etc.bundle" >"$T/old.tar"
+	di-cook --from "$T/old.tar" -n new --format docker "$FIX/more.tar" >"$T/new.tar"
+	run member "$T/new.tar" manifest.json
+	local ids
+	ids=$(member "$T/old.tar" repositories | jq -r .old.latest)
+	ids="$(member "$T/old.tar" "$ids/json" | jq -r .parent) $ids"
+	[ "$(jq -r '.[0].Layers[0:2] | join(" ")' <<<"$output")" = "${ids% *}/layer.tar ${ids#* }/layer.tar" ]
+	cfg=$(jq -r '.[0].Config' <<<"$output")
+	# The legacy form has no diff_ids: they were computed from the layers.
+	[ "$(member "$T/new.tar" "$cfg" | jq -r '.rootfs.diff_ids[0]')" = "sha256:$(sha "$FIX/bb.tar")" ]
+}
+
+@test "--from-name and --from-tag choose one image of several" {
+	di-cook -n one -t a "$FIX/bb.bundle" >"$T/one.tar"
+	di-cook -n two -t b --format docker "$FIX/etc.bundle" >"$T/two.tar"
+	# Two images in one docker-archive: both manifests, all members.
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$T/one.tar"
+	tar -C "$T/x" -xf "$T/two.tar"
+	jq -s 'add' <(member "$T/one.tar" manifest.json) <(member "$T/two.tar" manifest.json) >"$T/x/manifest.json"
+	tar -C "$T/x" -cf "$T/both.tar" --sort=name .
+	di-cook --from "$T/both.tar" --from-name two -n app "$FIX/more.tar" >"$T/app.tar"
+	cfg=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/app.tar" "$cfg" | jq -r '.rootfs.diff_ids[0]')" = "sha256:$(sha "$FIX/etc.tar")" ]
+	di-cook --from "$T/both.tar" --from-name docker.io/library/one --from-tag a -n app "$FIX/more.tar" >"$T/app.tar"
+	cfg=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/app.tar" "$cfg" | jq -r '.rootfs.diff_ids[0]')" = "sha256:$(sha "$FIX/bb.tar")" ]
+	# Without a choice, the first.
+	di-cook --from "$T/both.tar" -n app "$FIX/more.tar" >"$T/app.tar"
+	cfg=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/app.tar" "$cfg" | jq -r '.rootfs.diff_ids[0]')" = "sha256:$(sha "$FIX/bb.tar")" ]
+	run di-cook --from "$T/both.tar" --from-name three -n app "$FIX/more.tar"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-cook: $T/both.tar: no image three" ]
+	run di-cook --from "$T/both.tar" --from-name one --from-tag b -n app "$FIX/more.tar"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-cook: $T/both.tar: no image one:b" ]
+}
+
+@test "plain layers from a pipe or compressed are spooled, bundles stream" {
+	di-cook -n a "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/want.tar"
+	cat "$FIX/etc.tar" | di-cook -n a "$FIX/bb.bundle" - >"$T/1.tar"
+	cmp "$T/want.tar" "$T/1.tar"
+	gzip -n <"$FIX/etc.tar" >"$T/etc.tar.gz"
+	di-cook -n a "$FIX/bb.bundle" "$T/etc.tar.gz" >"$T/2.tar"
+	cmp "$T/want.tar" "$T/2.tar"
+	cat "$FIX/bb.bundle" | di-cook -n a - "$FIX/etc.tar" >"$T/3.tar"
+	cmp "$T/want.tar" "$T/3.tar"
+	zstd -q <"$FIX/bb.bundle" | di-cook -n a - "$FIX/etc.tar" >"$T/4.tar"
+	cmp "$T/want.tar" "$T/4.tar"
+	di-cook -n a -o "$T/5.tar" "$FIX/bb.bundle" "$FIX/etc.tar"
+	cmp "$T/want.tar" "$T/5.tar"
+}
+
+# --- bad input --------------------------------------------------------
+
+# fails STATUS MESSAGE CMD...: exits so, says so on stderr, and its
+# standard output never gets an archive's end.
+fails() {
+	local want=$1 msg=$2
+	shift 2
+	run bash -c '"$@" 2>&1 >"$0"' "$T/out.tar" "$@"
+	echo "status $status: $output" >&2
+	[ "$status" -eq "$want" ]
+	[[ $output == *"$msg"* ]]
+	if has_eoa "$T/out.tar"; then return 1; fi
+}
+
+@test "a bundle with members missing or out of order" {
+	mkdir "$T/b"
+	cp "$FIX/etc.tar" "$T/b/layer.tar"
+	printf 1.0 >"$T/b/VERSION"
+	printf '{}' >"$T/b/json"
+	tar -C "$T/b" -cf "$T/order.bundle" VERSION layer.tar json
+	fails 1 "$T/order.bundle: not a bundle: expected 'json' next" \
+		di-cook -n x "$FIX/bb.bundle" "$T/order.bundle"
+	tar -C "$T/b" -cf "$T/short.bundle" VERSION json
+	fails 1 "$T/short.bundle: not a bundle: 'layer.tar' is missing" \
+		di-cook -n x "$FIX/bb.bundle" "$T/short.bundle"
+	printf 2.0 >"$T/b/VERSION"
+	tar -C "$T/b" -cf "$T/v2.bundle" VERSION json layer.tar
+	fails 1 "bundle VERSION is '2.0', not 1.0" di-cook -n x "$T/v2.bundle"
+}
+
+@test "a json that does not parse" {
+	mkbundle "$FIX/etc.tar" '{"config": {' "$T/bad.bundle"
+	fails 1 "$T/bad.bundle: json: " di-cook -n x "$FIX/bb.bundle" "$T/bad.bundle"
+	printf '{"Env": "PATH=/bin"}' >"$T/c.json"
+	fails 1 "Env is not an array of strings" di-cook -n x -c "$T/c.json" "$FIX/bb.bundle"
+	printf '{"Env": [' >"$T/c.json"
+	fails 1 "$T/c.json: " di-cook -n x -c "$T/c.json" "$FIX/bb.bundle"
+}
+
+@test "a base image with a missing layer or a wrong diff_id" {
+	di-cook -n base --format docker "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/base.tar"
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$T/base.tar"
+	l=$(jq -r '.[0].Layers[1]' "$T/x/manifest.json")
+	# A layer whose bytes are not what the config says.
+	cp "$FIX/more.tar" "$T/x/$l"
+	tar -C "$T/x" -cf "$T/wrong.tar" .
+	fails 1 "$T/wrong.tar: $l: diff_id is sha256:$(sha "$FIX/more.tar"), expected sha256:$(sha "$FIX/etc.tar")" \
+		di-cook --from "$T/wrong.tar" -n app "$FIX/more.tar"
+	rm "$T/x/$l"
+	tar -C "$T/x" -cf "$T/missing.tar" .
+	fails 1 "$T/missing.tar: layer '$l' is missing" \
+		di-cook --from "$T/missing.tar" -n app "$FIX/more.tar"
+	# More layers than diff_ids.
+	cp "$FIX/more.tar" "$T/x/$l"
+	jq '.[0].Layers += [.[0].Layers[0]]' "$T/x/manifest.json" >"$T/m" && mv "$T/m" "$T/x/manifest.json"
+	tar -C "$T/x" -cf "$T/count.tar" .
+	fails 1 "has 2 diff_ids for 3 layers" di-cook --from "$T/count.tar" -n app "$FIX/more.tar"
+	printf 'junk' >"$T/junk.tar"
+	fails 1 "$T/junk.tar: member at offset 0" di-cook --from "$T/junk.tar" -n app "$FIX/more.tar"
+}
+
+@test "a truncated layer or bundle" {
+	head -c 1048576 "$FIX/bb.tar" >"$T/cut.tar"
+	fails 1 "$T/cut.tar: the layer tar has no end-of-archive" di-cook -n x "$T/cut.tar"
+	head -c 1048576 "$FIX/bb.bundle" >"$T/cut.bundle"
+	fails 1 "$T/cut.bundle: offset" di-cook -n x "$FIX/etc.bundle" "$T/cut.bundle"
+	head -c 1000 "$FIX/etc.tar" >"$T/odd.tar"
+	fails 1 "$T/odd.tar: " di-cook -n x "$T/odd.tar"
+}
+
+@test "usage errors exit 2" {
+	run di-cook "$FIX/bb.bundle"
+	[ "$status" -eq 2 ]
+	[[ $output == *"an image name is needed"* ]]
+	run di-cook -n x --format zip "$FIX/bb.bundle"
+	[ "$status" -eq 2 ]
+	[[ $output == *"unknown format 'zip'"* ]]
+	run di-cook -n x --from-name y "$FIX/bb.bundle"
+	[ "$status" -eq 2 ]
+	run di-cook -n x --created yesterday "$FIX/bb.bundle"
+	[ "$status" -eq 2 ]
+	run di-cook --help
+	[ "$status" -eq 0 ]
+	[[ $output == usage:* ]]
+}
+
+# --- the real programs ------------------------------------------------
+
+@test "docker loads and runs the image, and sees its config" {
+	need_docker
+	di-cook -n di-cook-hello -t v1 "$FIX/bb.bundle" >"$T/img.tar"
+	run docker load -i "$T/img.tar"
+	[ "$status" -eq 0 ]
+	[[ $output == *"Loaded image: di-cook-hello:v1"* ]]
+	run docker run --rm --network none di-cook-hello:v1
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from di" ]
+	[ "$(docker image inspect -f '{{json .Config.Env}}' di-cook-hello:v1)" = '["PATH=/bin"]' ]
+}
+
+@test "docker loads the legacy format" {
+	need_docker
+	di-cook -n di-cook-legacy -t v1 --format legacy "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
+	run docker load -i "$T/img.tar"
+	[ "$status" -eq 0 ]
+	run docker run --rm --network none di-cook-legacy:v1 /bin/busybox cat /etc/greeting
+	[ "$status" -eq 0 ]
+	[ "$output" = hello ]
+	run docker run --rm --network none di-cook-legacy:v1
+	[ "$output" = "hello from di" ]
+}
+
+@test "docker save fed back as --from: both layers' files, one more layer" {
+	need_docker
+	di-cook -n di-cook-base -t v1 --format docker "$FIX/bb.bundle" >"$T/img.tar"
+	docker load -i "$T/img.tar"
+	docker save -o "$T/saved.tar" di-cook-base:v1
+	di-cook --from "$T/saved.tar" -n di-cook-app -t v1 "$FIX/etc.bundle" >"$T/app.tar"
+	run docker load -i "$T/app.tar"
+	[[ $output == *"Loaded image: di-cook-app:v1"* ]]
+	run docker run --rm --network none di-cook-app:v1
+	[ "$status" -eq 0 ]
+	[ "$output" = hello ]
+	run docker run --rm --network none di-cook-app:v1 /bin/busybox sh -c \
+		'/bin/busybox ls /bin; /bin/busybox cat /etc/os-release'
+	[ "$output" = "busybox
+NAME=di" ]
+	[ "$(docker image inspect -f '{{len .RootFS.Layers}}' di-cook-app:v1)" = 2 ]
+}
+
+@test "podman loads it and shows its config" {
+	peers_check
+	peers_require podman
+	peers_require_root
+	di-cook -n di-cook-pod -t v2 "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
+	run podman_private load -i "$T/img.tar"
+	[ "$status" -eq 0 ]
+	[[ $output == *"di-cook-pod:v2"* ]]
+	run podman_private image inspect di-cook-pod:v2 --format '{{json .Config.Cmd}} {{len .RootFS.Layers}}'
+	[ "$output" = '["/bin/busybox","echo","hello from di"] 2' ]
+}
+
+@test "skopeo reads it as docker-archive and oci-archive; umoci unpacks it" {
+	peers_check
+	peers_require skopeo umoci
+	di-cook -n di-cook-sk -t v3 "$FIX/bb.bundle" "$FIX/etc.bundle" "$FIX/more.tar" >"$T/img.tar"
+	run skopeo inspect --raw "docker-archive:$T/img.tar"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.layers | length' <<<"$output")" = 3 ]
+	run skopeo inspect "docker-archive:$T/img.tar"
+	[ "$(jq -c .Layers <<<"$output")" = "[\"sha256:$(sha "$FIX/bb.tar")\",\"sha256:$(sha "$FIX/etc.tar")\",\"sha256:$(sha "$FIX/more.tar")\"]" ]
+	run skopeo inspect --config "oci-archive:$T/img.tar"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .config.Cmd <<<"$output")" = '["/bin/busybox","cat","/etc/greeting"]' ]
+	skopeo copy -q "oci-archive:$T/img.tar" "oci:$T/dir:v3"
+	umoci unpack --image "$T/dir:v3" "$T/bundle"
+	mkdir "$T/want"
+	for l in bb etc more; do tar -C "$T/want" -xf "$FIX/$l.tar"; done
+	diff -r --no-dereference "$T/want" "$T/bundle/rootfs"
+	[ "$(jq -c .process.args "$T/bundle/config.json")" = '["/bin/busybox","cat","/etc/greeting"]' ]
+}
+
+@test "skopeo's docker-archive and oci-archive come back in as --from" {
+	peers_check
+	peers_require skopeo
+	di-cook -n di-cook-sk -t v4 "$FIX/bb.bundle" >"$T/img.tar"
+	skopeo copy -q "oci-archive:$T/img.tar" "docker-archive:$T/sk-docker.tar:sk/img:v4"
+	skopeo copy -q --dest-compress --dest-compress-format gzip "oci-archive:$T/img.tar" "oci-archive:$T/sk-gz.tar:v4"
+	skopeo copy -q --dest-compress --dest-compress-format zstd "oci-archive:$T/img.tar" "oci-archive:$T/sk-zstd.tar"
+	[ "$(tar -xOf "$T/sk-gz.tar" index.json | jq -r .manifests[0].digest | xargs -I{} sh -c "tar -xOf '$T/sk-gz.tar' blobs/sha256/\$(echo {} | cut -c8-)" | jq -r '.layers[0].mediaType')" = application/vnd.oci.image.layer.v1.tar+gzip ]
+	for f in sk-docker sk-gz sk-zstd; do
+		di-cook --from "$T/$f.tar" -n app "$FIX/etc.tar" >"$T/app-$f.tar"
+		cfg=$(member "$T/app-$f.tar" manifest.json | jq -r '.[0].Config')
+		[ "$(member "$T/app-$f.tar" "$cfg" | jq -r '.rootfs.diff_ids | join(" ")')" = "sha256:$(sha "$FIX/bb.tar") sha256:$(sha "$FIX/etc.tar")" ]
+		[ "$(member "$T/app-$f.tar" "$cfg" | jq -c '.config.Cmd')" = '["/bin/busybox","echo","hello from di"]' ]
+	done
+	# Compressed base layers are copied as they are, named by their digest.
+	man=$(member "$T/app-sk-gz.tar" index.json | jq -r '.manifests[0].digest' | cut -c8-)
+	[ "$(member "$T/app-sk-gz.tar" "blobs/sha256/$man" | jq -r '.layers[].mediaType' | tr '\n' ' ')" = "application/vnd.oci.image.layer.v1.tar+gzip application/vnd.oci.image.layer.v1.tar " ]
+	# umoci 0.4 knows gzip, not zstd.
+	skopeo copy -q "oci-archive:$T/app-sk-gz.tar" "oci:$T/dir:x"
+	umoci unpack --image "$T/dir:x" "$T/b"
+	[ "$(cat "$T/b/rootfs/etc/greeting")" = hello ]
+	cmp "$FIX/bb/bin/busybox" "$T/b/rootfs/bin/busybox"
+}
+
+@test "the OCI JSON validates against the image-spec schemas" {
+	peers_check
+	[ -d "$SCHEMAS" ] || { [ "${CI:-}" != true ] || return 1; skip "no $SCHEMAS"; }
+	/usr/bin/python3 -c 'import jsonschema' 2>/dev/null ||
+		{ [ "${CI:-}" != true ] || return 1; skip "no python3-jsonschema"; }
+	cat >"$T/config.json" <<-'EOF'
+	{"Env": ["A=1"], "Cmd": ["/bin/busybox"], "ExposedPorts": {"80/tcp": {}},
+	 "Volumes": {"/data": {}}, "Labels": {"l": "v"}, "User": "1:1",
+	 "WorkingDir": "/", "StopSignal": "SIGTERM", "Entrypoint": ["/bin/busybox", "sh"]}
+	EOF
+	di-cook -n valid -t v1 -c "$T/config.json" "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$T/img.tar"
+	man=$(jq -r '.manifests[0].digest' "$T/x/index.json" | cut -c8-)
+	cfg=$(jq -r '.config.digest' "$T/x/blobs/sha256/$man" | cut -c8-)
+	run /usr/bin/python3 - "$SCHEMAS" \
+		image-layout-schema.json "$T/x/oci-layout" \
+		image-index-schema.json "$T/x/index.json" \
+		image-manifest-schema.json "$T/x/blobs/sha256/$man" \
+		config-schema.json "$T/x/blobs/sha256/$cfg" <<-'EOF'
+	import json, os, sys, urllib.parse
+	import jsonschema
+	schemas = sys.argv[1]
+	def load(url):
+	    name = os.path.basename(urllib.parse.urlparse(url).path)
+	    if not name.endswith(".json"):
+	        name += ".json"
+	    with open(os.path.join(schemas, name)) as f:
+	        return json.load(f)
+	args = sys.argv[2:]
+	for schema_name, doc in zip(args[::2], args[1::2]):
+	    with open(os.path.join(schemas, schema_name)) as f:
+	        schema = json.load(f)
+	    resolver = jsonschema.RefResolver.from_schema(
+	        schema, handlers={"https": load, "http": load})
+	    checker = jsonschema.Draft4Validator.FORMAT_CHECKER
+	    v = jsonschema.Draft4Validator(schema, resolver=resolver,
+	                                   format_checker=checker)
+	    errors = list(v.iter_errors(json.load(open(doc))))
+	    for e in errors:
+	        print("%s: %s: %s" % (schema_name, list(e.path), e.message))
+	    print("%s: %s" % (schema_name, "ok" if not errors else "FAILED"))
+	EOF
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "image-layout-schema.json: ok
+image-index-schema.json: ok
+image-manifest-schema.json: ok
+config-schema.json: ok" ]
+}
