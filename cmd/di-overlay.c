@@ -17,6 +17,8 @@
 
 #include "dirtree.h"
 #include "errors.h"
+#include "flatten.h"
+#include "image.h"
 #include "outfile.h"
 #include "path.h"
 #include "rootdir.h"
@@ -179,6 +181,9 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->script == NULL && o->text == NULL &&
 	    (o->ncontents > 0 || o->nbinds > 0 || o->nenv > 0))
 		usage_error("--contents, --bind and --env go with --run");
+	if ((o->script != NULL || o->text != NULL) && o->name != NULL &&
+	    o->from == NULL)
+		usage_error("--run takes its image from --from only");
 }
 
 static int64_t
@@ -197,13 +202,67 @@ output_mtime(void)
 	return t;
 }
 
+/* --- the image's layers, for flatten ------------------------------------ */
+
+struct layer_stack {
+	struct image *img;
+	struct image_layer **open; /* per layer: the one open, or NULL */
+};
+
+static struct tar_reader *
+open_layer(void *ctx, size_t i)
+{
+	struct layer_stack *s = ctx;
+
+	s->open[i] = image_layer_open(s->img, i);
+	return image_layer_tar(s->open[i]);
+}
+
+/* Closing checks the layer's diff_id against the config's. */
+static void
+close_layer(void *ctx, size_t i, struct tar_reader *r)
+{
+	struct layer_stack *s = ctx;
+
+	(void)r;
+	image_layer_close(s->open[i]);
+	s->open[i] = NULL;
+}
+
+static struct flatten_layers
+image_layers(struct image *img, struct layer_stack *s)
+{
+	struct flatten_layers layers = {
+	    .count = image_layer_count(img),
+	    .open = open_layer,
+	    .close = close_layer,
+	    .ctx = s,
+	};
+
+	s->img = img;
+	s->open = calloc(layers.count ? layers.count : 1, sizeof(*s->open));
+	if (s->open == NULL)
+		err(EXIT_DATA, "malloc");
+	return layers;
+}
+
 /* --- --export ------------------------------------------------------------ */
 
 static int
 export_image(const struct options *o)
 {
-	(void)o;
-	errx(EXIT_DATA, "--export: not built yet");
+	int out = outfile_open(o->output, OUT_TAR);
+	struct image *img = image_open(o->from, o->name, o->tag);
+	struct layer_stack stack;
+	struct flatten_layers layers = image_layers(img, &stack);
+	struct tar_writer *w = tar_writer_new(out);
+
+	flatten_write(&layers, w);
+	tar_writer_finish(w);
+	outfile_commit();
+	free(stack.open);
+	image_close(img);
+	return 0;
 }
 
 /* --- --run --------------------------------------------------------------- */
@@ -285,6 +344,29 @@ copy_contents(const struct options *o, const char *upper)
 	}
 }
 
+/* An entry of the flattened image, under its normalized name. */
+static void
+extract_item(void *ctx, const struct flatten_item *it)
+{
+	struct tar_entry e = *it->entry;
+
+	e.name = (char *)it->path;
+	rootdir_write(ctx, &e, read_tar, it->data);
+}
+
+/* The image's root, flattened once into the lower directory. */
+static void
+extract_image(struct image *img, const char *lower)
+{
+	struct rootdir *rd = rootdir_open(lower, image_label(img));
+	struct layer_stack stack;
+	struct flatten_layers layers = image_layers(img, &stack);
+
+	pathset_free(flatten_walk(&layers, 0, extract_item, rd));
+	rootdir_close(rd);
+	free(stack.open);
+}
+
 static void
 add_binds(const struct options *o, struct sandbox *sb)
 {
@@ -321,9 +403,28 @@ env_set(char **env, size_t *n, const char *kv)
 	return env;
 }
 
-/* The command's environment: defaults, then --env. */
+/* The image's Env list (config.Env, a new reference), or null. */
+static jv
+image_env(struct image *img)
+{
+	jv c, list;
+
+	if (img == NULL)
+		return jv_null();
+	c = jv_object_get(jv_copy(image_config(img)), jv_string("config"));
+	list = jv_get_kind(c) == JV_KIND_OBJECT
+	           ? jv_object_get(jv_copy(c), jv_string("Env"))
+	           : jv_null();
+	jv_free(c);
+	return list;
+}
+
+/*
+ * The command's environment: defaults, then LIST (the image's Env, whose
+ * strings it borrows), then --env.
+ */
 static char **
-command_env(const struct options *o)
+command_env(const struct options *o, jv list)
 {
 	char **env = NULL;
 	size_t n = 0;
@@ -332,6 +433,16 @@ command_env(const struct options *o)
 	              "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/"
 	              "sbin:/bin");
 	env = env_set(env, &n, "HOME=/root");
+	if (jv_get_kind(list) == JV_KIND_ARRAY) {
+		for (int i = 0; i < jv_array_length(jv_copy(list)); i++) {
+			jv v = jv_array_get(jv_copy(list), i);
+			/* The list holds V, so its text outlives this copy. */
+			if (jv_get_kind(v) == JV_KIND_STRING &&
+			    strchr(jv_string_value(v), '=') != NULL)
+				env = env_set(env, &n, jv_string_value(v));
+			jv_free(v);
+		}
+	}
 	for (size_t i = 0; i < o->nenv; i++)
 		env = env_set(env, &n, o->env[i]);
 	return env;
@@ -356,7 +467,9 @@ run_script(const struct options *o)
 	struct sandbox_command cmd = {.exec_fd = -1};
 	char *argv[4] = {NULL};
 	struct tar_writer *w;
+	struct image *img = NULL;
 	struct sandbox *sb;
+	jv env_list;
 	int out, status;
 
 	if (o->script != NULL) {
@@ -370,10 +483,15 @@ run_script(const struct options *o)
 		argv[2] = (char *)o->text;
 	}
 	cmd.argv = argv;
-	cmd.env = command_env(o);
 	out = outfile_open(o->output, OUT_TAR);
 	sb = sandbox_new();
 	add_binds(o, sb);
+	if (o->from != NULL) {
+		img = image_open(o->from, o->name, o->tag);
+		extract_image(img, sandbox_lower(sb));
+	}
+	env_list = image_env(img);
+	cmd.env = command_env(o, env_list);
 	copy_contents(o, sandbox_upper(sb));
 	status = sandbox_run(sb, &cmd);
 	if (status != 0) {
@@ -387,6 +505,9 @@ run_script(const struct options *o)
 	outfile_commit();
 	sandbox_free(sb);
 	free(cmd.env);
+	jv_free(env_list);
+	if (img != NULL)
+		image_close(img);
 	return 0;
 }
 

@@ -472,8 +472,7 @@ make_points(struct sandbox *sb)
 
 static int report_fd = -1;
 
-static void __attribute__((noreturn))
-vfail(int e, const char *fmt, va_list ap)
+static void __attribute__((noreturn)) vfail(int e, const char *fmt, va_list ap)
 {
 	char msg[1024];
 

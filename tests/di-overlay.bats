@@ -110,7 +110,7 @@ def norm(n):
     return "/".join(p for p in n.split("/") if p not in ("", "."))
 def ignored(p):
     return docker and (p in (".dockerenv", "etc/hosts", "etc/hostname",
-        "etc/resolv.conf") or p.split("/")[0] in ("dev", "proc", "sys"))
+        "etc/resolv.conf", "etc/mtab") or p.split("/")[0] in ("dev", "proc", "sys"))
 kinds = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file",
          tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink",
          tarfile.CHRTYPE: "char", tarfile.BLKTYPE: "block",
@@ -149,6 +149,213 @@ for g in sorted(" ".join(sorted(s)) for s in groups.values()):
 # What is under DIR, for checking that nothing was written there.
 snapshot() {
 	(cd "$1" && find . -printf '%p %y %m %s %n\n' | LC_ALL=C sort)
+}
+
+# spectar OUT < SPEC: a tar written member by member, in the order given.
+# Lines: TYPE PATH MODE UID:GID [CONTENT or TARGET]; TYPE is f (file), d
+# (directory), l (symlink), h (hard link) or p (fifo).
+spectar() {
+	python3 -c '
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
+    for line in sys.stdin:
+        f = line.rstrip("\n").split(None, 4)
+        if not f or f[0].startswith("#"):
+            continue
+        i = tarfile.TarInfo(f[1])
+        i.mode, i.mtime = int(f[2], 8), 1
+        i.uid, i.gid = (int(x) for x in f[3].split(":"))
+        rest, data = f[4] if len(f) > 4 else "", None
+        if f[0] == "f":
+            data = rest.encode()
+            i.size = len(data)
+        else:
+            i.type = {"d": tarfile.DIRTYPE, "l": tarfile.SYMTYPE,
+                      "h": tarfile.LNKTYPE, "p": tarfile.FIFOTYPE}[f[0]]
+            i.linkname = rest
+        t.addfile(i, io.BytesIO(data) if data is not None else None)
+' "$1"
+}
+
+# docker_export IMAGE REF OUT: load IMAGE, export a container of REF.
+docker_export() {
+	local c
+	docker load -q -i "$1" >/dev/null
+	c=$(docker create "$2" /bin/sh)
+	docker export "$c" >"$3"
+	docker rm "$c" >/dev/null
+}
+
+# umoci_export IMAGE OUT: umoci unpack of IMAGE (through skopeo's OCI
+# layout), its rootfs as a tar.
+umoci_export() {
+	local d
+	d=$(mktemp -d "$T/umoci.XXXXXX")
+	skopeo copy -q "docker-archive:$1" "oci:$d/oci:x" >/dev/null
+	umoci unpack --image "$d/oci:x" "$d/bundle" >/dev/null
+	tar -C "$d/bundle/rootfs" -cf "$2" .
+	rm -rf "$d"
+}
+
+# The three layers of the export tests: whiteouts, an opaque directory whose
+# marker comes after its new contents, type changes both ways, a hard link to
+# a file of a lower layer that a higher layer replaces, a directory deleted
+# then made again, owners, set-id bits, symlinks absolute and relative.
+export_image() {
+	local l1=$T/l1
+	mkdir -p "$l1/etc" "$l1/a/sub" "$l1/d/sub" "$l1/t" "$l1/keep" \
+		"$l1/del" "$l1/own"
+	echo 'root:x:0:0::/root:/bin/sh' >"$l1/etc/passwd"
+	echo f1 >"$l1/a/f1"
+	echo f2 >"$l1/a/f2"
+	echo x >"$l1/a/sub/x"
+	echo old1 >"$l1/d/old1"
+	echo old2 >"$l1/d/sub/old2"
+	echo inside >"$l1/t/inside"
+	echo file >"$l1/f2d"
+	echo k-v1 >"$l1/keep/k"
+	echo y >"$l1/del/y"
+	echo same >"$l1/hl1"
+	ln "$l1/hl1" "$l1/hl2"
+	ln -s /etc/passwd "$l1/lnk"
+	ln -s a/f1 "$l1/rl"
+	mkfifo "$l1/fifo"
+	echo secret >"$l1/own/file"
+	chown 1000:1000 "$l1/own"
+	chown 1000:100 "$l1/own/file"
+	chmod 0700 "$l1/own"
+	chmod 0600 "$l1/own/file"
+	echo s >"$l1/suid"
+	chmod 4755 "$l1/suid"
+	mklayer "$T/l1.tar" "$l1"
+	spectar "$T/l2.tar" <<-'EOF'
+	d a 0755 0:0
+	f a/.wh.f1 0644 0:0
+	d d 0755 0:0
+	f d/new 0644 0:0 new
+	f d/.wh..wh..opq 0644 0:0
+	f t 0640 0:0 now a file
+	d f2d 0750 0:0
+	f f2d/child 0644 0:0 child
+	d h 0755 0:0
+	h h/link 0644 0:0 keep/k
+	f .wh.del 0644 0:0
+	l lnk2 0777 0:0 ../etc/passwd
+	EOF
+	spectar "$T/l3.tar" <<-'EOF'
+	d del 0711 0:0
+	f del/z 0644 0:0 z
+	d a 0755 0:0
+	f a/f2 0644 0:0 f2-v3
+	d a/sub 0755 0:0
+	f a/sub/.wh.x 0644 0:0
+	f a/sub/y 0644 0:0 y
+	d keep 0755 0:0
+	f keep/k 0644 0:0 k-v3
+	EOF
+	mkimage "$T/img.tar" di-overlay-test/export:1 "$T/l1.tar" "$T/l2.tar" "$T/l3.tar"
+}
+
+# --- --export ------------------------------------------------------------
+
+@test "--export: layers applied with their whiteouts, opaque directories, type changes and hard links" {
+	export_image
+	di-overlay --from "$T/img.tar" >"$T/ours.tar"
+	has_eoa "$T/ours.tar"
+	! tar -tf "$T/ours.tar" | grep -q '\.wh\.'
+	treelist <"$T/ours.tar" >"$T/got"
+	# What the layers make, worked out by hand: a/f1 and a/sub/x deleted,
+	# d's old contents hidden, t a file, f2d a directory, del made again,
+	# h/link a copy of keep/k as it was in layer 1 (layer 3 replaced it).
+	cat >"$T/want" <<-EOF
+	a|dir|0755|0:0||||
+	a/f2|file|0644|0:0||||$(printf f2-v3 | sha256sum | cut -c1-16)
+	a/sub|dir|0755|0:0||||
+	a/sub/y|file|0644|0:0||||$(printf y | sha256sum | cut -c1-16)
+	d|dir|0755|0:0||||
+	d/new|file|0644|0:0||||$(printf new | sha256sum | cut -c1-16)
+	del|dir|0711|0:0||||
+	del/z|file|0644|0:0||||$(printf z | sha256sum | cut -c1-16)
+	etc|dir|0755|0:0||||
+	etc/passwd|file|0644|0:0||||$(echo 'root:x:0:0::/root:/bin/sh' | sha256sum | cut -c1-16)
+	f2d|dir|0750|0:0||||
+	f2d/child|file|0644|0:0||||$(printf child | sha256sum | cut -c1-16)
+	fifo|fifo|0644|0:0||||
+	h|dir|0755|0:0||||
+	h/link|file|0644|0:0||||$(echo k-v1 | sha256sum | cut -c1-16)
+	hl1|file|0644|0:0||||$(echo same | sha256sum | cut -c1-16)
+	hl2|file|0644|0:0||||$(echo same | sha256sum | cut -c1-16)
+	keep|dir|0755|0:0||||
+	keep/k|file|0644|0:0||||$(printf k-v3 | sha256sum | cut -c1-16)
+	lnk|symlink|0777|0:0|/etc/passwd|||
+	lnk2|symlink|0777|0:0|../etc/passwd|||
+	own|dir|0700|1000:1000||||
+	own/file|file|0600|1000:100||||$(echo secret | sha256sum | cut -c1-16)
+	rl|symlink|0777|0:0|a/f1|||
+	suid|file|4755|0:0||||$(echo s | sha256sum | cut -c1-16)
+	t|file|0640|0:0||||$(printf 'now a file' | sha256sum | cut -c1-16)
+	hardlinks: hl1 hl2
+	EOF
+	diff "$T/want" "$T/got"
+}
+
+@test "--export equals docker export of a container of the image, and umoci unpack of it" {
+	need_docker
+	export_image
+	di-overlay --from "$T/img.tar" -o "$T/ours.tar"
+	docker_export "$T/img.tar" di-overlay-test/export:1 "$T/docker.tar"
+	umoci_export "$T/img.tar" "$T/umoci.tar"
+	treelist <"$T/ours.tar" >"$T/ours"
+	treelist --docker <"$T/docker.tar" >"$T/docker"
+	treelist <"$T/umoci.tar" >"$T/umoci"
+	diff "$T/docker" "$T/ours"
+	diff "$T/umoci" "$T/ours"
+	[ "$(wc -l <"$T/ours")" -gt 20 ]
+}
+
+@test "--export reads docker save's own archive, an OCI archive, a pipe, and picks --image" {
+	need_docker
+	export_image
+	di-overlay --from "$T/img.tar" >"$T/want.tar"
+	bbroot "$T/bb"
+	mklayer "$T/bb.layer" "$T/bb"
+	mkimage "$T/bb.tar" di-overlay-test/bb:2 "$T/bb.layer"
+	docker load -q -i "$T/img.tar" >/dev/null
+	docker load -q -i "$T/bb.tar" >/dev/null
+	docker save di-overlay-test/bb:2 di-overlay-test/export:1 >"$T/saved.tar"
+	di-overlay --from "$T/saved.tar" --image di-overlay-test/export:1 >"$T/1.tar"
+	cmp "$T/want.tar" "$T/1.tar"
+	cat "$T/saved.tar" | di-overlay --image di-overlay-test/export >"$T/2.tar"
+	cmp "$T/want.tar" "$T/2.tar"
+	di-overlay --image di-overlay-test/bb:2 <"$T/saved.tar" >"$T/3.tar"
+	treelist <"$T/3.tar" | grep -q '^bin/busybox|file|0755|'
+	skopeo copy -q docker-archive:"$T/img.tar" oci-archive:"$T/oci.tar":x
+	di-overlay --from "$T/oci.tar" >"$T/4.tar"
+	diff <(treelist <"$T/want.tar") <(treelist <"$T/4.tar")
+}
+
+@test "--export: a broken image gives exit 1, a message, and no end-of-archive" {
+	export_image
+	# A layer whose bytes are not the ones its diff_id names.
+	mkdir "$T/bad" && tar -C "$T/bad" -xf "$T/img.tar"
+	spectar "$T/bad/l2/layer.tar" <<-'EOF'
+	f other 0644 0:0 other
+	EOF
+	tar -C "$T/bad" -cf "$T/bad.tar" .
+	run di-overlay --from "$T/bad.tar" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == di-overlay:*diff_id* ]]
+	[ ! -e "$T/out.tar" ]
+	di-overlay --from "$T/bad.tar" >"$T/out2.tar" || status=$?
+	[ "$status" -eq 1 ]
+	! has_eoa "$T/out2.tar"
+	head -c 20000 "$T/img.tar" >"$T/cut.tar"
+	run di-overlay --from "$T/cut.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == di-overlay:* ]]
+	run di-overlay --from "$T/img.tar" --image no/such:1
+	[ "$status" -eq 1 ]
+	[[ $output == di-overlay:*no/such* ]]
 }
 
 # --- --run over contents alone --------------------------------------------
@@ -334,8 +541,9 @@ sys" ]
 	tar -tf "$T/out.tar" | grep -qx made
 }
 
-@test "--run: contents that leave the root or hold whiteouts are refused" {
+@test "--run: contents that leave the root or hold whiteouts are refused; their links lead back inside" {
 	need_root
+	bbroot "$T/root"
 	python3 -c '
 import io, sys, tarfile
 with tarfile.open(sys.argv[1], "w") as t:
@@ -348,10 +556,162 @@ with tarfile.open(sys.argv[1], "w") as t:
 	[[ $output == *"../escape: name leaves the root"* ]]
 	[ ! -e "$T/tmp/escape" ] && [ ! -e "$T/escape" ]
 	[ -z "$(ls -A "$T/tmp")" ]
+	# Symlinks in the contents that point out lead back into the root.
+	mkdir -p "$T/outside"
+	snapshot "$T/outside" >"$T/before"
+	o=${T#/}/outside
+	spectar "$T/links.tar" <<-EOF
+	d $o 0755 0:0
+	l esc 0777 0:0 /$o
+	f esc/planted 0644 0:0 p1
+	l up 0777 0:0 ../../../../../../../../$o
+	f up/planted2 0644 0:0 p2
+	EOF
+	di-overlay --contents "$T/links.tar" --contents "$T/root" -c true >"$T/l.tar"
+	snapshot "$T/outside" | diff "$T/before" -
+	[ "$(tar -xOf "$T/l.tar" "$o/planted")" = p1 ]
+	[ "$(tar -xOf "$T/l.tar" "$o/planted2")" = p2 ]
 	mkdir -p "$T/wh/d" && touch "$T/wh/d/.wh.x"
 	run di-overlay --contents "$T/wh" -c true
 	[ "$status" -eq 1 ]
 	[[ $output == *"d/.wh.x: a whiteout in contents"* ]]
+}
+
+# --- --run over an image ----------------------------------------------------
+
+@test "--run over an image: the seed's mkRootLayer; a user added, a file deleted, a directory replaced, a file written" {
+	need_root
+	base_image
+	run di-overlay --from "$T/base.tar" -o "$T/layer.tar" --env EXTRA=1 -c '
+		echo "PATH=$PATH FROM_IMAGE=$FROM_IMAGE EXTRA=$EXTRA" >&2
+		echo "bob:x:1001:1001::/home/bob:/bin/sh" >>/etc/passwd
+		rm /var/lib/state
+		rm -rf /usr/share/doc/foo
+		mkdir /usr/share/doc/foo
+		echo new >/usr/share/doc/foo/NEW
+		mkdir /srv
+		echo hello >/srv/new.txt'
+	[ "$status" -eq 0 ]
+	[[ $output == *"PATH=/bin FROM_IMAGE=yes EXTRA=1"* ]]
+	tar -tvf "$T/layer.tar" --numeric-owner | awk '{print $1, $2, $6}' >"$T/list"
+	cat >"$T/want" <<-'EOF'
+	drwxr-xr-x 0/0 etc/
+	-rw-r--r-- 0/0 etc/passwd
+	drwxr-xr-x 0/0 srv/
+	-rw-r--r-- 0/0 srv/new.txt
+	drwxr-xr-x 0/0 usr/
+	drwxr-xr-x 0/0 usr/share/
+	drwxr-xr-x 0/0 usr/share/doc/
+	drwxr-xr-x 0/0 usr/share/doc/foo/
+	-rw-r--r-- 0/0 usr/share/doc/foo/.wh..wh..opq
+	-rw-r--r-- 0/0 usr/share/doc/foo/NEW
+	drwxr-xr-x 0/0 var/
+	drwxr-xr-x 0/0 var/lib/
+	-rw-r--r-- 0/0 var/lib/.wh.state
+	EOF
+	diff "$T/want" "$T/list"
+	tar -xOf "$T/layer.tar" etc/passwd | grep -qx 'bob:x:1001:1001::/home/bob:/bin/sh'
+	# The new image flattens to the base with exactly those changes.
+	di-cook -n di-overlay-test/run -t 1 --from "$T/base.tar" "$T/layer.tar" >"$T/new.tar"
+	di-overlay --from "$T/base.tar" | treelist >"$T/before"
+	di-overlay --from "$T/new.tar" | treelist >"$T/after"
+	diff "$T/before" "$T/after" | grep '^[<>]' | cut -d'|' -f1 | sort -u >"$T/changed"
+	cat >"$T/want" <<-'EOF'
+	< usr/share/doc/foo/README
+	< usr/share/doc/foo/sub
+	< usr/share/doc/foo/sub/deep
+	< var/lib/state
+	> etc/passwd
+	> srv
+	> srv/new.txt
+	> usr/share/doc/foo/NEW
+	EOF
+	grep -v '^< etc/passwd' "$T/changed" | diff "$T/want" -
+}
+
+@test "--run over an image: Docker runs the cooked image and sees exactly the changes" {
+	need_docker
+	base_image
+	di-overlay --from "$T/base.tar" -c '
+		echo "bob:x:1001:1001::/home/bob:/bin/sh" >>/etc/passwd
+		rm /var/lib/state
+		rm -rf /usr/share/doc/foo && mkdir /usr/share/doc/foo
+		echo new >/usr/share/doc/foo/NEW
+		echo hello >/srv.txt
+		chown 1001:1001 /srv.txt' >"$T/layer.tar"
+	di-cook -n di-overlay-test/run -t 1 --from "$T/base.tar" "$T/layer.tar" >"$T/new.tar"
+	docker load -q -i "$T/new.tar" >/dev/null
+	run docker run --rm --network none di-overlay-test/run:1 /bin/sh -c '
+		grep bob /etc/passwd; ls /usr/share/doc/foo; cat /srv.txt
+		busybox stat -c "%u %g" /srv.txt; ls /var/lib/state 2>&1; true'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "bob:x:1001:1001::/home/bob:/bin/sh" ]
+	[ "${lines[1]}" = NEW ]
+	[ "${lines[2]}" = hello ]
+	[ "${lines[3]}" = "1001 1001" ]
+	[[ ${lines[4]} == *"No such file"* ]]
+	# Docker's view of the whole tree is ours.
+	docker_export "$T/new.tar" di-overlay-test/run:1 "$T/docker.tar"
+	diff <(treelist --docker <"$T/docker.tar") <(di-overlay --from "$T/new.tar" | treelist)
+	docker_export "$T/base.tar" base:1 "$T/docker-base.tar"
+	diff <(treelist --docker <"$T/docker-base.tar") <(treelist --docker <"$T/docker.tar") |
+		grep '^[<>]' | cut -d'|' -f1 | sort -u >"$T/changed"
+	cat >"$T/want" <<-'EOF'
+	< etc/passwd
+	< usr/share/doc/foo/README
+	< usr/share/doc/foo/sub
+	< usr/share/doc/foo/sub/deep
+	< var/lib/state
+	> etc/passwd
+	> srv.txt
+	> usr/share/doc/foo/NEW
+	EOF
+	diff "$T/want" "$T/changed"
+}
+
+@test "--run: an image whose links point outside, or whose names climb out, writes nothing outside the work directory" {
+	need_root
+	mkdir -p "$T/outside" "$T/tmp"
+	echo secret >"$T/outside/secret"
+	snapshot "$T/outside" >"$T/before"
+	bbroot "$T/base"
+	mklayer "$T/base.layer" "$T/base"
+	# Symlinks to the host's directory, absolute and through "..", and
+	# entries that go through them, in the same layer and in the next.
+	spectar "$T/evil1.tar" <<-EOF
+	l abs 0777 0:0 $T/outside
+	l rel 0777 0:0 ../../../../../../../../..$T/outside
+	f abs/planted 0644 0:0 through abs
+	EOF
+	spectar "$T/evil2.tar" <<-EOF
+	f rel/planted 0644 0:0 through rel
+	d abs 0755 0:0
+	f abs/planted2 0644 0:0 through abs again
+	EOF
+	mkimage "$T/evil.tar" evil:1 "$T/base.layer" "$T/evil1.tar" "$T/evil2.tar"
+	TMPDIR=$T/tmp run di-overlay --from "$T/evil.tar" -c 'ls /rel /abs >&2; echo x >/abs/x' -o "$T/out.tar"
+	echo "$output"
+	snapshot "$T/outside" | diff "$T/before" -
+	[ -z "$(ls -A "$T/tmp")" ]
+	[ "$status" -eq 0 ] || [[ $output == di-overlay:* ]]
+	# An absolute hard link to a host file, and a name with "..".
+	spectar "$T/evil3.tar" <<-EOF
+	h stolen 0644 0:0 $T/outside/secret
+	EOF
+	mkimage "$T/evil3img.tar" evil:3 "$T/base.layer" "$T/evil3.tar"
+	TMPDIR=$T/tmp run di-overlay --from "$T/evil3img.tar" -c 'cat /stolen >&2' -o "$T/out3.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == di-overlay:*stolen* ]]
+	[ "$(stat -c %h "$T/outside/secret")" -eq 1 ]
+	spectar "$T/evil4.tar" <<-EOF
+	f ../../../../../..$T/outside/dotdot 0644 0:0 climbed
+	EOF
+	mkimage "$T/evil4img.tar" evil:4 "$T/base.layer" "$T/evil4.tar"
+	TMPDIR=$T/tmp run di-overlay --from "$T/evil4img.tar" -c true -o "$T/out4.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == di-overlay:* ]]
+	snapshot "$T/outside" | diff "$T/before" -
+	[ -z "$(ls -A "$T/tmp")" ]
 }
 
 @test "usage errors exit 2" {
