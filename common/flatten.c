@@ -711,7 +711,7 @@ take_entry(struct flat *f, const struct tar_entry *e)
 }
 
 static void
-layer_close(struct flat *f, size_t j, struct tar_reader *r)
+close_layer(const struct flat *f, size_t j, struct tar_reader *r)
 {
 	if (f->layers->close != NULL)
 		f->layers->close(f->layers->ctx, j, r);
@@ -738,7 +738,7 @@ walk_layer(struct flat *f, size_t j)
 	close_requests(f, 0);
 	pathset_free(f->seen);
 	f->seen = NULL;
-	layer_close(f, j, f->r);
+	close_layer(f, j, f->r);
 	f->r = NULL;
 }
 
@@ -779,7 +779,7 @@ reread_layer(struct flat *f, size_t j, const size_t *nodes, size_t n)
 	if (k < n)
 		errx(EXIT_DATA, "layer %zu (%s): changed between two reads",
 		     j + 1, f->labels[j]);
-	layer_close(f, j, r);
+	close_layer(f, j, r);
 }
 
 static void

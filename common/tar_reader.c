@@ -15,6 +15,7 @@
 #include "tar_reader.h"
 
 #define SPECIAL_MAX (1 << 20) /* Go's limit on pax and long-name data */
+#define SKIP_BUF (64 * 1024)
 #define GO_ZERO_TIME INT64_C(-62135596800) /* time.Time{}.Unix() */
 
 struct tar_reader {
@@ -22,6 +23,7 @@ struct tar_reader {
 	struct tar_entry e;
 	struct buffer raw;
 	unsigned char blk[TAR_BLOCK];
+	unsigned char *skipbuf; /* for data nobody reads */
 	int64_t remaining; /* data bytes of the current entry not yet read */
 	int64_t pad;
 	uint64_t end_offset;
@@ -97,13 +99,15 @@ read_exact(struct tar_reader *r, void *buf, size_t n, const char *what)
 static int
 skip_data(struct tar_reader *r)
 {
-	unsigned char buf[64 * 1024];
 	int64_t n = r->remaining + r->pad;
 
+	if (n > 0 && r->skipbuf == NULL &&
+	    (r->skipbuf = malloc(SKIP_BUF)) == NULL)
+		err(EXIT_DATA, "malloc");
 	while (n > 0) {
-		size_t k = n > (int64_t)sizeof(buf) ? sizeof(buf) : (size_t)n;
+		size_t k = n > SKIP_BUF ? SKIP_BUF : (size_t)n;
 		uint64_t off = instream_offset(r->in);
-		int got = read_exact(r, buf, k, "data");
+		int got = read_exact(r, r->skipbuf, k, "data");
 		if (got < 0)
 			return -1;
 		if (got == 0)
@@ -740,6 +744,7 @@ tar_reader_close(struct tar_reader *r)
 		return;
 	entry_clear(&r->e);
 	buffer_free(&r->raw);
+	free(r->skipbuf);
 	instream_close(r->in);
 	free(r);
 }

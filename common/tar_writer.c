@@ -163,10 +163,16 @@ fill_block(unsigned char *b, const struct tar_entry *e, struct buffer *pax)
 	memset(b, 0, TAR_BLOCK);
 	if (put_name(b, e->name) < 0)
 		add_record(pax, "path", e->name, strlen(e->name));
-	if ((len = strlen(e->linkname)) <= 100)
+	if ((len = strlen(e->linkname)) <= 100) {
 		memcpy(b + 157, e->linkname, len);
-	else
+	} else {
+		/*
+		 * libarchive (bsdtar 3.6) ignores a pax linkpath when this
+		 * field is empty; like GNU tar and Go, keep its first bytes.
+		 */
+		memcpy(b + 157, e->linkname, 100);
 		add_record(pax, "linkpath", e->linkname, len);
+	}
 	put_octal(b + 100, 8, e->mode & 07777777);
 	if (put_octal(b + 108, 8, e->uid) < 0)
 		add_number_record(pax, "uid", e->uid);

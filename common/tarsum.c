@@ -46,7 +46,7 @@ struct batch {
 
 #define NAME_KEY 16 /* bytes of a name's digest kept */
 #define SLOTS_PER_CHUNK 4096
-#define MAX_CHUNKS (1 << 20) /* 4 billion entries */
+#define DIR_SIZE 1024 /* chunks per directory; 1024 directories */
 
 struct worker {
 	struct tarsum *ts;
@@ -74,7 +74,7 @@ struct tarsum {
 	int last_worker;
 	int quit;
 	/* Per entry, in archive order: name key, then sum (slot_size bytes). */
-	unsigned char **chunks;
+	unsigned char **chunks[DIR_SIZE];
 	size_t slot_size, md_size;
 	size_t nentries;
 };
@@ -106,7 +106,9 @@ version_label(enum tarsum_version v)
 static unsigned char *
 slot(struct tarsum *ts, size_t idx)
 {
-	return ts->chunks[idx / SLOTS_PER_CHUNK] +
+	size_t c = idx / SLOTS_PER_CHUNK;
+
+	return ts->chunks[c / DIR_SIZE][c % DIR_SIZE] +
 	       idx % SLOTS_PER_CHUNK * ts->slot_size;
 }
 
@@ -268,10 +270,6 @@ tarsum_new(enum tarsum_version v, const char *alg, int threads)
 	ts->alg = alg;
 	ts->md_size = strcmp(alg, "sha256") == 0 ? 32 : 64;
 	ts->slot_size = NAME_KEY + ts->md_size;
-	/* Untouched pointers cost no memory: the table is mapped lazily. */
-	ts->chunks = calloc(MAX_CHUNKS, sizeof(*ts->chunks));
-	if (ts->chunks == NULL)
-		err(EXIT_DATA, "malloc");
 	ts->nworkers = threads > 1 ? threads : 0;
 	ts->inline_worker.ts = ts;
 	pthread_mutex_init(&ts->mu, NULL);
@@ -348,6 +346,21 @@ header_text(struct buffer *h, const struct tar_entry *e, enum tarsum_version v)
 		add_xattrs(h, e);
 }
 
+/* Room for SLOTS_PER_CHUNK more entries; nothing already there moves. */
+static void
+add_chunk(struct tarsum *ts, size_t c)
+{
+	unsigned char ***dir = &ts->chunks[c / DIR_SIZE];
+
+	if (c / DIR_SIZE >= DIR_SIZE)
+		errx(EXIT_DATA, "too many entries to hash");
+	if (*dir == NULL && (*dir = calloc(DIR_SIZE, sizeof(**dir))) == NULL)
+		err(EXIT_DATA, "malloc");
+	(*dir)[c % DIR_SIZE] = malloc(SLOTS_PER_CHUNK * ts->slot_size);
+	if ((*dir)[c % DIR_SIZE] == NULL)
+		err(EXIT_DATA, "malloc");
+}
+
 void
 tarsum_begin(struct tarsum *ts, const struct tar_entry *e)
 {
@@ -358,14 +371,8 @@ tarsum_begin(struct tarsum *ts, const struct tar_entry *e)
 	unsigned char key[DIGEST_MAX_BYTES];
 	char *name = path_go_clean(e->name);
 
-	if (idx % SLOTS_PER_CHUNK == 0) {
-		if (idx / SLOTS_PER_CHUNK >= MAX_CHUNKS)
-			errx(EXIT_DATA, "too many entries to hash");
-		ts->chunks[idx / SLOTS_PER_CHUNK] =
-		    malloc(SLOTS_PER_CHUNK * ts->slot_size);
-		if (ts->chunks[idx / SLOTS_PER_CHUNK] == NULL)
-			err(EXIT_DATA, "malloc");
-	}
+	if (idx % SLOTS_PER_CHUNK == 0)
+		add_chunk(ts, idx / SLOTS_PER_CHUNK);
 	digest_buffer_raw("sha256", name, strlen(name), key);
 	memcpy(slot(ts, idx), key, NAME_KEY);
 	free(name);
@@ -509,9 +516,11 @@ free_all(struct tarsum *ts)
 	free_batches(ts);
 	free(ts->cur->mem);
 	free(ts->cur);
-	for (size_t i = 0; i < ts->nentries; i += SLOTS_PER_CHUNK)
-		free(ts->chunks[i / SLOTS_PER_CHUNK]);
-	free(ts->chunks);
+	for (size_t d = 0; d < DIR_SIZE && ts->chunks[d] != NULL; d++) {
+		for (size_t c = 0; c < DIR_SIZE; c++)
+			free(ts->chunks[d][c]);
+		free(ts->chunks[d]);
+	}
 	free(ts->workers);
 	free(ts);
 }

@@ -154,6 +154,7 @@ dirtree: $T/t/sock: socket skipped" ]
 		'mv "$1/a-c" "$1/a-d"' 'ln -sfn ../b "$1/z/sym"' \
 		'mkdir "$1/a/b/g"'; do
 		rm -rf "$T/t" && make_tree "$T/t"
+		rm -f "$T/go" "$T/out"
 		mkfifo "$T/go"
 		dirtree -t -w "$T/t" <"$T/go" >"$T/out" &
 		exec 5>"$T/go"
@@ -162,7 +163,6 @@ dirtree: $T/t/sock: socket skipped" ]
 		echo go >&5
 		exec 5>&-
 		wait $!
-		rm "$T/go"
 		line=$(tail -n 1 "$T/out")
 		echo "$change: $line"
 		[ "$line" != same ]

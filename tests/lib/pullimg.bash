@@ -6,6 +6,8 @@
 #   make_archive OUT NAME:TAG ARCH DIR...
 #       a docker-archive (docker save form) whose layers are the trees DIR...
 #       (bottom first), with a config for linux/ARCH.
+#   make_archive_tars OUT NAME:TAG ARCH LAYER.tar...
+#       the same from layer tars (moved into the archive).
 #   make_index_layout DIR AMD64.tar ARM64.tar
 #       an OCI layout whose tag "multi" is an index of the two archives'
 #       images (linux/amd64, linux/arm64/v8), preceded by an attestation
@@ -27,14 +29,26 @@ _tar_layer() {
 }
 
 make_archive() {
-	local out=$1 ref=$2 arch=$3 tmp diffs='' layers='' hist='' i=0 d sum cfg
+	local out=$1 ref=$2 arch=$3 tmp i=0 d tars=()
 	shift 3
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/pullimg.XXXXXX") || return
 	for d; do
 		i=$((i + 1))
 		_tar_layer "$d" "$tmp/l$i.tar" || return
-		sum=$(sha256sum <"$tmp/l$i.tar" | cut -d' ' -f1)
-		mkdir -p "$tmp/img/$sum" && mv "$tmp/l$i.tar" "$tmp/img/$sum/layer.tar"
+		tars+=("$tmp/l$i.tar")
+	done
+	make_archive_tars "$out" "$ref" "$arch" "${tars[@]}" && rm -rf "$tmp"
+}
+
+# The same from layer tars, which are moved into the archive.
+make_archive_tars() {
+	local out=$1 ref=$2 arch=$3 tmp diffs='' layers='' hist='' i=0 f sum cfg
+	shift 3
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/pullimg.XXXXXX") || return
+	for f; do
+		i=$((i + 1))
+		sum=$(sha256sum <"$f" | cut -d' ' -f1)
+		mkdir -p "$tmp/img/$sum" && mv "$f" "$tmp/img/$sum/layer.tar"
 		diffs+="${diffs:+,}\"sha256:$sum\""
 		layers+="${layers:+,}\"$sum/layer.tar\""
 		hist+="${hist:+,}{\"created\":\"1970-01-01T00:00:01Z\",\"created_by\":\"layer $i\"}"

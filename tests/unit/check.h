@@ -12,8 +12,8 @@
 static int check_count, check_failed;
 
 #define CHECK(cond) check_one((cond), #cond, __FILE__, __LINE__)
-#define CHECK_STR(a, b) \
-	check_one((a) != NULL && strcmp((a), (b)) == 0, #a " == " #b, \
+#define CHECK_STR(a, b)                                                        \
+	check_one((a) != NULL && strcmp((a), (b)) == 0, #a " == " #b,          \
 	          __FILE__, __LINE__)
 
 static inline void

@@ -1,0 +1,424 @@
+/*
+ * di-layer: one normalized, reproducible layer from directories and trees,
+ * as Nix's mkPureLayer made it: a BUNDLE (VERSION, json, layer.tar), or
+ * the layer tar alone.
+ *
+ *	di-layer [-c BASEJSON] [--mtime T] [--owner UID:GID] [--tar]
+ *	         [-o FILE] [INPUT]...
+ *
+ * The BUNDLE's json names the layer's tarsum, and the json comes before
+ * the layer, so the layer is walked twice: once to learn its size and
+ * checksum, once to write it.  Directories are simply read again (and must
+ * not have changed); tars are indexed once and read back by offset.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "bundle.h"
+#include "errors.h"
+#include "json.h"
+#include "outfile.h"
+#include "tar_writer.h"
+#include "tarsum.h"
+#include "treemerge.h"
+
+#define COPY_CHUNK (1 << 20)
+
+struct options {
+	const char *base_json;
+	const char *output;
+	int64_t mtime;
+	int64_t uid, gid;
+	int tar_only;
+	int threads;
+	char **inputs;
+	int ninputs;
+};
+
+/* What the first walk learns about the layer. */
+struct layer_sum {
+	int64_t size;
+	char *checksum;
+	uint64_t *stamps; /* of each entry, for the second walk to compare */
+	size_t nstamps;
+};
+
+static void
+usage(int status)
+{
+	fprintf(
+	    status ? stderr : stdout,
+	    "usage: di-layer [-c BASEJSON] [--mtime T] [--owner UID:GID] "
+	    "[--tar] [-o FILE]\n"
+	    "                [INPUT]...\n"
+	    "Make one reproducible layer of the directories and tars INPUT "
+	    "(stdin if none),\n"
+	    "merged first-wins, and write it as a bundle (VERSION, json, "
+	    "layer.tar).\n"
+	    "  -c, --base-json FILE  the json to add the checksum to\n"
+	    "      --mtime T         time of every entry: seconds, @seconds "
+	    "or\n"
+	    "                        YYYY-MM-DDTHH:MM:SSZ (default: "
+	    "SOURCE_DATE_EPOCH, else 1)\n"
+	    "      --owner UID:GID   owner of every entry (default 0:0)\n"
+	    "      --tar             write the layer tar alone\n"
+	    "  -o, --output FILE     write to FILE instead of stdout\n"
+	    "      --help, --version\n");
+	exit(status);
+}
+
+/* --- times and owners --------------------------------------------------- */
+
+static int
+parse_seconds(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s == '@')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v < 0 || v > 077777777777LL)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Seconds, @seconds, or an RFC 3339 time in UTC ("...Z"). */
+static int
+parse_time(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	const char *end;
+
+	if (parse_seconds(s, out) == 0)
+		return 0;
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return *out < 0 ? -1 : 0;
+}
+
+/* SOURCE_DATE_EPOCH if set, else 1 (the seed's 1970-01-01T00:00:01Z). */
+static int64_t
+default_time(void)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	int64_t t;
+
+	if (sde == NULL || *sde == '\0')
+		return 1;
+	if (parse_seconds(sde, &t) < 0 || *sde == '@')
+		usage_error("SOURCE_DATE_EPOCH is not a number of seconds: "
+		            "'%s'",
+		            sde);
+	return t;
+}
+
+static void
+parse_owner(const char *s, int64_t *uid, int64_t *gid)
+{
+	char *end;
+	long long u, g;
+
+	u = strtoll(s, &end, 10);
+	if (end == s || *end != ':' || u < 0)
+		usage_error("--owner wants UID:GID, not '%s'", s);
+	s = end + 1;
+	g = strtoll(s, &end, 10);
+	if (end == s || *end != '\0' || g < 0)
+		usage_error("--owner wants UID:GID, not '%s'", s);
+	*uid = u;
+	*gid = g;
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_MTIME = 256,
+		OPT_OWNER,
+		OPT_TAR,
+		OPT_THREADS,
+		OPT_HELP,
+		OPT_VERSION
+	};
+	static const struct option longopts[] = {
+	    {"base-json", required_argument, NULL, 'c'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"mtime", required_argument, NULL, OPT_MTIME},
+	    {"owner", required_argument, NULL, OPT_OWNER},
+	    {"tar", no_argument, NULL, OPT_TAR},
+	    {"threads", required_argument, NULL, OPT_THREADS},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->mtime = default_time();
+	o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	while ((c = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->base_json = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_MTIME:
+			if (parse_time(optarg, &o->mtime) < 0)
+				usage_error("--mtime: bad time '%s'", optarg);
+			break;
+		case OPT_OWNER:
+			parse_owner(optarg, &o->uid, &o->gid);
+			break;
+		case OPT_TAR:
+			o->tar_only = 1;
+			break;
+		case OPT_THREADS:
+			o->threads = atoi(optarg);
+			if (o->threads < 1 || o->threads > 64)
+				usage_error("--threads wants 1 to 64");
+			break;
+		case OPT_HELP:
+			usage(0);
+			break;
+		case OPT_VERSION:
+			print_version();
+			break;
+		default:
+			usage(EXIT_USAGE);
+		}
+	}
+	if (o->threads > 4)
+		o->threads = 4;
+	o->inputs = argv + optind;
+	o->ninputs = argc - optind;
+}
+
+/* --- inputs ------------------------------------------------------------- */
+
+/* Directories are walked, anything else is read as a tar. */
+static struct treemerge *
+open_inputs(const struct options *o)
+{
+	struct treemerge *m = treemerge_new();
+	int stdin_used = 0;
+	struct stat st;
+
+	if (o->ninputs == 0)
+		treemerge_add_tree(m, "-");
+	for (int i = 0; i < o->ninputs; i++) {
+		const char *in = o->inputs[i];
+		if (strcmp(in, "-") == 0) {
+			if (stdin_used++)
+				usage_error("standard input given twice");
+			treemerge_add_tree(m, in);
+		} else if (stat(in, &st) < 0) {
+			err(EXIT_DATA, "%s", in);
+		} else if (S_ISDIR(st.st_mode)) {
+			treemerge_add_dir(m, in, NULL, 0);
+		} else {
+			treemerge_add_tree(m, in);
+		}
+	}
+	return m;
+}
+
+/* Owner and time as the options say; no user or group names. */
+static void
+normalize(struct tar_entry *e, const struct options *o)
+{
+	e->mtime = o->mtime;
+	e->uid = o->uid;
+	e->gid = o->gid;
+	e->uname = e->gname = "";
+}
+
+/* --- first walk: size and checksum -------------------------------------- */
+
+static void
+add_stamp(struct layer_sum *sum, uint64_t stamp)
+{
+	if ((sum->nstamps & (sum->nstamps - 1)) == 0) {
+		size_t cap = sum->nstamps ? 2 * sum->nstamps : 1;
+		sum->stamps =
+		    reallocarray(sum->stamps, cap, sizeof(*sum->stamps));
+		if (sum->stamps == NULL)
+			err(EXIT_DATA, "malloc");
+	}
+	sum->stamps[sum->nstamps++] = stamp;
+}
+
+/* Hash an entry's data straight into the tarsum's queue. */
+static void
+hash_data(struct treemerge *m, struct tarsum *ts)
+{
+	for (;;) {
+		size_t n = COPY_CHUNK;
+		void *p = tarsum_data_space(ts, &n);
+		size_t k = treemerge_read(m, p, n);
+		if (k == 0)
+			break;
+		tarsum_data_commit(ts, k);
+	}
+}
+
+static struct layer_sum
+sum_layer(struct treemerge *m, const struct options *o)
+{
+	struct layer_sum sum = {0};
+	struct tarsum *ts = tarsum_new(TARSUM_V1, "sha256", o->threads);
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct tar_writer *headers;
+	struct tar_entry *e;
+	int64_t data = 0;
+
+	if (devnull < 0)
+		err(EXIT_DATA, "/dev/null");
+	/* Headers are encoded to learn their size; data is only counted. */
+	headers = tar_writer_new(devnull);
+	treemerge_start(m);
+	while (treemerge_next(m, &e)) {
+		normalize(e, o);
+		tarsum_begin(ts, e);
+		tar_writer_header(headers, e);
+		hash_data(m, ts);
+		tarsum_end(ts);
+		if (e->typeflag == '0')
+			data +=
+			    (e->size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+		add_stamp(&sum, treemerge_stamp(m));
+	}
+	sum.size = (int64_t)tar_writer_offset(headers) + data + 2 * TAR_BLOCK;
+	tar_writer_abandon(headers);
+	close(devnull);
+	sum.checksum = tarsum_finish(ts, NULL, 0);
+	return sum;
+}
+
+/* --- second walk: the layer's bytes ------------------------------------- */
+
+static void
+copy_data(struct treemerge *m, struct tar_writer *w, const struct tar_entry *e)
+{
+	static char buf[COPY_CHUNK];
+	size_t k;
+
+	while ((k = treemerge_read(m, buf, sizeof(buf))) > 0)
+		tar_writer_raw(w, buf, k);
+	tar_writer_pad(w, e->typeflag == '0' ? e->size : 0);
+}
+
+/*
+ * Write the layer's entries, not yet its end-of-archive blocks.  With SUM,
+ * every entry must be what the first walk saw.
+ */
+static void
+write_layer(struct treemerge *m, struct tar_writer *w, const struct options *o,
+            const struct layer_sum *sum)
+{
+	uint64_t start = tar_writer_offset(w);
+	struct tar_entry *e;
+	size_t i = 0;
+
+	treemerge_start(m);
+	while (treemerge_next(m, &e)) {
+		normalize(e, o);
+		tar_writer_header(w, e);
+		copy_data(m, w, e);
+		if (sum != NULL &&
+		    (i >= sum->nstamps || sum->stamps[i] != treemerge_stamp(m)))
+			errx(EXIT_DATA,
+			     "'%s': input changed between the two "
+			     "reads",
+			     e->name);
+		i++;
+	}
+	treemerge_check_unchanged(m);
+	if (sum != NULL && (i != sum->nstamps ||
+	                    tar_writer_offset(w) - start + 2 * TAR_BLOCK !=
+	                        (uint64_t)sum->size))
+		errx(EXIT_DATA, "input changed between the two reads");
+}
+
+/* The layer's end-of-archive blocks, inside the bundle's layer.tar. */
+static void
+end_layer(struct tar_writer *w, int64_t size)
+{
+	static const char zeros[2 * TAR_BLOCK];
+
+	tar_writer_raw(w, zeros, sizeof(zeros));
+	tar_writer_pad(w, size);
+}
+
+/* --- the bundle's json -------------------------------------------------- */
+
+/* The seed's baseJson, created at SOURCE_DATE_EPOCH. */
+static jv
+default_json(void)
+{
+	time_t t = (time_t)default_time();
+	char created[32];
+
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	jv v = jv_object();
+	v = jv_object_set(v, jv_string("created"), jv_string(created));
+	v = jv_object_set(v, jv_string("architecture"), jv_string("amd64"));
+	v = jv_object_set(v, jv_string("os"), jv_string("linux"));
+	return jv_object_set(v, jv_string("config"), jv_null());
+}
+
+static char *
+bundle_json(const struct options *o, const char *checksum)
+{
+	jv v = o->base_json ? json_load_file(o->base_json) : default_json();
+
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		errx(EXIT_DATA, "%s: not a JSON object", o->base_json);
+	}
+	v = jv_object_set(v, jv_string("checksum"), jv_string(checksum));
+	return json_dump(v);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct treemerge *m;
+	struct tar_writer *w;
+
+	parse_options(argc, argv, &o);
+	if (o.base_json != NULL && o.tar_only)
+		usage_error("--tar writes no json: -c makes no sense with it");
+	m = open_inputs(&o);
+	w = tar_writer_new(outfile_open(o.output, OUT_TAR));
+	if (o.tar_only) {
+		write_layer(m, w, &o, NULL);
+	} else {
+		struct layer_sum sum = sum_layer(m, &o);
+		char *json = bundle_json(&o, sum.checksum);
+		bundle_write_head(w, json, sum.size, o.mtime);
+		write_layer(m, w, &o, &sum);
+		end_layer(w, sum.size);
+		free(json);
+		free(sum.checksum);
+		free(sum.stamps);
+	}
+	tar_writer_finish(w);
+	outfile_commit();
+	treemerge_free(m);
+	return 0;
+}

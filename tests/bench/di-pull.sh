@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# di-pull against skopeo (copy docker://... docker-archive:) from the same
+# local distribution registry, for an image of 1.2 GB in 6 layers made of
+# the machine's own files under /usr (real binaries and text, as images
+# hold), gzip-compressed by skopeo when pushed.
+set -eu
+. "$(dirname "$0")/lib.bash"
+. "$TOP/tests/lib/peers.bash"
+. "$TOP/tests/lib/pullimg.bash"
+: "${BENCH_LAYERS:=6}" "${BENCH_LAYER_MB:=200}"
+bench_tmp
+trap 'registry_stop; rm -rf "$BT"' EXIT
+registry_start
+
+# Files under /usr in name order, cut into layers of BENCH_LAYER_MB; when
+# /usr is too small the same files fill the later layers again.
+find /usr -xdev -type f -readable -size -100M -printf '%s %P\n' | sort -k2 >"$BT/files"
+awk -v n="$BENCH_LAYERS" -v per="$((BENCH_LAYER_MB * 1048576))" -v dir="$BT" '
+	{ size[NR] = $1; sub(/^[0-9]+ /, ""); name[NR] = $0 }
+	END {
+		i = 1
+		for (l = 1; l <= n; l++) {
+			for (got = 0; got < per; i = i % NR + 1) {
+				print "usr/" name[i] > (dir "/list" l)
+				got += size[i]
+			}
+		}
+	}' "$BT/files"
+layers=()
+for l in $(seq "$BENCH_LAYERS"); do
+	tar -C / --sort=name --mtime=@1 --owner=0 --group=0 --numeric-owner \
+		-cf "$BT/l$l.tar" -T "$BT/list$l" 2>/dev/null || true
+	layers+=("$BT/l$l.tar")
+done
+make_archive_tars "$BT/img.tar" bench/img:1 amd64 "${layers[@]}"
+size=$(stat -c %s "$BT/img.tar")
+skopeo copy -q --dest-tls-verify=false "docker-archive:$BT/img.tar" \
+	"docker://$REGISTRY_ADDR/bench/img:1"
+rm -f "$BT/img.tar"
+blobs=$(du -sm "$REGISTRY_DIR/data" | cut -f1)
+echo "image: $((size / 1048576)) MiB in $BENCH_LAYERS layers, $blobs MiB in the registry (gzip)"
+
+ours="rm -f $BT/ours.tar; di-pull --plain-http -q -o $BT/ours.tar $REGISTRY_ADDR/bench/img:1"
+ref="rm -f $BT/sk.tar; skopeo copy -q --src-tls-verify=false docker://$REGISTRY_ADDR/bench/img:1 docker-archive:$BT/sk.tar"
+
+# Both hold the same layers.
+bash -c "$ours" && bash -c "$ref"
+for f in ours sk; do
+	mkdir "$BT/$f" && tar -C "$BT/$f" -xf "$BT/$f.tar" manifest.json
+	jq -r '.[0].Layers | length' "$BT/$f/manifest.json"
+done | uniq | grep -qx "$BENCH_LAYERS" || {
+	echo "layer counts differ" >&2
+	exit 1
+}
+
+bench_median t_ours "$ours"
+bench_median t_ref "$ref"
+rss_ours=$(bench_rss "$ours")
+rss_ref=$(bench_rss "$ref")
+printf 'di-pull          %6.2f s  %7d KiB peak\n' "$t_ours" "$rss_ours"
+printf 'skopeo copy      %6.2f s  %7d KiB peak\n' "$t_ref" "$rss_ref"
+echo "speed-up: $(bench_ratio "$t_ref" "$t_ours")x, memory: $(bench_ratio "$rss_ref" "$rss_ours")x less"
