@@ -51,12 +51,6 @@ struct flatten_layers {
 	 * called again only when a hardlink needs a skipped entry back.
 	 */
 	struct tar_reader *(*open)(void *ctx, size_t i);
-	/*
-	 * Close what open returned for layer I (possibly before its end);
-	 * NULL: tar_reader_close.  An image's layers are closed with
-	 * image_layer_close, which also checks their diff_ids.
-	 */
-	void (*close)(void *ctx, size_t i, struct tar_reader *r);
 	void *ctx;
 	/*
 	 * Close what open returned (R, of layer I), which may not have been
