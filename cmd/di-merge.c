@@ -204,6 +204,7 @@ struct merge {
 	struct deferred *deferred;
 	size_t ndeferred;
 	uint32_t input;
+	int last_wins;
 	/* the parent directory last found open to this input's entries */
 	char *cache;
 };
@@ -229,6 +230,8 @@ parents_open(struct merge *m, const char *path)
 			continue;
 		struct path_info *p = pathset_getn(m->tree, path, i);
 		if (p != NULL && p->type != 0 && !(p->flags & PATH_DIR))
+			return 0;
+		if (p != NULL && (p->flags & PATH_OPAQUE))
 			return 0;
 	}
 	for (size_t i = 1; i <= plen; i++) {
@@ -261,6 +264,14 @@ claim(struct merge *m, const struct tar_entry *e, const char *path)
 	if (!parents_open(m, path))
 		return NULL;
 	p = pathset_add(m->tree, path, NULL);
+	/*
+	 * With --last-wins, inputs go last first: a non-directory that a
+	 * later input's directory replaced had replaced what earlier inputs
+	 * hold under it.
+	 */
+	if (m->last_wins && p->type != 0 && (p->flags & PATH_DIR) && !isdir &&
+	    p->input != m->input)
+		p->flags |= PATH_OPAQUE;
 	if (p->type != 0) {
 		if (!isdir || !(p->flags & PATH_DIR) ||
 		    (p->flags & PATH_WRITTEN))
@@ -503,6 +514,7 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	mtime = epoch();
 	m.tree = pathset_new(0);
+	m.last_wins = o.last_wins;
 	m.w = tar_writer_new(outfile_open(o.output, OUT_TAR));
 	for (int i = 0; i < o.ninputs; i++) {
 		int k = o.last_wins ? o.ninputs - 1 - i : i;
