@@ -144,10 +144,10 @@ set_diff_ids(struct image *img, const char *what)
 	jv_free(ids);
 }
 
+/* Check the config just loaded; NAME says where it came from. */
 static void
-load_config(struct image *img, const char *name)
+check_config(struct image *img, const char *name)
 {
-	img->config = load_json(img, name, &img->config_text, &img->config_len);
 	if (jv_get_kind(img->config) != JV_KIND_OBJECT)
 		errx(EXIT_DATA, "%s: %s: the config is not an object",
 		     img->m.label, name);
@@ -280,7 +280,8 @@ open_docker(struct image *img, const char *name, const char *tag)
 		paths[i] = path_go_clean(jv_string_value(p));
 		jv_free(p);
 	}
-	load_config(img, cfg);
+	img->config = load_json(img, cfg, &img->config_text, &img->config_len);
+	check_config(img, cfg);
 	find_v1_chain(img, paths);
 	for (size_t i = 0; i < img->nlayers; i++)
 		free(paths[i]);
@@ -312,12 +313,27 @@ blob_path(struct image *img, jv desc, const char **digest)
 	return path;
 }
 
+/* A JSON blob that DESC names, checked against its sha256 digest. */
 static jv
 load_blob(struct image *img, jv desc, char **text, size_t *len)
 {
-	char *path = blob_path(img, desc, NULL);
-	jv v = load_json(img, path, text, len);
+	const char *digest;
+	char *path = blob_path(img, desc, &digest), *t, hex[DIGEST_MAX_HEX];
+	size_t n;
+	jv v = load_json(img, path, &t, &n);
 
+	if (strncmp(digest, "sha256:", 7) == 0) {
+		digest_buffer_hex("sha256", t, n, hex);
+		if (strcmp(digest + 7, hex) != 0)
+			errx(EXIT_DATA, "%s: %s: its digest is sha256:%s",
+			     img->m.label, path, hex);
+	}
+	if (text != NULL) {
+		*text = t;
+		*len = n;
+	} else {
+		free(t);
+	}
 	free(path);
 	return v;
 }
@@ -440,18 +456,18 @@ static int
 open_oci(struct image *img, const char *name, const char *tag)
 {
 	jv index = load_json(img, "index.json", NULL, NULL);
-	jv man = choose_manifest(img, index, name, tag, 0), cfg;
+	jv desc = choose_manifest(img, index, name, tag, 0), man, cfg;
 	char *path;
 
-	if (!jv_is_valid(man))
+	if (!jv_is_valid(desc))
 		return -1;
-	jv desc = man;
 	man = load_blob(img, desc, NULL, NULL);
 	jv_free(desc);
 	cfg = jv_object_get(jv_copy(man), jv_string("config"));
 	add_oci_layers(img, jv_object_get(man, jv_string("layers")));
 	path = blob_path(img, cfg, NULL);
-	load_config(img, path);
+	img->config = load_blob(img, cfg, &img->config_text, &img->config_len);
+	check_config(img, path);
 	free(path);
 	jv_free(cfg);
 	img->form = "oci";
@@ -459,6 +475,27 @@ open_oci(struct image *img, const char *name, const char *tag)
 }
 
 /* --- legacy: repositories ---------------------------------------------- */
+
+/* The id that TAGS, the tags of REPO, give to NAME:WANT, or NULL. */
+static char *
+tags_find(const char *repo, jv tags, const char *name, const char *want)
+{
+	char *top = NULL, *ref;
+
+	jv_object_foreach(tags, t, id)
+	{
+		if (asprintf(&ref, "%s:%s", repo, jv_string_value(t)) < 0)
+			err(EXIT_DATA, "malloc");
+		if (top == NULL && jv_get_kind(id) == JV_KIND_STRING &&
+		    ((name == NULL && want == NULL) ||
+		     image_ref_match(ref, name, want)))
+			top = xstrdup(jv_string_value(id));
+		free(ref);
+		jv_free(t);
+		jv_free(id);
+	}
+	return top;
+}
 
 /* The id that repositories gives NAME:TAG (or the first), or NULL. */
 static char *
@@ -471,29 +508,15 @@ legacy_top(struct image *img, const char *name, const char *tag)
 		errx(EXIT_DATA, "%s: repositories is not an object",
 		     img->m.label);
 	for (int pass = 0; pass < 2 && top == NULL; pass++) {
-		const char *want = tag != NULL ? tag
-		                   : pass == 0 ? "latest"
-		                               : NULL;
+		/* Without a tag, NAME:latest is preferred to other tags. */
+		const char *want = tag                 ? tag
+		                   : name && pass == 0 ? "latest"
+		                                       : NULL;
 		jv_object_foreach(repos, repo, tags)
 		{
 			if (top == NULL && jv_get_kind(tags) == JV_KIND_OBJECT)
-				jv_object_foreach(tags, t, id)
-				{
-					char *ref;
-					if (asprintf(&ref, "%s:%s",
-					             jv_string_value(repo),
-					             jv_string_value(t)) < 0)
-						err(EXIT_DATA, "malloc");
-					if (top == NULL &&
-					    jv_get_kind(id) == JV_KIND_STRING &&
-					    ((name == NULL && tag == NULL) ||
-					     image_ref_match(ref, name, want)))
-						top = xstrdup(
-						    jv_string_value(id));
-					free(ref);
-					jv_free(t);
-					jv_free(id);
-				}
+				top = tags_find(jv_string_value(repo), tags,
+				                name, want);
 			jv_free(repo);
 			jv_free(tags);
 		}

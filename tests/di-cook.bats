@@ -299,6 +299,114 @@ $(sha "$FIX/more.tar")" ]
 	[ "$(member "$T/new.tar" "$cfg" | jq -r '.rootfs.diff_ids[0]')" = "sha256:$(sha "$FIX/bb.tar")" ]
 }
 
+# oci_to_blobs_only DIR: the layers' bytes into blobs/, as newer docker
+# save and containerd write them; no legacy directories.
+oci_to_blobs_only() {
+	local l
+	for l in "$1"/blobs/sha256/*; do
+		[ ! -L "$l" ] || cp --remove-destination "$(readlink -f "$l")" "$l"
+	done
+	find "$1" -mindepth 1 -maxdepth 1 -type d -regextype egrep \
+		-regex '.*/[0-9a-f]{64}' -exec rm -rf {} +
+}
+
+@test "--from: newer docker save and containerd's OCI-layout forms" {
+	di-cook -n base -t v1 --format oci "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/oci.tar"
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$T/oci.tar"
+	oci_to_blobs_only "$T/x"
+	man=$(jq -r '.manifests[0].digest' "$T/x/index.json" | cut -c8-)
+	cfg=$(jq -r .config.digest "$T/x/blobs/sha256/$man" | cut -c8-)
+	# Docker 25: manifest.json naming blobs, and the tag alone as ref.name.
+	jq -n --arg c "blobs/sha256/$cfg" \
+		--argjson l "$(jq '[.layers[].digest | "blobs/sha256/" + .[7:]]' "$T/x/blobs/sha256/$man")" \
+		'[{Config: $c, RepoTags: ["base:v1"], Layers: $l}]' >"$T/x/manifest.json"
+	jq '.manifests[0].annotations = {"io.containerd.image.name": "docker.io/library/base:v1",
+		"org.opencontainers.image.ref.name": "v1"}' "$T/x/index.json" >"$T/i" &&
+		mv "$T/i" "$T/x/index.json"
+	tar -C "$T/x" -cf "$T/d25.tar" .
+	want="sha256:$(sha "$FIX/bb.tar") sha256:$(sha "$FIX/etc.tar") sha256:$(sha "$FIX/more.tar")"
+	di-cook --from "$T/d25.tar" --from-name base -n app "$FIX/more.tar" >"$T/app.tar"
+	cfg2=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/app.tar" "$cfg2" | jq -r '.rootfs.diff_ids | join(" ")')" = "$want" ]
+	# The OCI layout alone: chosen by containerd's name, or by the tag.
+	rm "$T/x/manifest.json"
+	tar -C "$T/x" -cf "$T/ctr.tar" .
+	for choice in "--from-name base:v1" "--from-name docker.io/library/base --from-tag v1" "--from-tag v1" ""; do
+		di-cook --from "$T/ctr.tar" $choice -n app "$FIX/more.tar" >"$T/app.tar"
+		cfg2=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
+		[ "$(member "$T/app.tar" "$cfg2" | jq -r '.rootfs.diff_ids | join(" ")')" = "$want" ]
+	done
+	run di-cook --from "$T/ctr.tar" --from-name other -n app "$FIX/more.tar"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-cook: $T/ctr.tar: no image other" ]
+}
+
+@test "--from: an index of platforms gives this machine's image" {
+	[ "$(uname -m)" = x86_64 ] || skip "the fixture is amd64"
+	di-cook -n base --format oci "$FIX/bb.bundle" >"$T/oci.tar"
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$T/oci.tar"
+	local b=$T/x/blobs/sha256 man cfg arm armman att index
+	man=$(jq -r '.manifests[0].digest' "$T/x/index.json" | cut -c8-)
+	cfg=$(jq -r .config.digest "$b/$man" | cut -c8-)
+	# An arm64 image of the same layer, and an attestation: not images.
+	jq -cj '.architecture = "arm64"' "$b/$cfg" >"$T/arm"
+	arm=$(sha "$T/arm") && mv "$T/arm" "$b/$arm"
+	jq -cj --arg d "sha256:$arm" --argjson s "$(stat -c %s "$b/$arm")" \
+		'.config.digest = $d | .config.size = $s' "$b/$man" >"$T/m"
+	armman=$(sha "$T/m") && mv "$T/m" "$b/$armman"
+	jq -cj '.layers = []' "$b/$man" >"$T/a"
+	att=$(sha "$T/a") && mv "$T/a" "$b/$att"
+	desc() { jq -cn --arg d "sha256:$1" --argjson s "$(stat -c %s "$b/$1")" \
+		--arg a "$2" --arg o "$3" '{mediaType: "application/vnd.oci.image.manifest.v1+json",
+		digest: $d, size: $s, platform: {architecture: $a, os: $o}}'; }
+	jq -cjn --argjson a "$(desc "$att" unknown unknown)" --argjson b "$(desc "$armman" arm64 linux)" \
+		--argjson c "$(desc "$man" amd64 linux)" \
+		'{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [$a, $b, $c]}' >"$T/i"
+	index=$(sha "$T/i") && mv "$T/i" "$b/$index"
+	jq -cn --arg d "sha256:$index" --argjson s "$(stat -c %s "$b/$index")" \
+		'{schemaVersion: 2, manifests: [{mediaType: "application/vnd.oci.image.index.v1+json",
+		digest: $d, size: $s, annotations: {"org.opencontainers.image.ref.name": "base:latest"}}]}' >"$T/x/index.json"
+	tar -C "$T/x" -cf "$T/multi.tar" .
+	di-cook --from "$T/multi.tar" --from-name base -n app "$FIX/etc.tar" >"$T/app.tar"
+	c=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/app.tar" "$c" | jq -r '.architecture, (.rootfs.diff_ids | length)')" = "amd64
+2" ]
+}
+
+@test "--from alone: the base retagged, converted, or given a new config" {
+	di-cook -n base -t 1 --format docker "$FIX/bb.bundle" "$FIX/etc.bundle" >"$T/base.tar"
+	di-cook --from "$T/base.tar" -n again -t 1 --format docker >"$T/again.tar"
+	# The layers, their ids and the config are the base's.
+	for m in $(tar -tf "$T/base.tar" | grep -v '^repositories$\|^manifest.json$'); do
+		cmp <(member "$T/base.tar" "$m") <(member "$T/again.tar" "$m")
+	done
+	[ "$(member "$T/again.tar" manifest.json | jq -c '.[0].RepoTags')" = '["again:1"]' ]
+	# A new config goes into the top layer's json: a new id there only.
+	echo '{"Cmd": ["/bin/busybox", "true"]}' >"$T/c.json"
+	di-cook --from "$T/base.tar" -n again -c "$T/c.json" --format docker >"$T/new.tar"
+	local old new
+	old=$(member "$T/base.tar" manifest.json | jq -r '.[0].Layers | join(" ")')
+	new=$(member "$T/new.tar" manifest.json | jq -r '.[0].Layers | join(" ")')
+	[ "${old%% *}" = "${new%% *}" ]
+	[ "${old##* }" != "${new##* }" ]
+	[ "$(member "$T/new.tar" "${new##* }" | sha)" = "$(sha "$FIX/etc.tar")" ]
+	[ "$(member "$T/new.tar" "$(dirname "${new##* }")/json" | jq -c .config.Cmd)" = '["/bin/busybox","true"]' ]
+	run di-cook --from "$T/base.tar" -n x --format legacy -o "$T/l.tar"
+	[ "$status" -eq 0 ]
+	top=$(member "$T/l.tar" repositories | jq -r .x.latest)
+	[ "$(member "$T/l.tar" "$top/json" | jq -c .config.Cmd)" = '["/bin/busybox","cat","/etc/greeting"]' ]
+}
+
+@test "--progress reports each layer on stderr, not on stdout" {
+	di-cook -n a --progress "$FIX/bb.bundle" "$FIX/etc.tar" 2>"$T/err" >"$T/img.tar"
+	cmp "$T/img.tar" <(di-cook -n a "$FIX/bb.bundle" "$FIX/etc.tar" 2>/dev/null)
+	[ "$(cat "$T/err")" = "di-cook: layer 1: $FIX/bb.bundle: $(stat -c %s "$FIX/bb.tar") bytes, sha256:$(sha "$FIX/bb.tar")
+di-cook: layer 2: $FIX/etc.tar: $(stat -c %s "$FIX/etc.tar") bytes, sha256:$(sha "$FIX/etc.tar")
+di-cook: a:latest: 2 layers, $(($(stat -c %s "$FIX/bb.tar") + $(stat -c %s "$FIX/etc.tar"))) bytes" ]
+}
+
 @test "--from-name and --from-tag choose one image of several" {
 	di-cook -n one -t a "$FIX/bb.bundle" >"$T/one.tar"
 	di-cook -n two -t b --format docker "$FIX/etc.bundle" >"$T/two.tar"
@@ -399,6 +507,16 @@ fails() {
 	jq '.[0].Layers += [.[0].Layers[0]]' "$T/x/manifest.json" >"$T/m" && mv "$T/m" "$T/x/manifest.json"
 	tar -C "$T/x" -cf "$T/count.tar" .
 	fails 1 "has 2 diff_ids for 3 layers" di-cook --from "$T/count.tar" -n app "$FIX/more.tar"
+	# An OCI blob whose bytes are not its name's.
+	di-cook -n base --format oci "$FIX/bb.bundle" >"$T/oci.tar"
+	mkdir "$T/o"
+	tar -C "$T/o" -xf "$T/oci.tar"
+	man=$(jq -r '.manifests[0].digest' "$T/o/index.json" | cut -c8-)
+	cfg=$(jq -r .config.digest "$T/o/blobs/sha256/$man" | cut -c8-)
+	jq -cj '.os = "plan9"' "$T/o/blobs/sha256/$cfg" >"$T/c" && mv "$T/c" "$T/o/blobs/sha256/$cfg"
+	tar -C "$T/o" -cf "$T/tampered.tar" .
+	fails 1 "$T/tampered.tar: blobs/sha256/$cfg: its digest is sha256:" \
+		di-cook --from "$T/tampered.tar" -n app "$FIX/more.tar"
 	printf 'junk' >"$T/junk.tar"
 	fails 1 "$T/junk.tar: member at offset 0" di-cook --from "$T/junk.tar" -n app "$FIX/more.tar"
 }
