@@ -484,6 +484,11 @@ fails() {
 	fails 1 "$T/bad.bundle: json: " di-cook -n x "$FIX/bb.bundle" "$T/bad.bundle"
 	printf '{"Env": "PATH=/bin"}' >"$T/c.json"
 	fails 1 "Env is not an array of strings" di-cook -n x -c "$T/c.json" "$FIX/bb.bundle"
+	# With -o, no file appears.
+	run di-cook -n x -o "$T/o.tar" "$FIX/bb.bundle" "$T/bad.bundle"
+	[ "$status" -eq 1 ]
+	[ ! -e "$T/o.tar" ]
+	[ -z "$(ls "$T" | grep o.tar)" ]
 	printf '{"Env": [' >"$T/c.json"
 	fails 1 "$T/c.json: " di-cook -n x -c "$T/c.json" "$FIX/bb.bundle"
 }
@@ -646,26 +651,10 @@ NAME=di" ]
 	cmp "$FIX/bb/bin/busybox" "$T/b/rootfs/bin/busybox"
 }
 
-@test "the OCI JSON validates against the image-spec schemas" {
-	peers_check
-	[ -d "$SCHEMAS" ] || { [ "${CI:-}" != true ] || return 1; skip "no $SCHEMAS"; }
-	/usr/bin/python3 -c 'import jsonschema' 2>/dev/null ||
-		{ [ "${CI:-}" != true ] || return 1; skip "no python3-jsonschema"; }
-	cat >"$T/config.json" <<-'EOF'
-	{"Env": ["A=1"], "Cmd": ["/bin/busybox"], "ExposedPorts": {"80/tcp": {}},
-	 "Volumes": {"/data": {}}, "Labels": {"l": "v"}, "User": "1:1",
-	 "WorkingDir": "/", "StopSignal": "SIGTERM", "Entrypoint": ["/bin/busybox", "sh"]}
-	EOF
-	di-cook -n valid -t v1 -c "$T/config.json" "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
-	mkdir "$T/x"
-	tar -C "$T/x" -xf "$T/img.tar"
-	man=$(jq -r '.manifests[0].digest' "$T/x/index.json" | cut -c8-)
-	cfg=$(jq -r '.config.digest' "$T/x/blobs/sha256/$man" | cut -c8-)
-	run /usr/bin/python3 - "$SCHEMAS" \
-		image-layout-schema.json "$T/x/oci-layout" \
-		image-index-schema.json "$T/x/index.json" \
-		image-manifest-schema.json "$T/x/blobs/sha256/$man" \
-		config-schema.json "$T/x/blobs/sha256/$cfg" <<-'EOF'
+# validate SCHEMA DOC...: check each DOC against its image-spec SCHEMA,
+# references between the schemas resolved from the same directory.
+validate() {
+	/usr/bin/python3 - "$SCHEMAS" "$@" <<-'EOF'
 	import json, os, sys, urllib.parse
 	import jsonschema
 	schemas = sys.argv[1]
@@ -689,10 +678,36 @@ NAME=di" ]
 	        print("%s: %s: %s" % (schema_name, list(e.path), e.message))
 	    print("%s: %s" % (schema_name, "ok" if not errors else "FAILED"))
 	EOF
+}
+
+@test "the OCI JSON validates against the image-spec schemas" {
+	peers_check
+	[ -d "$SCHEMAS" ] || { [ "${CI:-}" != true ] || return 1; skip "no $SCHEMAS"; }
+	/usr/bin/python3 -c 'import jsonschema' 2>/dev/null ||
+		{ [ "${CI:-}" != true ] || return 1; skip "no python3-jsonschema"; }
+	cat >"$T/config.json" <<-'EOF'
+	{"Env": ["A=1"], "Cmd": ["/bin/busybox"], "ExposedPorts": {"80/tcp": {}},
+	 "Volumes": {"/data": {}}, "Labels": {"l": "v"}, "User": "1:1",
+	 "WorkingDir": "/", "StopSignal": "SIGTERM", "Entrypoint": ["/bin/busybox", "sh"]}
+	EOF
+	di-cook -n valid -t v1 -c "$T/config.json" "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$T/img.tar"
+	man=$(jq -r '.manifests[0].digest' "$T/x/index.json" | cut -c8-)
+	cfg=$(jq -r '.config.digest' "$T/x/blobs/sha256/$man" | cut -c8-)
+	run validate image-layout-schema.json "$T/x/oci-layout" \
+		image-index-schema.json "$T/x/index.json" \
+		image-manifest-schema.json "$T/x/blobs/sha256/$man" \
+		config-schema.json "$T/x/blobs/sha256/$cfg"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "image-layout-schema.json: ok
 image-index-schema.json: ok
 image-manifest-schema.json: ok
 config-schema.json: ok" ]
+	# The validator does reject what the schemas forbid.
+	jq '.config.Env = "A=1" | .rootfs.diff_ids = ["md5:x"]' "$T/x/blobs/sha256/$cfg" >"$T/bad.json"
+	run validate config-schema.json "$T/bad.json"
+	[[ $output == *"config-schema.json: FAILED"* ]]
+	[[ $output == *"['config', 'Env']"* ]]
 }
