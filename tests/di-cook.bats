@@ -224,7 +224,8 @@ null" ]
 	{"Env": ["HOME=/root", "PATH=/usr/bin:/bin"], "Entrypoint": ["/bin/busybox"],
 	 "Labels": {"a": "1"}, "WorkingDir": "/etc", "ExposedPorts": {"80/tcp": {}}}
 	EOF
-	di-cook --from "$T/base.tar" -n app -c "$T/config.json" "$FIX/etc.tar" >"$T/app.tar"
+	# CONFIG may be a pipe: it is read once.
+	di-cook --from "$T/base.tar" -n app -c <(cat "$T/config.json") "$FIX/etc.tar" >"$T/app.tar"
 	cfg=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
 	run member "$T/app.tar" "$cfg"
 	[ "$(jq -c .config <<<"$output")" = '{"Entrypoint":["/bin/busybox"],"Env":["PATH=/usr/bin:/bin","HOME=/root"],"ExposedPorts":{"80/tcp":{}},"Labels":{"a":"1"},"WorkingDir":"/etc"}' ]
