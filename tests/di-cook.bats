@@ -343,6 +343,50 @@ oci_to_blobs_only() {
 	[ "$output" = "di-cook: $T/ctr.tar: no image other" ]
 }
 
+@test "--from: gzip layers are copied as they are, and checked decompressed" {
+	di-cook -n base --format oci "$FIX/bb.bundle" >"$T/oci.tar"
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$T/oci.tar"
+	oci_to_blobs_only "$T/x"
+	local b=$T/x/blobs/sha256 man cfg layer gz
+	man=$(jq -r '.manifests[0].digest' "$T/x/index.json" | cut -c8-)
+	cfg=$(jq -r .config.digest "$b/$man" | cut -c8-)
+	layer=$(jq -r '.layers[0].digest' "$b/$man" | cut -c8-)
+	gzip -n <"$b/$layer" >"$T/gz"
+	gz=$(sha "$T/gz") && mv "$T/gz" "$b/$gz" && rm "$b/$layer"
+	# A manifest of the gzip layer and config $1, named by index.json.
+	put_manifest() {
+		jq -cj --arg l "sha256:$gz" --argjson ls "$(stat -c %s "$b/$gz")" \
+			--arg c "sha256:$1" --argjson cs "$(stat -c %s "$b/$1")" \
+			'.layers[0] |= (.digest = $l | .size = $ls | .mediaType += "+gzip")
+			| .config.digest = $c | .config.size = $cs' "$b/$man" >"$T/m"
+		local m
+		m=$(sha "$T/m") && mv "$T/m" "$b/$m"
+		jq --arg d "sha256:$m" --argjson s "$(stat -c %s "$b/$m")" \
+			'.manifests[0].digest = $d | .manifests[0].size = $s' "$T/x/index.json" >"$T/i"
+		mv "$T/i" "$T/x/index.json"
+	}
+	put_manifest "$cfg"
+	tar -C "$T/x" -cf "$T/gz.tar" .
+	di-cook --from "$T/gz.tar" -n app "$FIX/etc.tar" >"$T/app.tar"
+	local l0 mt
+	l0=$(member "$T/app.tar" manifest.json | jq -r '.[0].Layers[0]')
+	cmp "$b/$gz" <(member "$T/app.tar" "$l0")
+	m=$(member "$T/app.tar" index.json | jq -r '.manifests[0].digest' | cut -c8-)
+	mt=$(member "$T/app.tar" "blobs/sha256/$m" | jq -r '.layers[0] | .mediaType, .digest')
+	[ "$mt" = "application/vnd.oci.image.layer.v1.tar+gzip
+sha256:$gz" ]
+	c=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/app.tar" "$c" | jq -r '.rootfs.diff_ids[0]')" = "sha256:$(sha "$FIX/bb.tar")" ]
+	# A config that says another diff_id: found when decompressed.
+	jq -cj '.rootfs.diff_ids[0] = "sha256:" + ("0" * 64)' "$b/$cfg" >"$T/c"
+	c2=$(sha "$T/c") && mv "$T/c" "$b/$c2"
+	put_manifest "$c2"
+	tar -C "$T/x" -cf "$T/bad.tar" .
+	fails 1 "$T/bad.tar: layer 1 (blobs/sha256/$gz): diff_id is sha256:$(sha "$FIX/bb.tar"), the config says sha256:$(printf '0%.0s' {1..64})" \
+		di-cook --from "$T/bad.tar" -n app "$FIX/etc.tar"
+}
+
 @test "--from: an index of platforms gives this machine's image" {
 	[ "$(uname -m)" = x86_64 ] || skip "the fixture is amd64"
 	di-cook -n base --format oci "$FIX/bb.bundle" >"$T/oci.tar"
