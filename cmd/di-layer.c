@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
 
@@ -27,6 +26,7 @@
 #include "outfile.h"
 #include "tar_writer.h"
 #include "tarsum.h"
+#include "timestamp.h"
 #include "treemerge.h"
 
 #define COPY_CHUNK (1 << 20)
@@ -74,56 +74,7 @@ usage(int status)
 	exit(status);
 }
 
-/* --- times and owners --------------------------------------------------- */
-
-static int
-parse_seconds(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (*s == '@')
-		s++;
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < 0 || v > 077777777777LL)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* Seconds, @seconds, or an RFC 3339 time in UTC ("...Z"). */
-static int
-parse_time(const char *s, int64_t *out)
-{
-	struct tm tm = {0};
-	const char *end;
-
-	if (parse_seconds(s, out) == 0)
-		return 0;
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return -1;
-	*out = (int64_t)timegm(&tm);
-	return *out < 0 ? -1 : 0;
-}
-
-/* SOURCE_DATE_EPOCH if set, else 1 (the seed's 1970-01-01T00:00:01Z). */
-static int64_t
-default_time(void)
-{
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	int64_t t;
-
-	if (sde == NULL || *sde == '\0')
-		return 1;
-	if (parse_seconds(sde, &t) < 0 || *sde == '@')
-		usage_error("SOURCE_DATE_EPOCH is not a number of seconds: "
-		            "'%s'",
-		            sde);
-	return t;
-}
+/* --- owners ----------------------------------------------------------- */
 
 static void
 parse_owner(const char *s, int64_t *uid, int64_t *gid)
@@ -166,7 +117,7 @@ parse_options(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	o->mtime = default_time();
+	o->mtime = timestamp_default();
 	o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	while ((c = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
 		switch (c) {
@@ -177,7 +128,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->output = optarg;
 			break;
 		case OPT_MTIME:
-			if (parse_time(optarg, &o->mtime) < 0)
+			if (timestamp_parse(optarg, &o->mtime) < 0)
 				usage_error("--mtime: bad time '%s'", optarg);
 			break;
 		case OPT_OWNER:
@@ -369,10 +320,9 @@ end_layer(struct tar_writer *w, int64_t size)
 static jv
 default_json(void)
 {
-	time_t t = (time_t)default_time();
 	char created[32];
 
-	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	timestamp_rfc3339(timestamp_default(), created);
 	jv v = jv_object();
 	v = jv_object_set(v, jv_string("created"), jv_string(created));
 	v = jv_object_set(v, jv_string("architecture"), jv_string("amd64"));

@@ -711,6 +711,15 @@ take_entry(struct flat *f, const struct tar_entry *e)
 }
 
 static void
+close_layer(const struct flat *f, size_t j, struct tar_reader *r)
+{
+	if (f->layers->close != NULL)
+		f->layers->close(f->layers->ctx, j, r);
+	else
+		tar_reader_close(r);
+}
+
+static void
 walk_layer(struct flat *f, size_t j)
 {
 	struct tar_entry *e;
@@ -729,7 +738,7 @@ walk_layer(struct flat *f, size_t j)
 	close_requests(f, 0);
 	pathset_free(f->seen);
 	f->seen = NULL;
-	tar_reader_close(f->r);
+	close_layer(f, j, f->r);
 	f->r = NULL;
 }
 
@@ -770,7 +779,7 @@ reread_layer(struct flat *f, size_t j, const size_t *nodes, size_t n)
 	if (k < n)
 		errx(EXIT_DATA, "layer %zu (%s): changed between two reads",
 		     j + 1, f->labels[j]);
-	tar_reader_close(r);
+	close_layer(f, j, r);
 }
 
 static void

@@ -52,6 +52,12 @@ struct flatten_layers {
 	 */
 	struct tar_reader *(*open)(void *ctx, size_t i);
 	void *ctx;
+	/*
+	 * Close what open returned (R, of layer I), which may not have been
+	 * read to its end; NULL: tar_reader_close.  For readers that belong
+	 * to something else, such as an image's layer (image_layer_close).
+	 */
+	void (*close)(void *ctx, size_t i, struct tar_reader *r);
 };
 
 /* One entry of the flattened tree, as handed to a visitor. */

@@ -1,0 +1,316 @@
+/*
+ * rootdir.c: writing entries under a root directory with openat2.
+ *
+ * Every entry is made relative to a descriptor of its parent directory,
+ * which is found with RESOLVE_IN_ROOT; the entry's own name is then created
+ * with the *at calls and never followed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "path.h"
+#include "rootdir.h"
+
+#define XATTR_KEY "SCHILY.xattr."
+
+struct rootdir {
+	int root;
+	char *label;
+	/* What could not be kept, counted for the warning at close. */
+	unsigned long lost_owners, lost_devices, lost_xattrs;
+};
+
+struct rootdir *
+rootdir_open(const char *dir, const char *label)
+{
+	struct rootdir *rd = calloc(1, sizeof(*rd));
+
+	if (rd == NULL || (rd->label = strdup(label)) == NULL)
+		err(EXIT_DATA, "malloc");
+	rd->root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rd->root < 0)
+		err(EXIT_DATA, "%s", dir);
+	return rd;
+}
+
+void
+rootdir_close(struct rootdir *rd)
+{
+	if (rd->lost_owners)
+		warnx("%s: %lu owners other than root were not kept (no "
+		      "root)",
+		      rd->label, rd->lost_owners);
+	if (rd->lost_devices)
+		warnx("%s: %lu device nodes were left out (no root)", rd->label,
+		      rd->lost_devices);
+	if (rd->lost_xattrs)
+		warnx("%s: %lu extended attributes could not be set", rd->label,
+		      rd->lost_xattrs);
+	close(rd->root);
+	free(rd->label);
+	free(rd);
+}
+
+/* A directory below the root, resolved as if the root were "/". */
+static int
+open_dir(const struct rootdir *rd, const char *path)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+	    .resolve =
+	        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+	};
+
+	if (*path == '\0')
+		return fcntl(rd->root, F_DUPFD_CLOEXEC, 0);
+	return (int)syscall(SYS_openat2, rd->root, path, &how, sizeof(how));
+}
+
+/* Open directory PATH, making it and its missing parents (mode 0755). */
+static int
+make_dir(const struct rootdir *rd, const char *path, const char *entry)
+{
+	int fd = open_dir(rd, path);
+	char *parent, *base;
+	int pfd;
+
+	if (fd >= 0 || errno != ENOENT)
+		goto out;
+	parent = path_parent(path);
+	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : (char *)path;
+	pfd = make_dir(rd, parent, entry);
+	if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST)
+		err(EXIT_DATA, "%s: %s: /%s", rd->label, entry, path);
+	close(pfd);
+	free(parent);
+	fd = open_dir(rd, path);
+out:
+	if (fd < 0)
+		err(EXIT_DATA, "%s: %s: /%s", rd->label, entry, path);
+	return fd;
+}
+
+/* Copy the E->size bytes of a regular file's data into FD. */
+static void
+copy_data(const struct rootdir *rd, const struct tar_entry *e, int fd,
+          rootdir_read_fn read_fn, void *ctx)
+{
+	static char buf[128 * 1024];
+	int64_t left = e->size;
+
+	while (left > 0) {
+		size_t want =
+		    left < (int64_t)sizeof(buf) ? (size_t)left : sizeof(buf);
+		ssize_t n = read_fn(ctx, buf, want);
+		if (n <= 0)
+			errx(EXIT_DATA, "%s: %s: data ends early", rd->label,
+			     e->name);
+		for (char *p = buf; n > 0;) {
+			ssize_t w = write(fd, p, (size_t)n);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				err(EXIT_DATA, "%s: %s", rd->label, e->name);
+			p += w;
+			n -= w;
+			left -= w;
+		}
+	}
+}
+
+/*
+ * Owner, mode, extended attributes and time of the entry BASE in PARENT,
+ * through FD when it is open (files, directories) or by name otherwise.
+ * The owner goes first: chown clears the set-id bits.
+ */
+static void
+set_meta(struct rootdir *rd, const struct tar_entry *e, int parent,
+         const char *base, int fd)
+{
+	struct timespec t[2] = {{e->mtime, 0}, {e->mtime, 0}};
+	char byname[64 + PATH_MAX];
+	int link = e->typeflag == '2';
+	int r;
+
+	snprintf(byname, sizeof(byname), "/proc/self/fd/%d/%s", parent, base);
+	r = fd >= 0 ? fchown(fd, (uid_t)e->uid, (gid_t)e->gid)
+	            : fchownat(parent, base, (uid_t)e->uid, (gid_t)e->gid,
+	                       AT_SYMLINK_NOFOLLOW);
+	if (r < 0 && (errno == EINVAL || errno == EPERM))
+		rd->lost_owners++;
+	else if (r < 0)
+		err(EXIT_DATA, "%s: %s: owner", rd->label, e->name);
+	if (!link &&
+	    (fd >= 0 ? fchmod(fd, (mode_t)e->mode & 07777)
+	             : fchmodat(parent, base, (mode_t)e->mode & 07777, 0)) < 0)
+		err(EXIT_DATA, "%s: %s: mode", rd->label, e->name);
+	for (size_t i = 0; i < e->nrecords; i++) {
+		const struct tar_record *x = &e->records[i];
+		const char *name = x->key + strlen(XATTR_KEY);
+		if (strncmp(x->key, XATTR_KEY, strlen(XATTR_KEY)) != 0)
+			continue;
+		r = fd >= 0 ? fsetxattr(fd, name, x->value, x->len, 0)
+		            : lsetxattr(byname, name, x->value, x->len, 0);
+		if (r < 0)
+			rd->lost_xattrs++;
+	}
+	r = fd >= 0 ? futimens(fd, t)
+	            : utimensat(parent, base, t, AT_SYMLINK_NOFOLLOW);
+	if (r < 0)
+		err(EXIT_DATA, "%s: %s: time", rd->label, e->name);
+}
+
+static void
+write_file(struct rootdir *rd, const struct tar_entry *e, int parent,
+           const char *base, rootdir_read_fn read_fn, void *ctx)
+{
+	int fd =
+	    openat(parent, base,
+	           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		err(EXIT_DATA, "%s: %s", rd->label, e->name);
+	copy_data(rd, e, fd, read_fn, ctx);
+	set_meta(rd, e, parent, base, fd);
+	if (close(fd) < 0)
+		err(EXIT_DATA, "%s: %s", rd->label, e->name);
+}
+
+static void
+write_dir(struct rootdir *rd, const struct tar_entry *e, int parent,
+          const char *base)
+{
+	int fd;
+
+	if (mkdirat(parent, base, 0700) < 0 && errno != EEXIST)
+		err(EXIT_DATA, "%s: %s", rd->label, e->name);
+	fd = openat(parent, base,
+	            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		err(EXIT_DATA, "%s: %s", rd->label, e->name);
+	set_meta(rd, e, parent, base, fd);
+	close(fd);
+}
+
+static void
+write_hardlink(struct rootdir *rd, const struct tar_entry *e, int parent,
+               const char *base)
+{
+	char *target = path_normalize(e->linkname);
+	char *tparent;
+	const char *tbase;
+	int tfd;
+
+	if (target == NULL || *target == '\0')
+		errx(EXIT_DATA, "%s: %s: hard link to '%s' leaves the root",
+		     rd->label, e->name, e->linkname);
+	tparent = path_parent(target);
+	tbase = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	tfd = open_dir(rd, tparent);
+	if (tfd < 0 || linkat(tfd, tbase, parent, base, 0) < 0)
+		err(EXIT_DATA, "%s: %s: hard link to /%s", rd->label, e->name,
+		    target);
+	close(tfd);
+	free(tparent);
+	free(target);
+}
+
+static void
+write_node(struct rootdir *rd, const struct tar_entry *e, int parent,
+           const char *base)
+{
+	mode_t type = e->typeflag == '3'   ? S_IFCHR
+	              : e->typeflag == '4' ? S_IFBLK
+	                                   : S_IFIFO;
+	dev_t dev = makedev((unsigned)e->devmajor, (unsigned)e->devminor);
+
+	if (mknodat(parent, base, type | 0600, dev) < 0) {
+		if (errno == EPERM && type != S_IFIFO) {
+			rd->lost_devices++;
+			return;
+		}
+		err(EXIT_DATA, "%s: %s", rd->label, e->name);
+	}
+	set_meta(rd, e, parent, base, -1);
+}
+
+/* Clear the way for a non-directory; a directory there is an error. */
+static int
+clear_name(struct rootdir *rd, const struct tar_entry *e, int parent,
+           const char *base)
+{
+	struct stat st;
+
+	if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (S_ISDIR(st.st_mode)) {
+		if (e->typeflag == '5')
+			return 1;
+		errx(EXIT_DATA, "%s: %s: a directory is in the way", rd->label,
+		     e->name);
+	}
+	if (unlinkat(parent, base, 0) < 0)
+		err(EXIT_DATA, "%s: %s", rd->label, e->name);
+	return 0;
+}
+
+void
+rootdir_write(struct rootdir *rd, const struct tar_entry *e,
+              rootdir_read_fn read_fn, void *ctx)
+{
+	char *name = path_normalize(e->name);
+	char *pname;
+	const char *base;
+	int parent;
+
+	if (name == NULL)
+		errx(EXIT_DATA, "%s: %s: name leaves the root", rd->label,
+		     e->name);
+	if (*name == '\0') { /* the root itself keeps its own metadata */
+		free(name);
+		return;
+	}
+	pname = path_parent(name);
+	base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	parent = make_dir(rd, pname, e->name);
+	clear_name(rd, e, parent, base);
+	switch (e->typeflag) {
+	case '0':
+	case '7':
+		write_file(rd, e, parent, base, read_fn, ctx);
+		break;
+	case '1':
+		write_hardlink(rd, e, parent, base);
+		break;
+	case '2':
+		if (symlinkat(e->linkname, parent, base) < 0)
+			err(EXIT_DATA, "%s: %s", rd->label, e->name);
+		set_meta(rd, e, parent, base, -1);
+		break;
+	case '3':
+	case '4':
+	case '6':
+		write_node(rd, e, parent, base);
+		break;
+	case '5':
+		write_dir(rd, e, parent, base);
+		break;
+	default:
+		errx(EXIT_DATA, "%s: %s: unsupported entry type '%c'",
+		     rd->label, e->name, e->typeflag);
+	}
+	close(parent);
+	free(pname);
+	free(name);
+}

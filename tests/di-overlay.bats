@@ -1,0 +1,729 @@
+#!/usr/bin/env bats
+# di-overlay: --export flattens an image (checked against docker export and
+# umoci unpack of the same image); --run runs a script as root over an image
+# and writes what it changed as a layer (checked by loading base + layer in
+# Docker).
+
+load lib/testlib
+load lib/peers
+
+setup_file() {
+	# Docker and umoci are compared against in some tests only; the
+	# others run without them.
+	if command -v dockerd >/dev/null && [ "$(id -u)" = 0 ]; then
+		dockerd_start || true
+	fi
+}
+
+teardown_file() {
+	dockerd_stop
+}
+
+need_docker() {
+	require docker umoci skopeo
+	if [ -z "${DOCKER_HOST:-}" ]; then
+		[ "${CI:-}" != true ] || {
+			echo "dockerd did not start" >&2
+			return 1
+		}
+		skip "no dockerd"
+	fi
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+}
+
+# --- fixtures -------------------------------------------------------------
+
+# mklayer OUT DIR: a layer of DIR's contents, sorted, at time 1, numeric
+# owners as they are on disk.
+mklayer() {
+	local out=$1 dir=$2
+	# shellcheck disable=SC2046 # names made by the tests, no spaces
+	tar -C "$dir" --sort=name --mtime=@1 --numeric-owner -cf "$out" \
+		$(cd "$dir" && LC_ALL=C ls -A)
+}
+
+# mkimage OUT NAME:TAG LAYER...: an image in docker save's form, made by hand
+# (manifest.json, a config with the layers' diff_ids, one directory per layer).
+mkimage() {
+	local out=$1 ref=$2 d i=0 diff diffs= layers= hist= cfg
+	shift 2
+	d=$(mktemp -d "$T/img.XXXXXX")
+	for l in "$@"; do
+		i=$((i + 1))
+		mkdir "$d/l$i"
+		cp "$l" "$d/l$i/layer.tar"
+		diff=sha256:$(sha256sum <"$l" | cut -d' ' -f1)
+		diffs+="${diffs:+,}\"$diff\""
+		layers+="${layers:+,}\"l$i/layer.tar\""
+		hist+="${hist:+,}{\"created\":\"1970-01-01T00:00:01Z\",\"created_by\":\"layer $i\"}"
+	done
+	printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:01Z","config":{"Env":["PATH=/bin","FROM_IMAGE=yes"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":[%s]},"history":[%s]}' \
+		"$diffs" "$hist" >"$d/config.json"
+	cfg=$(sha256sum <"$d/config.json" | cut -d' ' -f1)
+	mv "$d/config.json" "$d/$cfg.json"
+	printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":[%s]}]' \
+		"$cfg" "$ref" "$layers" >"$d/manifest.json"
+	tar -C "$d" --sort=name --mtime=@1 --owner=0 --group=0 \
+		--numeric-owner -cf "$out" .
+	rm -rf "$d"
+}
+
+# bbroot DIR: a small root: busybox, its applets, /etc/passwd, some files.
+bbroot() {
+	local d=$1 a
+	mkdir -p "$d/bin" "$d/etc" "$d/usr/share/doc/foo/sub" "$d/var/lib" \
+		"$d/home/alice" "$d/tmp"
+	cp "$(command -v busybox)" "$d/bin/busybox"
+	for a in sh ls cat echo rm mkdir touch sleep id mount hostname \
+		adduser chown ln mv grep sed; do
+		ln -s busybox "$d/bin/$a"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$d/etc/passwd"
+	printf 'root:x:0:\n' >"$d/etc/group"
+	echo doc >"$d/usr/share/doc/foo/README"
+	echo deep >"$d/usr/share/doc/foo/sub/deep"
+	echo state >"$d/var/lib/state"
+	echo alice >"$d/home/alice/.profile"
+	chmod 1777 "$d/tmp"
+	chown -R 1000:1000 "$d/home/alice"
+}
+
+# An image of bbroot, tagged base:1, at $T/base.tar.
+base_image() {
+	bbroot "$T/base"
+	mklayer "$T/base.layer" "$T/base"
+	mkimage "$T/base.tar" base:1 "$T/base.layer"
+}
+
+# treelist [--docker]: a listing of the tar on stdin, one line per path
+# (normalized): type, mode, owner, link target, xattrs, sha256 of the data.
+# A hard link is listed as the file it names; the sets of names that share a
+# file follow.  --docker leaves out what Docker adds to every container.
+treelist() {
+	python3 -c '
+import hashlib, sys, tarfile
+docker = "--docker" in sys.argv[1:]
+def norm(n):
+    return "/".join(p for p in n.split("/") if p not in ("", "."))
+def ignored(p):
+    return docker and (p in (".dockerenv", "etc/hosts", "etc/hostname",
+        "etc/resolv.conf", "etc/mtab") or p.split("/")[0] in ("dev", "proc", "sys"))
+kinds = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file",
+         tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink",
+         tarfile.CHRTYPE: "char", tarfile.BLKTYPE: "block",
+         tarfile.FIFOTYPE: "fifo"}
+recs, links = {}, {}
+with tarfile.open(fileobj=sys.stdin.buffer, mode="r|*") as t:
+    for m in t:
+        p = norm(m.name)
+        if p == "" or ignored(p):
+            continue
+        if m.islnk():
+            links[p] = norm(m.linkname)
+            continue
+        data = ""
+        if m.isfile():
+            data = hashlib.sha256(t.extractfile(m).read()).hexdigest()[:16]
+        dev = "%d,%d" % (m.devmajor, m.devminor) if m.ischr() or m.isblk() else ""
+        x = ",".join("%s=%s" % (k[13:], v) for k, v in
+                     sorted(m.pax_headers.items()) if k.startswith("SCHILY.xattr."))
+        recs[p] = [kinds.get(m.type, repr(m.type)), "%04o" % (m.mode & 0o7777),
+                   "%d:%d" % (m.uid, m.gid), m.linkname if m.issym() else "",
+                   dev, x, data]
+groups = {}
+for p, target in links.items():
+    while target in links:
+        target = links[target]
+    recs[p] = recs.get(target, ["dangling hard link to " + target])
+    groups.setdefault(target, {target}).add(p)
+for p in sorted(recs):
+    print(p, *recs[p], sep="|")
+for g in sorted(" ".join(sorted(s)) for s in groups.values()):
+    print("hardlinks:", g)
+' "$@"
+}
+
+# What is under DIR, for checking that nothing was written there.
+snapshot() {
+	(cd "$1" && find . -printf '%p %y %m %s %n\n' | LC_ALL=C sort)
+}
+
+# spectar OUT < SPEC: a tar written member by member, in the order given.
+# Lines: TYPE PATH MODE UID:GID [CONTENT or TARGET]; TYPE is f (file), d
+# (directory), l (symlink), h (hard link) or p (fifo).
+spectar() {
+	python3 -c '
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
+    for line in sys.stdin:
+        f = line.rstrip("\n").split(None, 4)
+        if not f or f[0].startswith("#"):
+            continue
+        i = tarfile.TarInfo(f[1])
+        i.mode, i.mtime = int(f[2], 8), 1
+        i.uid, i.gid = (int(x) for x in f[3].split(":"))
+        rest, data = f[4] if len(f) > 4 else "", None
+        if f[0] == "f":
+            data = rest.encode()
+            i.size = len(data)
+        else:
+            i.type = {"d": tarfile.DIRTYPE, "l": tarfile.SYMTYPE,
+                      "h": tarfile.LNKTYPE, "p": tarfile.FIFOTYPE}[f[0]]
+            i.linkname = rest
+        t.addfile(i, io.BytesIO(data) if data is not None else None)
+' "$1"
+}
+
+# docker_export IMAGE REF OUT: load IMAGE, export a container of REF.
+docker_export() {
+	local c
+	docker load -q -i "$1" >/dev/null
+	c=$(docker create "$2" /bin/sh)
+	docker export "$c" >"$3"
+	docker rm "$c" >/dev/null
+}
+
+# umoci_export IMAGE OUT: umoci unpack of IMAGE (through skopeo's OCI
+# layout), its rootfs as a tar.
+umoci_export() {
+	local d
+	d=$(mktemp -d "$T/umoci.XXXXXX")
+	skopeo copy -q "docker-archive:$1" "oci:$d/oci:x" >/dev/null
+	umoci unpack --image "$d/oci:x" "$d/bundle" >/dev/null
+	tar -C "$d/bundle/rootfs" -cf "$2" .
+	rm -rf "$d"
+}
+
+# The three layers of the export tests: whiteouts, an opaque directory whose
+# marker comes after its new contents, type changes both ways, a hard link to
+# a file of a lower layer that a higher layer replaces, a directory deleted
+# then made again, owners, set-id bits, symlinks absolute and relative.
+export_image() {
+	local l1=$T/l1
+	mkdir -p "$l1/etc" "$l1/a/sub" "$l1/d/sub" "$l1/t" "$l1/keep" \
+		"$l1/del" "$l1/own"
+	echo 'root:x:0:0::/root:/bin/sh' >"$l1/etc/passwd"
+	echo f1 >"$l1/a/f1"
+	echo f2 >"$l1/a/f2"
+	echo x >"$l1/a/sub/x"
+	echo old1 >"$l1/d/old1"
+	echo old2 >"$l1/d/sub/old2"
+	echo inside >"$l1/t/inside"
+	echo file >"$l1/f2d"
+	echo k-v1 >"$l1/keep/k"
+	echo y >"$l1/del/y"
+	echo same >"$l1/hl1"
+	ln "$l1/hl1" "$l1/hl2"
+	ln -s /etc/passwd "$l1/lnk"
+	ln -s a/f1 "$l1/rl"
+	mkfifo "$l1/fifo"
+	echo secret >"$l1/own/file"
+	chown 1000:1000 "$l1/own"
+	chown 1000:100 "$l1/own/file"
+	chmod 0700 "$l1/own"
+	chmod 0600 "$l1/own/file"
+	echo s >"$l1/suid"
+	chmod 4755 "$l1/suid"
+	mklayer "$T/l1.tar" "$l1"
+	spectar "$T/l2.tar" <<-'EOF'
+	d a 0755 0:0
+	f a/.wh.f1 0644 0:0
+	d d 0755 0:0
+	f d/new 0644 0:0 new
+	f d/.wh..wh..opq 0644 0:0
+	f t 0640 0:0 now a file
+	d f2d 0750 0:0
+	f f2d/child 0644 0:0 child
+	d h 0755 0:0
+	h h/link 0644 0:0 keep/k
+	f .wh.del 0644 0:0
+	l lnk2 0777 0:0 ../etc/passwd
+	EOF
+	spectar "$T/l3.tar" <<-'EOF'
+	d del 0711 0:0
+	f del/z 0644 0:0 z
+	d a 0755 0:0
+	f a/f2 0644 0:0 f2-v3
+	d a/sub 0755 0:0
+	f a/sub/.wh.x 0644 0:0
+	f a/sub/y 0644 0:0 y
+	d keep 0755 0:0
+	f keep/k 0644 0:0 k-v3
+	EOF
+	mkimage "$T/img.tar" di-overlay-test/export:1 "$T/l1.tar" "$T/l2.tar" "$T/l3.tar"
+}
+
+# --- --export ------------------------------------------------------------
+
+@test "--export: layers applied with their whiteouts, opaque directories, type changes and hard links" {
+	export_image
+	di-overlay --from "$T/img.tar" >"$T/ours.tar"
+	has_eoa "$T/ours.tar"
+	! tar -tf "$T/ours.tar" | grep -q '\.wh\.'
+	treelist <"$T/ours.tar" >"$T/got"
+	# What the layers make, worked out by hand: a/f1 and a/sub/x deleted,
+	# d's old contents hidden, t a file, f2d a directory, del made again,
+	# h/link a copy of keep/k as it was in layer 1 (layer 3 replaced it).
+	cat >"$T/want" <<-EOF
+	a|dir|0755|0:0||||
+	a/f2|file|0644|0:0||||$(printf f2-v3 | sha256sum | cut -c1-16)
+	a/sub|dir|0755|0:0||||
+	a/sub/y|file|0644|0:0||||$(printf y | sha256sum | cut -c1-16)
+	d|dir|0755|0:0||||
+	d/new|file|0644|0:0||||$(printf new | sha256sum | cut -c1-16)
+	del|dir|0711|0:0||||
+	del/z|file|0644|0:0||||$(printf z | sha256sum | cut -c1-16)
+	etc|dir|0755|0:0||||
+	etc/passwd|file|0644|0:0||||$(echo 'root:x:0:0::/root:/bin/sh' | sha256sum | cut -c1-16)
+	f2d|dir|0750|0:0||||
+	f2d/child|file|0644|0:0||||$(printf child | sha256sum | cut -c1-16)
+	fifo|fifo|0644|0:0||||
+	h|dir|0755|0:0||||
+	h/link|file|0644|0:0||||$(echo k-v1 | sha256sum | cut -c1-16)
+	hl1|file|0644|0:0||||$(echo same | sha256sum | cut -c1-16)
+	hl2|file|0644|0:0||||$(echo same | sha256sum | cut -c1-16)
+	keep|dir|0755|0:0||||
+	keep/k|file|0644|0:0||||$(printf k-v3 | sha256sum | cut -c1-16)
+	lnk|symlink|0777|0:0|/etc/passwd|||
+	lnk2|symlink|0777|0:0|../etc/passwd|||
+	own|dir|0700|1000:1000||||
+	own/file|file|0600|1000:100||||$(echo secret | sha256sum | cut -c1-16)
+	rl|symlink|0777|0:0|a/f1|||
+	suid|file|4755|0:0||||$(echo s | sha256sum | cut -c1-16)
+	t|file|0640|0:0||||$(printf 'now a file' | sha256sum | cut -c1-16)
+	hardlinks: hl1 hl2
+	EOF
+	diff "$T/want" "$T/got"
+}
+
+@test "--export equals docker export of a container of the image, and umoci unpack of it" {
+	need_docker
+	export_image
+	di-overlay --from "$T/img.tar" -o "$T/ours.tar"
+	docker_export "$T/img.tar" di-overlay-test/export:1 "$T/docker.tar"
+	umoci_export "$T/img.tar" "$T/umoci.tar"
+	treelist <"$T/ours.tar" >"$T/ours"
+	treelist --docker <"$T/docker.tar" >"$T/docker"
+	treelist <"$T/umoci.tar" >"$T/umoci"
+	diff "$T/docker" "$T/ours"
+	diff "$T/umoci" "$T/ours"
+	[ "$(wc -l <"$T/ours")" -gt 20 ]
+}
+
+@test "--export reads docker save's own archive, an OCI archive, a pipe, and picks --image" {
+	need_docker
+	export_image
+	di-overlay --from "$T/img.tar" >"$T/want.tar"
+	bbroot "$T/bb"
+	mklayer "$T/bb.layer" "$T/bb"
+	mkimage "$T/bb.tar" di-overlay-test/bb:2 "$T/bb.layer"
+	docker load -q -i "$T/img.tar" >/dev/null
+	docker load -q -i "$T/bb.tar" >/dev/null
+	docker save di-overlay-test/bb:2 di-overlay-test/export:1 >"$T/saved.tar"
+	di-overlay --from "$T/saved.tar" --image di-overlay-test/export:1 >"$T/1.tar"
+	cmp "$T/want.tar" "$T/1.tar"
+	cat "$T/saved.tar" | di-overlay --image di-overlay-test/export >"$T/2.tar"
+	cmp "$T/want.tar" "$T/2.tar"
+	di-overlay --image di-overlay-test/bb:2 <"$T/saved.tar" >"$T/3.tar"
+	treelist <"$T/3.tar" | grep -q '^bin/busybox|file|0755|'
+	skopeo copy -q docker-archive:"$T/img.tar" oci-archive:"$T/oci.tar":x
+	di-overlay --from "$T/oci.tar" >"$T/4.tar"
+	diff <(treelist <"$T/want.tar") <(treelist <"$T/4.tar")
+}
+
+@test "--export: a broken image gives exit 1, a message, and no end-of-archive" {
+	export_image
+	# A layer whose bytes are not the ones its diff_id names.
+	mkdir "$T/bad" && tar -C "$T/bad" -xf "$T/img.tar"
+	spectar "$T/bad/l2/layer.tar" <<-'EOF'
+	f other 0644 0:0 other
+	EOF
+	tar -C "$T/bad" -cf "$T/bad.tar" .
+	run di-overlay --from "$T/bad.tar" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == di-overlay:*diff_id* ]]
+	[ ! -e "$T/out.tar" ]
+	di-overlay --from "$T/bad.tar" >"$T/out2.tar" || status=$?
+	[ "$status" -eq 1 ]
+	! has_eoa "$T/out2.tar"
+	head -c 20000 "$T/img.tar" >"$T/cut.tar"
+	run di-overlay --from "$T/cut.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == di-overlay:* ]]
+	run di-overlay --from "$T/img.tar" --image no/such:1
+	[ "$status" -eq 1 ]
+	[[ $output == di-overlay:*no/such* ]]
+}
+
+# --- --run over contents alone --------------------------------------------
+
+@test "--run -c: the command runs as root, pid 2 under a new pid 1, with its own hostname, /proc, /dev and only loopback" {
+	need_root
+	bbroot "$T/root"
+	mklayer "$T/root.tar" "$T/root"
+	run di-overlay --contents "$T/root.tar" -o "$T/out.tar" -c '
+		id -u; echo $$; hostname; cat /proc/1/status | grep -c "^Pid:"
+		ls /proc/net/dev >/dev/null && cat /proc/net/dev | grep -c ":"
+		echo x >/dev/null && ls /dev/null /dev/zero /dev/urandom
+		ls /sys/kernel >/dev/null && echo sys'
+	[ "$status" -eq 0 ]
+	[ "$output" = "0
+2
+di
+1
+1
+/dev/null
+/dev/urandom
+/dev/zero
+sys" ]
+}
+
+@test "--run: the command's standard output goes to standard error, never into the layer" {
+	need_root
+	bbroot "$T/root"
+	mklayer "$T/root.tar" "$T/root"
+	di-overlay --contents "$T/root.tar" -c 'echo to-stdout; echo to-stderr >&2' \
+		>"$T/out.tar" 2>"$T/err"
+	grep -qx to-stdout "$T/err"
+	grep -qx to-stderr "$T/err"
+	! grep -q to-std "$T/out.tar"
+	has_eoa "$T/out.tar"
+	tar -tf "$T/out.tar" >/dev/null
+}
+
+@test "--run: a failing command's status is passed on and no layer is written" {
+	need_root
+	bbroot "$T/root"
+	mklayer "$T/root.tar" "$T/root"
+	run di-overlay --contents "$T/root.tar" -c 'echo new >/new; exit 7' -o "$T/out.tar"
+	[ "$status" -eq 7 ]
+	[[ $output == *"exit status 7; no layer written"* ]]
+	[ ! -e "$T/out.tar" ]
+	di-overlay --contents "$T/root.tar" -c 'kill -9 $$' >"$T/out2.tar" || status=$?
+	[ "$status" -eq 137 ]
+	[ ! -s "$T/out2.tar" ]
+	[ -z "$(ls "$T" | grep '\.tmp\.')" ]
+}
+
+@test "--run: without /bin/sh in the root, -c fails with a message, exit 1" {
+	need_root
+	mkdir -p "$T/empty/etc"
+	mklayer "$T/e.tar" "$T/empty"
+	run di-overlay --contents "$T/e.tar" -c true
+	[ "$status" -eq 1 ]
+	[[ $output == "di-overlay: sandbox: /bin/sh: not in the image" ]]
+}
+
+@test "--run SCRIPT: a host file is executed inside, with its #! interpreter from the root" {
+	need_root
+	bbroot "$T/root"
+	mklayer "$T/root.tar" "$T/root"
+	printf '#!/bin/sh\necho "$0" ran >&2\necho made >/made\n' >"$T/script"
+	chmod +x "$T/script"
+	run di-overlay --contents "$T/root.tar" --run "$T/script" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	[[ $output == *" ran" ]]
+	tar -xOf "$T/out.tar" made | grep -qx made
+}
+
+@test "--run: contents go in first and are part of the layer; the work directory is gone after" {
+	need_root
+	bbroot "$T/root"
+	mklayer "$T/root.tar" "$T/root"
+	mkdir -p "$T/extra/opt/app" && echo app >"$T/extra/opt/app/run"
+	mkdir -p "$T/tmp"
+	TMPDIR=$T/tmp di-overlay --contents "$T/root.tar" --contents "$T/extra" \
+		-c 'cat /opt/app/run >&2; echo seen >/opt/app/log' >"$T/out.tar"
+	tar -tf "$T/out.tar" >"$T/names"
+	grep -qx opt/app/run "$T/names"
+	grep -qx opt/app/log "$T/names"
+	grep -qx bin/busybox "$T/names"
+	[ -z "$(ls -A "$T/tmp")" ]
+}
+
+@test "--run: the layer is sorted and normalized, and the same bytes every time" {
+	need_root
+	bbroot "$T/root"
+	mklayer "$T/root.tar" "$T/root"
+	script='mkdir -p /z/b /a; echo 1 >/z/b/f; echo 2 >/a/x; ln /a/x /a/y; ln -s ../a /z/l; chown 1000:100 /a/x'
+	di-overlay --contents "$T/root.tar" -c "$script" >"$T/1.tar"
+	SOURCE_DATE_EPOCH=1700000000 di-overlay --contents "$T/root.tar" -c "$script" >"$T/2.tar"
+	sleep 1
+	di-overlay --contents "$T/root.tar" -c "$script" >"$T/3.tar"
+	cmp "$T/1.tar" "$T/3.tar"
+	! cmp -s "$T/1.tar" "$T/2.tar"
+	tar -tvf "$T/1.tar" --numeric-owner --full-time | grep -v ' bin/\| etc/\|usr/\|var/\|home/\|tmp/' >"$T/list"
+	cat >"$T/want" <<-'EOF'
+	drwxr-xr-x 0/0               0 1970-01-01 00:00:01 a/
+	-rw-r--r-- 1000/100          2 1970-01-01 00:00:01 a/x
+	hrw-r--r-- 1000/100          0 1970-01-01 00:00:01 a/y link to a/x
+	drwxr-xr-x 0/0               0 1970-01-01 00:00:01 z/
+	drwxr-xr-x 0/0               0 1970-01-01 00:00:01 z/b/
+	-rw-r--r-- 0/0               2 1970-01-01 00:00:01 z/b/f
+	lrwxrwxrwx 0/0               0 1970-01-01 00:00:01 z/l -> ../a
+	EOF
+	diff "$T/want" "$T/list"
+	tar -tvf "$T/2.tar" --full-time | grep -q ' 2023-11-14 22:13:20 z/b/f$'
+}
+
+@test "--run: SIGTERM and SIGINT end the command and remove every mount and the work directory" {
+	need_root
+	bbroot "$T/root"
+	mklayer "$T/root.tar" "$T/root"
+	mkdir "$T/tmp"
+	for sig in TERM INT; do
+		# A background job starts with SIGINT ignored: undo that.
+		TMPDIR=$T/tmp perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV' \
+			di-overlay --contents "$T/root.tar" \
+			-c 'echo started >&2; sleep 4321; echo after >&2' \
+			>"$T/out.tar" 2>"$T/err" &
+		pid=$!
+		for i in $(seq 100); do
+			grep -q started "$T/err" && break
+			sleep 0.1
+		done
+		grep -q started "$T/err"
+		[ -n "$(ls -A "$T/tmp")" ]
+		kill -$sig $pid
+		status=0
+		wait $pid || status=$?
+		[ "$status" -eq $((128 + $(kill -l $sig))) ]
+		[ -z "$(ls -A "$T/tmp")" ]
+		! pgrep -f 'sleep 4321'
+		! grep -q "$T" /proc/mounts
+		! grep -q after "$T/err"
+		[ ! -s "$T/out.tar" ]
+	done
+}
+
+@test "--run without root: an unprivileged user namespace, owned by 0 inside" {
+	need_root
+	require setpriv
+	bbroot "$T/root"
+	mklayer "$T/root.tar" "$T/root"
+	# The user needs to reach the program and the inputs.
+	mkdir -m 0777 "$T/u" "$T/u/tmp"
+	cp "$(di_tool di-overlay)" "$T/u/di-overlay"
+	cp "$T/root.tar" "$T/u/root.tar"
+	chmod 0755 "$T" "$T/u/di-overlay"
+	chmod 0644 "$T/u/root.tar"
+	run setpriv --reuid 65534 --regid 65534 --clear-groups \
+		env TMPDIR="$T/u/tmp" "$T/u/di-overlay" --contents "$T/u/root.tar" \
+		-c 'id -u >&2; rm /etc/group; echo n >/new' -o "$T/u/out.tar"
+	if [ "$status" -ne 0 ] && [[ $output == *"user namespace"* ]]; then
+		skip "this kernel allows no overlayfs in a user namespace: $output"
+	fi
+	[ "$status" -eq 0 ]
+	grep -qx 0 <<<"$output"
+	# home/alice of the contents is 1000:1000, which has no uid here.
+	[[ $output == *"owners other than root were not kept"* ]]
+	tar -tvf "$T/u/out.tar" --numeric-owner | grep -q ' 0/0 .* new$'
+	! tar -tf "$T/u/out.tar" | grep -q '^etc/group$'
+	[ -z "$(ls -A "$T/u/tmp")" ]
+}
+
+@test "--run: --bind mounts a host directory read-only, and leaves no trace in the layer" {
+	need_root
+	bbroot "$T/root"
+	mklayer "$T/root.tar" "$T/root"
+	mkdir -p "$T/store/pkg" && echo pkg >"$T/store/pkg/file"
+	run di-overlay --contents "$T/root.tar" --bind "$T/store:/nix/store" \
+		-c 'cat /nix/store/pkg/file; if echo x >/nix/store/pkg/file; then echo writable; fi; echo y >/made' \
+		-o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	[[ $output == *pkg* ]]
+	[[ $output != *writable* ]]
+	[ "$(cat "$T/store/pkg/file")" = pkg ]
+	! tar -tf "$T/out.tar" | grep -q '^nix'
+	tar -tf "$T/out.tar" | grep -qx made
+}
+
+@test "--run: contents that leave the root or hold whiteouts are refused; their links lead back inside" {
+	need_root
+	bbroot "$T/root"
+	python3 -c '
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    i = tarfile.TarInfo("../escape"); i.size = 1
+    t.addfile(i, io.BytesIO(b"x"))
+' "$T/dotdot.tar"
+	mkdir -p "$T/tmp"
+	run env TMPDIR=$T/tmp di-overlay --contents "$T/dotdot.tar" -c true
+	[ "$status" -eq 1 ]
+	[[ $output == *"../escape: name leaves the root"* ]]
+	[ ! -e "$T/tmp/escape" ] && [ ! -e "$T/escape" ]
+	[ -z "$(ls -A "$T/tmp")" ]
+	# Symlinks in the contents that point out lead back into the root.
+	mkdir -p "$T/outside"
+	snapshot "$T/outside" >"$T/before"
+	o=${T#/}/outside
+	spectar "$T/links.tar" <<-EOF
+	d $o 0755 0:0
+	l esc 0777 0:0 /$o
+	f esc/planted 0644 0:0 p1
+	l up 0777 0:0 ../../../../../../../../$o
+	f up/planted2 0644 0:0 p2
+	EOF
+	di-overlay --contents "$T/links.tar" --contents "$T/root" -c true >"$T/l.tar"
+	snapshot "$T/outside" | diff "$T/before" -
+	[ "$(tar -xOf "$T/l.tar" "$o/planted")" = p1 ]
+	[ "$(tar -xOf "$T/l.tar" "$o/planted2")" = p2 ]
+	mkdir -p "$T/wh/d" && touch "$T/wh/d/.wh.x"
+	run di-overlay --contents "$T/wh" -c true
+	[ "$status" -eq 1 ]
+	[[ $output == *"d/.wh.x: a whiteout in contents"* ]]
+}
+
+# --- --run over an image ----------------------------------------------------
+
+@test "--run over an image: the seed's mkRootLayer; a user added, a file deleted, a directory replaced, a file written" {
+	need_root
+	base_image
+	run di-overlay --from "$T/base.tar" -o "$T/layer.tar" --env EXTRA=1 -c '
+		echo "PATH=$PATH FROM_IMAGE=$FROM_IMAGE EXTRA=$EXTRA" >&2
+		echo "bob:x:1001:1001::/home/bob:/bin/sh" >>/etc/passwd
+		rm /var/lib/state
+		rm -rf /usr/share/doc/foo
+		mkdir /usr/share/doc/foo
+		echo new >/usr/share/doc/foo/NEW
+		mkdir /srv
+		echo hello >/srv/new.txt'
+	[ "$status" -eq 0 ]
+	[[ $output == *"PATH=/bin FROM_IMAGE=yes EXTRA=1"* ]]
+	tar -tvf "$T/layer.tar" --numeric-owner | awk '{print $1, $2, $6}' >"$T/list"
+	cat >"$T/want" <<-'EOF'
+	drwxr-xr-x 0/0 etc/
+	-rw-r--r-- 0/0 etc/passwd
+	drwxr-xr-x 0/0 srv/
+	-rw-r--r-- 0/0 srv/new.txt
+	drwxr-xr-x 0/0 usr/
+	drwxr-xr-x 0/0 usr/share/
+	drwxr-xr-x 0/0 usr/share/doc/
+	drwxr-xr-x 0/0 usr/share/doc/foo/
+	-rw-r--r-- 0/0 usr/share/doc/foo/.wh..wh..opq
+	-rw-r--r-- 0/0 usr/share/doc/foo/NEW
+	drwxr-xr-x 0/0 var/
+	drwxr-xr-x 0/0 var/lib/
+	-rw-r--r-- 0/0 var/lib/.wh.state
+	EOF
+	diff "$T/want" "$T/list"
+	tar -xOf "$T/layer.tar" etc/passwd | grep -qx 'bob:x:1001:1001::/home/bob:/bin/sh'
+	# The new image flattens to the base with exactly those changes.
+	di-cook -n di-overlay-test/run -t 1 --from "$T/base.tar" "$T/layer.tar" >"$T/new.tar"
+	di-overlay --from "$T/base.tar" | treelist >"$T/before"
+	di-overlay --from "$T/new.tar" | treelist >"$T/after"
+	diff "$T/before" "$T/after" | grep '^[<>]' | cut -d'|' -f1 | sort -u >"$T/changed"
+	cat >"$T/want" <<-'EOF'
+	< usr/share/doc/foo/README
+	< usr/share/doc/foo/sub
+	< usr/share/doc/foo/sub/deep
+	< var/lib/state
+	> etc/passwd
+	> srv
+	> srv/new.txt
+	> usr/share/doc/foo/NEW
+	EOF
+	grep -v '^< etc/passwd' "$T/changed" | diff "$T/want" -
+}
+
+@test "--run over an image: Docker runs the cooked image and sees exactly the changes" {
+	need_docker
+	base_image
+	di-overlay --from "$T/base.tar" -c '
+		echo "bob:x:1001:1001::/home/bob:/bin/sh" >>/etc/passwd
+		rm /var/lib/state
+		rm -rf /usr/share/doc/foo && mkdir /usr/share/doc/foo
+		echo new >/usr/share/doc/foo/NEW
+		echo hello >/srv.txt
+		chown 1001:1001 /srv.txt' >"$T/layer.tar"
+	di-cook -n di-overlay-test/run -t 1 --from "$T/base.tar" "$T/layer.tar" >"$T/new.tar"
+	docker load -q -i "$T/new.tar" >/dev/null
+	run docker run --rm --network none di-overlay-test/run:1 /bin/sh -c '
+		grep bob /etc/passwd; ls /usr/share/doc/foo; cat /srv.txt
+		busybox stat -c "%u %g" /srv.txt; ls /var/lib/state 2>&1; true'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "bob:x:1001:1001::/home/bob:/bin/sh" ]
+	[ "${lines[1]}" = NEW ]
+	[ "${lines[2]}" = hello ]
+	[ "${lines[3]}" = "1001 1001" ]
+	[[ ${lines[4]} == *"No such file"* ]]
+	# Docker's view of the whole tree is ours.
+	docker_export "$T/new.tar" di-overlay-test/run:1 "$T/docker.tar"
+	diff <(treelist --docker <"$T/docker.tar") <(di-overlay --from "$T/new.tar" | treelist)
+	docker_export "$T/base.tar" base:1 "$T/docker-base.tar"
+	diff <(treelist --docker <"$T/docker-base.tar") <(treelist --docker <"$T/docker.tar") |
+		grep '^[<>]' | cut -d'|' -f1 | sort -u >"$T/changed"
+	cat >"$T/want" <<-'EOF'
+	< etc/passwd
+	< usr/share/doc/foo/README
+	< usr/share/doc/foo/sub
+	< usr/share/doc/foo/sub/deep
+	< var/lib/state
+	> etc/passwd
+	> srv.txt
+	> usr/share/doc/foo/NEW
+	EOF
+	diff "$T/want" "$T/changed"
+}
+
+@test "--run: an image whose links point outside, or whose names climb out, writes nothing outside the work directory" {
+	need_root
+	mkdir -p "$T/outside" "$T/tmp"
+	echo secret >"$T/outside/secret"
+	snapshot "$T/outside" >"$T/before"
+	bbroot "$T/base"
+	mklayer "$T/base.layer" "$T/base"
+	# Symlinks to the host's directory, absolute and through "..", and
+	# entries that go through them, in the same layer and in the next.
+	spectar "$T/evil1.tar" <<-EOF
+	l abs 0777 0:0 $T/outside
+	l rel 0777 0:0 ../../../../../../../../..$T/outside
+	f abs/planted 0644 0:0 through abs
+	EOF
+	spectar "$T/evil2.tar" <<-EOF
+	f rel/planted 0644 0:0 through rel
+	d abs 0755 0:0
+	f abs/planted2 0644 0:0 through abs again
+	EOF
+	mkimage "$T/evil.tar" evil:1 "$T/base.layer" "$T/evil1.tar" "$T/evil2.tar"
+	TMPDIR=$T/tmp run di-overlay --from "$T/evil.tar" -c 'ls /rel /abs >&2; echo x >/abs/x' -o "$T/out.tar"
+	echo "$output"
+	snapshot "$T/outside" | diff "$T/before" -
+	[ -z "$(ls -A "$T/tmp")" ]
+	[ "$status" -eq 0 ] || [[ $output == di-overlay:* ]]
+	# An absolute hard link to a host file, and a name with "..".
+	spectar "$T/evil3.tar" <<-EOF
+	h stolen 0644 0:0 $T/outside/secret
+	EOF
+	mkimage "$T/evil3img.tar" evil:3 "$T/base.layer" "$T/evil3.tar"
+	TMPDIR=$T/tmp run di-overlay --from "$T/evil3img.tar" -c 'cat /stolen >&2' -o "$T/out3.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == di-overlay:*stolen* ]]
+	[ "$(stat -c %h "$T/outside/secret")" -eq 1 ]
+	spectar "$T/evil4.tar" <<-EOF
+	f ../../../../../..$T/outside/dotdot 0644 0:0 climbed
+	EOF
+	mkimage "$T/evil4img.tar" evil:4 "$T/base.layer" "$T/evil4.tar"
+	TMPDIR=$T/tmp run di-overlay --from "$T/evil4img.tar" -c true -o "$T/out4.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == di-overlay:* ]]
+	snapshot "$T/outside" | diff "$T/before" -
+	[ -z "$(ls -A "$T/tmp")" ]
+}
+
+@test "usage errors exit 2" {
+	run di-overlay --run a -c b
+	[ "$status" -eq 2 ]
+	run di-overlay --export -c b
+	[ "$status" -eq 2 ]
+	run di-overlay --bind /x
+	[ "$status" -eq 2 ]
+	run di-overlay --nope
+	[ "$status" -eq 2 ]
+	run di-overlay --help
+	[ "$status" -eq 0 ]
+	[[ $output == usage:* ]]
+}
