@@ -910,27 +910,49 @@ request(struct registry_conn *c, const char *what, const char *path,
 	}
 }
 
-int
-registry_ping(struct registry_conn *c)
+/* GET /v2/ once, or with retries; 0, or -1 with the HTTP status in *STATUS. */
+static int
+ping_once(struct registry_conn *c, int retry, long *status)
 {
 	struct buffer body = {0};
 	struct sink s = {.buf = &body, .max = ERRBODY_MAX, .fd = -1};
 	struct response resp = {.sink = &s};
-	int rc = request(c, "/v2/", "/v2/", NULL, &s, &resp);
+	int saved = c->reg->opt.retries, rc;
 
-	/* --tls-verify=false also allows a registry that speaks plain http. */
-	if (rc < 0 && !c->reg->opt.tls_verify &&
-	    strcmp(c->reg->scheme, "https") == 0 && s.fail == NULL &&
-	    resp.status == 0) {
-		replace(&c->reg->scheme, "http");
-		rc = request(c, "/v2/", "/v2/", NULL, &s, &resp);
-	}
+	if (!retry)
+		c->reg->opt.retries = 0;
+	rc = request(c, "/v2/", "/v2/", NULL, &s, &resp);
+	c->reg->opt.retries = saved;
+	*status = resp.status;
 	if (rc < 0 && resp.status == 404)
 		set_error(c, "not a registry: /v2/ answers HTTP 404");
 	buffer_free(&body);
 	response_free(&resp);
 	free(s.fail);
 	return rc;
+}
+
+int
+registry_ping(struct registry_conn *c)
+{
+	struct registry *r = c->reg;
+	long status;
+
+	if (r->opt.tls_verify || strcmp(r->scheme, "https") != 0)
+		return ping_once(c, 1, &status);
+	/*
+	 * --tls-verify=false also allows a registry that speaks plain http:
+	 * one quick try of each, then https with all its retries.
+	 */
+	if (ping_once(c, 0, &status) == 0)
+		return 0;
+	if (status != 0) /* it speaks https: its error may pass */
+		return ping_once(c, 1, &status);
+	replace(&r->scheme, "http");
+	if (ping_once(c, 0, &status) == 0)
+		return 0;
+	replace(&r->scheme, "https");
+	return ping_once(c, 1, &status);
 }
 
 int

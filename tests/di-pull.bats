@@ -431,7 +431,7 @@ pull() {
 @test "a layer that is not its diff_id, or not what its media type says" {
 	run pull -o "$T/o.tar" "$REG/test/bad:diffid"
 	[ "$status" -eq 1 ]
-	[[ $output == "di-pull: $REG/test/bad: layer 1 (sha256:"*"): uncompressed content has digest sha256:"*", the config's diff_id is sha256:"* ]]
+	[[ $output == "di-pull: $REG/test/bad: layer 1 (sha256:"*"): diff_id is sha256:"*", expected sha256:"* ]]
 	pull "$REG/test/bad:diffid" >"$T/out.tar" 2>/dev/null || true
 	! has_eoa "$T/out.tar"
 	run pull -o "$T/o.tar" "$REG/test/bad:mislabeled"
@@ -449,6 +449,14 @@ pull() {
 	di-pull --plain-http -q "$REG/test/a:v2s2" >"$T/q.tar" 2>"$T/qerr"
 	[ ! -s "$T/qerr" ]
 	cmp "$T/out.tar" "$T/q.tar"
+	# on a terminal: the four lines redrawn in place, by default
+	require script
+	script -qec "di-pull --plain-http -o $T/tty.tar $REG/test/a:v2s2" /dev/null >"$T/tty"
+	cmp "$T/out.tar" "$T/tty.tar"
+	grep -q $'\e\[4A' "$T/tty"
+	[ "$(tr '\r' '\n' <"$T/tty" | grep -c ' done$')" -ge 4 ]
+	script -qec "di-pull --plain-http -q -o $T/tty2.tar $REG/test/a:v2s2" /dev/null >"$T/tty2"
+	[ ! -s "$T/tty2" ]
 }
 
 @test "usage errors exit 2" {
@@ -469,6 +477,24 @@ pull() {
 	run di-pull --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: di-pull "* ]]
+}
+
+@test "https: the certificate is checked unless --tls-verify=false" {
+	require openssl
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -days 1 \
+		-keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+	di-pull --plain-http -q --name a --tag 1 "$REG/test/a:v2s2" >"$T/ref.tar"
+	front_start --tls "$T/cert.pem,$T/key.pem" --bearer --token-creds bob:pw
+	run di-pull -q --retries 0 --creds bob:pw "$FRONT/test/a:v2s2"
+	[ "$status" -eq 1 ]
+	[[ $output == "di-pull: $FRONT/test/a: /v2/: SSL peer certificate or SSH remote key was not OK"* ]]
+	di-pull -q --tls-verify=false --creds bob:pw --name a --tag 1 "$FRONT/test/a:v2s2" >"$T/out.tar"
+	cmp "$T/ref.tar" "$T/out.tar"
+	grep -q ' /token?.* auth=basic$' "$FRONT_LOG"
+	# a plain-http registry: --tls-verify=false falls back to http at once
+	di-pull -q --tls-verify=false --retry-delay 10 --name a --tag 1 "$REG/test/a:v2s2" >"$T/plain.tar"
+	cmp "$T/ref.tar" "$T/plain.tar"
 }
 
 @test "not a registry, and nothing listening" {

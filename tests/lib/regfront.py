@@ -20,6 +20,7 @@ and can, on request:
                     Range; badrange: a 206 that does not continue where
                     asked; stall: stop sending half way through a blob;
                     slow: answer after 0.6 s; notfound: answer 404.
+With --tls CERT,KEY it speaks https (the redirect host stays http).
 It logs one line per request to --log: "PORT METHOD PATH range=R auth=A"
 (A: none, basic, bearer, other), never a secret.  It listens on 127.0.0.1
 only, writes its ports to --port-file, and exits after --lifetime seconds.
@@ -31,6 +32,7 @@ import http.server
 import json
 import os
 import secrets
+import ssl
 import threading
 import time
 import urllib.parse
@@ -90,7 +92,8 @@ class Front(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def challenge(self, error=None, scope=None):
-        realm = f"http://127.0.0.1:{self.server.server_port}/token"
+        scheme = "https" if ARGS.tls else "http"
+        realm = f"{scheme}://127.0.0.1:{self.server.server_port}/token"
         value = f'Bearer realm="{realm}",service="di-test"'
         if scope:
             value += f',scope="{scope}"'
@@ -251,8 +254,13 @@ def main():
     p.add_argument("--fault-path", default="/blobs/")
     p.add_argument("--fault-repeat", action="store_true")
     p.add_argument("--lifetime", type=int, default=300)
+    p.add_argument("--tls", metavar="CERT,KEY")
     ARGS = p.parse_args()
     main_srv = Server(("127.0.0.1", 0), Front)
+    if ARGS.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*ARGS.tls.split(","))
+        main_srv.socket = ctx.wrap_socket(main_srv.socket, server_side=True)
     side_srv = Server(("127.0.0.1", 0), Front)
     REDIRECT_PORT[0] = side_srv.server_port
     for srv in (main_srv, side_srv):
