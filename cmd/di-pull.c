@@ -731,6 +731,7 @@ main(int argc, char **argv)
 	if (asprintf(&label, "%s/%s", ref.domain, ref.path) < 0 || name == NULL)
 		err(EXIT_DATA, "malloc");
 	find_credentials(&o, &ref, &creds);
+	int out = outfile_open(o.output, OUT_TAR); /* refuses a terminal */
 	auth_wipe_free(o.creds);
 
 	struct registry *reg = registry_new(reference_api_host(&ref), ref.path,
@@ -767,7 +768,6 @@ main(int argc, char **argv)
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.changed, NULL);
 
-	int out = outfile_open(o.output, OUT_TAR);
 	struct image_writer *w = image_writer_new(out, name,
 	                                          o.tag     ? o.tag
 	                                          : ref.tag ? ref.tag

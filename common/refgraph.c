@@ -11,12 +11,31 @@
 #include "errors.h"
 #include "refgraph.h"
 
-static const char base32_chars[] = "0123456789abcdfghijklmnpqrsvwxyz";
+/* Nix's base32 alphabet: the digits and the letters but e, o, u, t. */
+static int
+in_alphabet(unsigned char c)
+{
+	return (c >= '0' && c <= '9') ||
+	       (c >= 'a' && c <= 'z' && c != 'e' && c != 'o' && c != 'u' &&
+	        c != 't');
+}
+
+/* The scanner asks for every byte: a table, made on first use. */
+static unsigned char base32_table[256];
+static int base32_table_made;
+
+static void
+make_base32_table(void)
+{
+	for (int c = 0; c < 256; c++)
+		base32_table[c] = (unsigned char)in_alphabet((unsigned char)c);
+	base32_table_made = 1;
+}
 
 int
 refgraph_base32(unsigned char c)
 {
-	return c != '\0' && memchr(base32_chars, c, 32) != NULL;
+	return in_alphabet(c);
 }
 
 long
@@ -493,6 +512,8 @@ refscan_new(void)
 	s->cap = 64;
 	if ((s->slots = calloc(s->cap, sizeof(*s->slots))) == NULL)
 		err(EXIT_DATA, "malloc");
+	if (!base32_table_made)
+		make_base32_table();
 	return s;
 }
 
@@ -550,7 +571,7 @@ scan(struct refscan *s, const unsigned char *p, size_t n)
 
 	while (i + REFGRAPH_HASH_LEN <= n) {
 		size_t j = i + REFGRAPH_HASH_LEN;
-		while (j > i && refgraph_base32(p[j - 1]))
+		while (j > i && base32_table[p[j - 1]])
 			j--;
 		if (j > i) {
 			i = j;
