@@ -241,6 +241,9 @@ export_image() {
 	h h/link 0644 0:0 keep/k
 	f .wh.del 0644 0:0
 	l lnk2 0777 0:0 ../etc/passwd
+	f x2 0644 0:0 x2-v2
+	h y2 0644 0:0 x2
+	h z2 0644 0:0 x2
 	EOF
 	spectar "$T/l3.tar" <<-'EOF'
 	d del 0711 0:0
@@ -252,6 +255,7 @@ export_image() {
 	f a/sub/y 0644 0:0 y
 	d keep 0755 0:0
 	f keep/k 0644 0:0 k-v3
+	f x2 0644 0:0 x2-v3
 	EOF
 	mkimage "$T/img.tar" di-overlay-test/export:1 "$T/l1.tar" "$T/l2.tar" "$T/l3.tar"
 }
@@ -266,7 +270,8 @@ export_image() {
 	treelist <"$T/ours.tar" >"$T/got"
 	# What the layers make, worked out by hand: a/f1 and a/sub/x deleted,
 	# d's old contents hidden, t a file, f2d a directory, del made again,
-	# h/link a copy of keep/k as it was in layer 1 (layer 3 replaced it).
+	# h/link a copy of keep/k as it was in layer 1 (layer 3 replaced it),
+	# y2 and z2 one file, a copy of x2 as layer 2 had it.
 	cat >"$T/want" <<-EOF
 	a|dir|0755|0:0||||
 	a/f2|file|0644|0:0||||$(printf f2-v3 | sha256sum | cut -c1-16)
@@ -294,7 +299,11 @@ export_image() {
 	rl|symlink|0777|0:0|a/f1|||
 	suid|file|4755|0:0||||$(echo s | sha256sum | cut -c1-16)
 	t|file|0640|0:0||||$(printf 'now a file' | sha256sum | cut -c1-16)
+	x2|file|0644|0:0||||$(printf x2-v3 | sha256sum | cut -c1-16)
+	y2|file|0644|0:0||||$(printf x2-v2 | sha256sum | cut -c1-16)
+	z2|file|0644|0:0||||$(printf x2-v2 | sha256sum | cut -c1-16)
 	hardlinks: hl1 hl2
+	hardlinks: y2 z2
 	EOF
 	diff "$T/want" "$T/got"
 }
@@ -427,6 +436,9 @@ sys" ]
 	[ "$status" -eq 0 ]
 	[[ $output == *" ran" ]]
 	tar -xOf "$T/out.tar" made | grep -qx made
+	# --run -c TEXT is -c TEXT.
+	di-overlay --contents "$T/root.tar" --run -c 'echo two >/made' >"$T/out2.tar"
+	[ "$(tar -xOf "$T/out2.tar" made)" = two ]
 }
 
 @test "--run: contents go in first and are part of the layer; the work directory is gone after" {
@@ -627,6 +639,22 @@ with tarfile.open(sys.argv[1], "w") as t:
 	> usr/share/doc/foo/NEW
 	EOF
 	grep -v '^< etc/passwd' "$T/changed" | diff "$T/want" -
+}
+
+@test "--run: the command sees the image's root exactly as --export writes it" {
+	need_root
+	export_image
+	bbroot "$T/base"
+	mklayer "$T/base.layer" "$T/base"
+	mkimage "$T/img2.tar" di-overlay-test/seen:1 "$T/base.layer" "$T/l1.tar" "$T/l2.tar" "$T/l3.tar"
+	di-overlay --from "$T/img2.tar" | treelist >"$T/want"
+	# busybox tar inside takes a copy of the root as the command sees it.
+	di-overlay --from "$T/img2.tar" -c 'cd / && busybox tar -cf /snap.tar \
+		$(ls -A / | grep -v "^proc$\|^sys$\|^dev$\|^snap.tar$")' >"$T/layer.tar"
+	tar -xOf "$T/layer.tar" snap.tar | treelist >"$T/got"
+	diff "$T/want" "$T/got"
+	grep -q '^own/file|file|0600|1000:100|' "$T/got"
+	grep -q '^hardlinks: y2 z2$' "$T/got"
 }
 
 @test "--run over an image: Docker runs the cooked image and sees exactly the changes" {
