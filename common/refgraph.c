@@ -15,9 +15,8 @@
 static int
 in_alphabet(unsigned char c)
 {
-	return (c >= '0' && c <= '9') ||
-	       (c >= 'a' && c <= 'z' && c != 'e' && c != 'o' && c != 'u' &&
-	        c != 't');
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z' && c != 'e' &&
+	                                  c != 'o' && c != 'u' && c != 't');
 }
 
 /* The scanner asks for every byte: a table, made on first use. */
