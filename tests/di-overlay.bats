@@ -454,6 +454,10 @@ sys" ]
 	grep -qx opt/app/log "$T/names"
 	grep -qx bin/busybox "$T/names"
 	[ -z "$(ls -A "$T/tmp")" ]
+	# A compressed tar on standard input is contents too.
+	gzip -c "$T/root.tar" | di-overlay --contents - -c 'echo z >/z' >"$T/out2.tar"
+	[ "$(tar -xOf "$T/out2.tar" z)" = z ]
+	[ "$(tar -xOf "$T/out2.tar" etc/passwd)" = 'root:x:0:0:root:/root:/bin/sh' ]
 }
 
 @test "--run: the layer is sorted and normalized, and the same bytes every time" {
