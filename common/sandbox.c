@@ -368,17 +368,12 @@ sandbox_upper(const struct sandbox *sb)
 	return sb->upper;
 }
 
-int
-sandbox_in_userns(const struct sandbox *sb)
-{
-	return sb->userns;
-}
-
 void
 sandbox_bind(struct sandbox *sb, const char *src, const char *dest)
 {
 	char *d = path_normalize(dest);
 	struct bind *b;
+	struct stat st;
 
 	if (d == NULL || *d == '\0')
 		errx(EXIT_USAGE, "bind %s: bad destination '%s'", src, dest);
@@ -387,8 +382,10 @@ sandbox_bind(struct sandbox *sb, const char *src, const char *dest)
 		err(EXIT_DATA, "malloc");
 	sb->binds = b;
 	b[sb->nbinds].src = realpath(src, NULL);
-	if (b[sb->nbinds].src == NULL)
+	if (b[sb->nbinds].src == NULL || stat(b[sb->nbinds].src, &st) < 0)
 		err(EXIT_DATA, "bind %s", src);
+	if (!S_ISDIR(st.st_mode))
+		errx(EXIT_DATA, "bind %s: not a directory", src);
 	b[sb->nbinds++].dest = d;
 }
 

@@ -551,6 +551,9 @@ sys" ]
 	[ "$(cat "$T/store/pkg/file")" = pkg ]
 	! tar -tf "$T/out.tar" | grep -q '^nix'
 	tar -tf "$T/out.tar" | grep -qx made
+	run di-overlay --contents "$T/root.tar" --bind "$T/store/pkg/file:/f" -c true
+	[ "$status" -eq 1 ]
+	[[ $output == *"pkg/file: not a directory" ]]
 }
 
 @test "--run: contents that leave the root or hold whiteouts are refused; their links lead back inside" {
