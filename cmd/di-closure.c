@@ -487,10 +487,12 @@ static void
 write_tree(const struct options *o, struct treemerge *m)
 {
 	static char buf[COPY_CHUNK];
-	struct tar_writer *w = tar_writer_new(outfile_open(o->output, OUT_TAR));
+	int fd = outfile_open(o->output, OUT_TAR);
+	struct tar_writer *w = tar_writer_new(fd);
 	struct tar_entry *e;
 	size_t n;
 
+	treemerge_exclude_output(m, fd);
 	treemerge_start(m);
 	while (treemerge_next(m, &e)) {
 		e->mtime = o->mtime;

@@ -65,6 +65,9 @@ struct dirtree {
 	int data_done;
 	struct quickhash data_hash;
 	void *links; /* tsearch tree of struct linkname_node */
+	int exclude;
+	dev_t exclude_dev;
+	ino_t exclude_ino;
 	struct buffer err;
 };
 
@@ -479,7 +482,15 @@ load_entry(struct dirtree *t)
 		return fail_errno(t);
 	memset(te, 0, sizeof(*te));
 	if ((te->typeflag = te->raw_typeflag = type_of(st->st_mode)) == 0) {
-		warnx("%s: socket skipped", buffer_str(&t->disk));
+		if (!(t->flags & DIRTREE_QUIET))
+			warnx("%s: socket skipped", buffer_str(&t->disk));
+		return 0;
+	}
+	if (t->exclude && st->st_dev == t->exclude_dev &&
+	    st->st_ino == t->exclude_ino) {
+		if (!(t->flags & DIRTREE_QUIET))
+			warnx("%s: the output file, skipped",
+			      buffer_str(&t->disk));
 		return 0;
 	}
 	set_names(t, te->typeflag == '5');
@@ -626,6 +637,14 @@ dirtree_next(struct dirtree *t, struct dirtree_entry **out)
 		return -1;
 	*out = &t->e;
 	return 1;
+}
+
+void
+dirtree_exclude(struct dirtree *t, dev_t dev, ino_t ino)
+{
+	t->exclude = 1;
+	t->exclude_dev = dev;
+	t->exclude_ino = ino;
 }
 
 void
