@@ -515,30 +515,37 @@ sys" ]
 	done
 }
 
-@test "--run without root: an unprivileged user namespace, owned by 0 inside" {
+@test "--run without root: an unprivileged user namespace, owned by 0 inside; also as root of one (unshare -r)" {
 	need_root
-	require setpriv
-	bbroot "$T/root"
-	mklayer "$T/root.tar" "$T/root"
+	require setpriv unshare
+	base_image
 	# The user needs to reach the program and the inputs.
 	mkdir -m 0777 "$T/u" "$T/u/tmp"
 	cp "$(di_tool di-overlay)" "$T/u/di-overlay"
-	cp "$T/root.tar" "$T/u/root.tar"
+	cp "$T/base.tar" "$T/u/base.tar"
 	chmod 0755 "$T" "$T/u/di-overlay"
-	chmod 0644 "$T/u/root.tar"
-	run setpriv --reuid 65534 --regid 65534 --clear-groups \
-		env TMPDIR="$T/u/tmp" "$T/u/di-overlay" --contents "$T/u/root.tar" \
-		-c 'id -u >&2; rm /etc/group; echo n >/new' -o "$T/u/out.tar"
-	if [ "$status" -ne 0 ] && [[ $output == *"user namespace"* ]]; then
-		skip "this kernel allows no overlayfs in a user namespace: $output"
-	fi
-	[ "$status" -eq 0 ]
-	grep -qx 0 <<<"$output"
-	# home/alice of the contents is 1000:1000, which has no uid here.
-	[[ $output == *"owners other than root were not kept"* ]]
-	tar -tvf "$T/u/out.tar" --numeric-owner | grep -q ' 0/0 .* new$'
-	! tar -tf "$T/u/out.tar" | grep -q '^etc/group$'
-	[ -z "$(ls -A "$T/u/tmp")" ]
+	chmod 0644 "$T/u/base.tar"
+	script='id -u >&2; rm /etc/group; rm -rf /usr/share/doc/foo; mkdir /usr/share/doc/foo; echo n >/new'
+	for how in plain unshare; do
+		wrap=()
+		[ $how = plain ] || wrap=(unshare --user --map-root-user)
+		run setpriv --reuid 65534 --regid 65534 --clear-groups "${wrap[@]}" \
+			env TMPDIR="$T/u/tmp" "$T/u/di-overlay" --from "$T/u/base.tar" \
+			-c "$script" -o "$T/u/out.tar"
+		if [ "$status" -ne 0 ] && [[ $output == *"user namespace"* ]]; then
+			skip "this kernel allows no overlayfs in a user namespace: $output"
+		fi
+		[ "$status" -eq 0 ]
+		grep -qx 0 <<<"$output"
+		# home/alice of the image is 1000:1000, which has no uid here.
+		[[ $output == *"owners other than root were not kept"* ]]
+		tar -tvf "$T/u/out.tar" --numeric-owner | awk '{print $2, $6}' |
+			grep -v '/$' >"$T/list"
+		printf '%s\n' "0/0 etc/.wh.group" "0/0 new" \
+			"0/0 usr/share/doc/foo/.wh..wh..opq" | diff - "$T/list"
+		[ -z "$(ls -A "$T/u/tmp")" ]
+		rm "$T/u/out.tar"
+	done
 }
 
 @test "--run: --bind mounts a host directory read-only, and leaves no trace in the layer" {
