@@ -273,17 +273,10 @@ static void
 load_graph(struct refgraph *g, const char *path)
 {
 	struct buffer b = {0};
-	char chunk[65536], *why;
-	FILE *f = fopen(path, "rb");
-	size_t n;
+	char *why;
 
-	if (f == NULL)
+	if (buffer_read_file(&b, path, 0) < 0)
 		err(EXIT_DATA, "%s", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buffer_append(&b, chunk, n);
-	if (ferror(f))
-		err(EXIT_DATA, "%s", path);
-	fclose(f);
 	if (refgraph_parse(g, (char *)b.data, b.len, path, &why) < 0)
 		errx(EXIT_DATA, "%s", why);
 	buffer_free(&b);

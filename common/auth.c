@@ -548,28 +548,6 @@ out:
 	return rc;
 }
 
-/* Read PATH whole; 0, or -1 with errno when it cannot be read. */
-static int
-read_file(const char *path, struct buffer *b)
-{
-	FILE *f = fopen(path, "rb");
-	char chunk[8192];
-	size_t n;
-
-	if (f == NULL)
-		return -1;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		buffer_append(b, chunk, n);
-		if (b->len > 16 << 20) {
-			fclose(f);
-			return -1;
-		}
-	}
-	int bad = ferror(f);
-	fclose(f);
-	return bad ? -1 : 0;
-}
-
 /* 1, 0 or -1 as auth_file_lookup; a missing file counts as 0 if OPTIONAL. */
 static int
 lookup_in_file(const char *file, int optional, const char *domain,
@@ -579,7 +557,7 @@ lookup_in_file(const char *file, int optional, const char *domain,
 	char *inner;
 	int rc;
 
-	if (read_file(file, &b) < 0) {
+	if (buffer_read_file(&b, file, 16 << 20) < 0) {
 		int missing = errno == ENOENT;
 		buffer_free(&b);
 		if (optional && missing)
