@@ -247,6 +247,7 @@ struct cook {
 	struct image_writer *w;
 	jv base_config; /* the base image's config, or null */
 	jv bundle_json; /* the topmost bundle's json so far, or null */
+	jv config;      /* -c CONFIG, read once: it may be a pipe */
 	jv history;     /* entries so far */
 	size_t nlayers, total;
 	unsigned char *buf;
@@ -284,7 +285,7 @@ container_config(struct cook *k)
 	jv over, merged;
 
 	if (k->o->config != NULL)
-		over = json_load_file(k->o->config);
+		over = jv_copy(k->config);
 	else
 		over = peek_key(k->bundle_json, "config");
 	merged = image_config_merge(peek_key(k->base_config, "config"), over);
@@ -729,8 +730,7 @@ main(int argc, char **argv)
 	if (o.ninputs == 0 && image_layer_count(base) == 0)
 		errx(EXIT_DATA, "%s: no layers: the image would be empty",
 		     image_label(base));
-	if (o.config != NULL)
-		jv_free(json_load_file(o.config)); /* fail before writing */
+	k.config = o.config != NULL ? json_load_file(o.config) : jv_null();
 	k.w = image_writer_new(outfile_open(o.output, OUT_TAR), o.name, o.tag,
 	                       o.format, o.mtime);
 	if (base != NULL)
@@ -746,6 +746,7 @@ main(int argc, char **argv)
 	image_close(base);
 	jv_free(k.base_config);
 	jv_free(k.bundle_json);
+	jv_free(k.config);
 	jv_free(k.history);
 	free(k.buf);
 	return 0;

@@ -7,9 +7,10 @@
  *	         [-o FILE] [INPUT]...
  *
  * The BUNDLE's json names the layer's tarsum, and the json comes before
- * the layer, so the layer is walked twice: once to learn its size and
- * checksum, once to write it.  Directories are simply read again (and must
- * not have changed); tars are indexed once and read back by offset.
+ * the layer, so into a pipe the layer is walked twice: once to learn its
+ * size and checksum, once to write it.  Directories are simply read again
+ * (and must not have changed); tars are indexed once and read back by
+ * offset.  Into a file the layer is walked once and the head written last.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -17,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
 
@@ -27,6 +27,7 @@
 #include "outfile.h"
 #include "tar_writer.h"
 #include "tarsum.h"
+#include "timestamp.h"
 #include "treemerge.h"
 
 #define COPY_CHUNK (1 << 20)
@@ -74,56 +75,7 @@ usage(int status)
 	exit(status);
 }
 
-/* --- times and owners --------------------------------------------------- */
-
-static int
-parse_seconds(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (*s == '@')
-		s++;
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < 0 || v > 077777777777LL)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* Seconds, @seconds, or an RFC 3339 time in UTC ("...Z"). */
-static int
-parse_time(const char *s, int64_t *out)
-{
-	struct tm tm = {0};
-	const char *end;
-
-	if (parse_seconds(s, out) == 0)
-		return 0;
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return -1;
-	*out = (int64_t)timegm(&tm);
-	return *out < 0 ? -1 : 0;
-}
-
-/* SOURCE_DATE_EPOCH if set, else 1 (the seed's 1970-01-01T00:00:01Z). */
-static int64_t
-default_time(void)
-{
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	int64_t t;
-
-	if (sde == NULL || *sde == '\0')
-		return 1;
-	if (parse_seconds(sde, &t) < 0 || *sde == '@')
-		usage_error("SOURCE_DATE_EPOCH is not a number of seconds: "
-		            "'%s'",
-		            sde);
-	return t;
-}
+/* --- owners ----------------------------------------------------------- */
 
 static void
 parse_owner(const char *s, int64_t *uid, int64_t *gid)
@@ -166,7 +118,7 @@ parse_options(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	o->mtime = default_time();
+	o->mtime = timestamp_default();
 	o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	while ((c = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
 		switch (c) {
@@ -177,7 +129,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->output = optarg;
 			break;
 		case OPT_MTIME:
-			if (parse_time(optarg, &o->mtime) < 0)
+			if (timestamp_parse(optarg, &o->mtime) < 0)
 				usage_error("--mtime: bad time '%s'", optarg);
 			break;
 		case OPT_OWNER:
@@ -308,26 +260,39 @@ sum_layer(struct treemerge *m, const struct options *o)
 	return sum;
 }
 
-/* --- second walk: the layer's bytes ------------------------------------- */
+/* --- writing the layer -------------------------------------------------- */
 
+/*
+ * Copy an entry's data to W, and with TS also into the tarsum's queue:
+ * read once into the queue's space, written from there.
+ */
 static void
-copy_data(struct treemerge *m, struct tar_writer *w, const struct tar_entry *e)
+copy_data(struct treemerge *m, struct tar_writer *w, struct tarsum *ts,
+          const struct tar_entry *e)
 {
 	static char buf[COPY_CHUNK];
-	size_t k;
 
-	while ((k = treemerge_read(m, buf, sizeof(buf))) > 0)
-		tar_writer_raw(w, buf, k);
+	for (;;) {
+		size_t n = COPY_CHUNK;
+		char *p = ts != NULL ? tarsum_data_space(ts, &n) : buf;
+		size_t k = treemerge_read(m, p, n);
+		if (k == 0)
+			break;
+		tar_writer_raw(w, p, k);
+		if (ts != NULL)
+			tarsum_data_commit(ts, k);
+	}
 	tar_writer_pad(w, e->typeflag == '0' ? e->size : 0);
 }
 
 /*
  * Write the layer's entries, not yet its end-of-archive blocks.  With SUM,
- * every entry must be what the first walk saw.
+ * every entry must be what the first walk saw; with TS, entries are hashed
+ * as they are written.
  */
 static void
 write_layer(struct treemerge *m, struct tar_writer *w, const struct options *o,
-            const struct layer_sum *sum)
+            const struct layer_sum *sum, struct tarsum *ts)
 {
 	uint64_t start = tar_writer_offset(w);
 	struct tar_entry *e;
@@ -336,13 +301,16 @@ write_layer(struct treemerge *m, struct tar_writer *w, const struct options *o,
 	treemerge_start(m);
 	while (treemerge_next(m, &e)) {
 		normalize(e, o);
+		if (ts != NULL)
+			tarsum_begin(ts, e);
 		tar_writer_header(w, e);
-		copy_data(m, w, e);
+		copy_data(m, w, ts, e);
+		if (ts != NULL)
+			tarsum_end(ts);
 		if (sum != NULL &&
 		    (i >= sum->nstamps || sum->stamps[i] != treemerge_stamp(m)))
 			errx(EXIT_DATA,
-			     "'%s': input changed between the two "
-			     "reads",
+			     "'%s': input changed between the two reads",
 			     e->name);
 		i++;
 	}
@@ -355,12 +323,11 @@ write_layer(struct treemerge *m, struct tar_writer *w, const struct options *o,
 
 /* The layer's end-of-archive blocks, inside the bundle's layer.tar. */
 static void
-end_layer(struct tar_writer *w, int64_t size)
+end_layer(struct tar_writer *w)
 {
 	static const char zeros[2 * TAR_BLOCK];
 
 	tar_writer_raw(w, zeros, sizeof(zeros));
-	tar_writer_pad(w, size);
 }
 
 /* --- the bundle's json -------------------------------------------------- */
@@ -369,10 +336,9 @@ end_layer(struct tar_writer *w, int64_t size)
 static jv
 default_json(void)
 {
-	time_t t = (time_t)default_time();
 	char created[32];
 
-	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	timestamp_rfc3339(timestamp_default(), created);
 	jv v = jv_object();
 	v = jv_object_set(v, jv_string("created"), jv_string(created));
 	v = jv_object_set(v, jv_string("architecture"), jv_string("amd64"));
@@ -380,8 +346,18 @@ default_json(void)
 	return jv_object_set(v, jv_string("config"), jv_null());
 }
 
+/* BASE (borrowed) with the checksum. */
 static char *
-bundle_json(const struct options *o, const char *checksum)
+bundle_json(jv base, const char *checksum)
+{
+	jv v = jv_copy(base);
+
+	v = jv_object_set(v, jv_string("checksum"), jv_string(checksum));
+	return json_dump(v);
+}
+
+static jv
+load_base_json(const struct options *o)
 {
 	jv v = o->base_json ? json_load_file(o->base_json) : default_json();
 
@@ -389,8 +365,122 @@ bundle_json(const struct options *o, const char *checksum)
 		jv_free(v);
 		errx(EXIT_DATA, "%s: not a JSON object", o->base_json);
 	}
-	v = jv_object_set(v, jv_string("checksum"), jv_string(checksum));
-	return json_dump(v);
+	return v;
+}
+
+/* --- the bundle ---------------------------------------------------------- */
+
+/* Walk twice: learn the checksum and size, then write. */
+static void
+write_bundle_twice(struct treemerge *m, int fd, const struct options *o,
+                   jv base)
+{
+	struct layer_sum sum = sum_layer(m, o);
+	char *json = bundle_json(base, sum.checksum);
+	struct tar_writer *w = tar_writer_new(fd);
+
+	bundle_write_head(w, json, sum.size, o->mtime);
+	write_layer(m, w, o, &sum, NULL);
+	end_layer(w);
+	tar_writer_pad(w, sum.size);
+	tar_writer_finish(w);
+	free(json);
+	free(sum.checksum);
+	free(sum.stamps);
+}
+
+/* The offset where output starts, if it is a file we may write back into. */
+static int
+seekable(int fd, off_t *start)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fl < 0 ||
+	    (fl & O_APPEND))
+		return 0;
+	return (*start = lseek(fd, 0, SEEK_CUR)) >= 0;
+}
+
+/* The size of VERSION, JSON and the layer's header in a bundle. */
+static int64_t
+head_size(const char *json, const struct options *o)
+{
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct tar_writer *w;
+	int64_t n;
+
+	if (devnull < 0)
+		err(EXIT_DATA, "/dev/null");
+	w = tar_writer_new(devnull);
+	bundle_write_head(w, json, 0, o->mtime);
+	n = (int64_t)tar_writer_offset(w);
+	tar_writer_abandon(w);
+	close(devnull);
+	return n;
+}
+
+/*
+ * Into a file, one walk is enough: the layer is written and hashed at once
+ * after room for the bundle's head, which is written last, when checksum
+ * and size are known.  Until then the room holds bytes that no tar reader
+ * accepts, so a failed run leaves nothing that looks like a bundle.  The
+ * bytes are those of write_bundle_twice.  Returns -1, having written
+ * nothing, for a layer too big for the head's room (8 GiB and more).
+ */
+static int
+write_bundle_in_place(struct treemerge *m, int fd, off_t start,
+                      const struct options *o, jv base)
+{
+	static const char zeros64[64 + 1] =
+	    "0000000000000000000000000000000000000000000000000000000000000000";
+	char *json, *sum, *room;
+	int64_t head, size;
+	struct tar_writer *w;
+	struct tarsum *ts;
+
+	/* A checksum is always as long: the room is known. */
+	if (asprintf(&sum, "tarsum.v1+sha256:%s", zeros64) < 0)
+		err(EXIT_DATA, "malloc");
+	json = bundle_json(base, sum);
+	free(sum);
+	head = head_size(json, o);
+	if ((room = malloc((size_t)head)) == NULL)
+		err(EXIT_DATA, "malloc");
+	memset(room, 0xff, (size_t)head);
+	w = tar_writer_new(fd);
+	tar_writer_raw(w, room, (size_t)head);
+	free(room);
+	ts = tarsum_new(TARSUM_V1, "sha256", o->threads);
+	write_layer(m, w, o, NULL, ts);
+	end_layer(w);
+	size = (int64_t)tar_writer_offset(w) - head;
+	if (size > 077777777777LL) {
+		tar_writer_abandon(w);
+		tarsum_abort(ts);
+		free(json);
+		if (ftruncate(fd, start) < 0 || lseek(fd, start, SEEK_SET) < 0)
+			err(EXIT_DATA, "rewinding the output");
+		return -1;
+	}
+	tar_writer_pad(w, size);
+	tar_writer_finish(w);
+	free(json);
+	sum = tarsum_finish(ts, NULL, 0);
+	json = bundle_json(base, sum);
+	if (lseek(fd, start, SEEK_SET) < 0)
+		err(EXIT_DATA, "seeking back in the output");
+	w = tar_writer_new(fd);
+	bundle_write_head(w, json, size, o->mtime);
+	if ((int64_t)tar_writer_offset(w) != head)
+		errx(EXIT_DATA, "bundle head of %ju bytes, not %jd",
+		     (uintmax_t)tar_writer_offset(w), (intmax_t)head);
+	tar_writer_abandon(w); /* flushed; the end is written already */
+	if (lseek(fd, 0, SEEK_END) < 0)
+		err(EXIT_DATA, "seeking in the output");
+	free(json);
+	free(sum);
+	return 0;
 }
 
 int
@@ -398,27 +488,26 @@ main(int argc, char **argv)
 {
 	struct options o = {0};
 	struct treemerge *m;
-	struct tar_writer *w;
+	off_t start;
+	int fd;
 
 	parse_options(argc, argv, &o);
 	if (o.base_json != NULL && o.tar_only)
 		usage_error("--tar writes no json: -c makes no sense with it");
+	jv base = o.tar_only ? jv_null() : load_base_json(&o);
 	m = open_inputs(&o);
-	w = tar_writer_new(outfile_open(o.output, OUT_TAR));
+	fd = outfile_open(o.output, OUT_TAR);
+	treemerge_exclude_output(m, fd);
 	if (o.tar_only) {
-		write_layer(m, w, &o, NULL);
-	} else {
-		struct layer_sum sum = sum_layer(m, &o);
-		char *json = bundle_json(&o, sum.checksum);
-		bundle_write_head(w, json, sum.size, o.mtime);
-		write_layer(m, w, &o, &sum);
-		end_layer(w, sum.size);
-		free(json);
-		free(sum.checksum);
-		free(sum.stamps);
+		struct tar_writer *w = tar_writer_new(fd);
+		write_layer(m, w, &o, NULL, NULL);
+		tar_writer_finish(w);
+	} else if (!seekable(fd, &start) ||
+	           write_bundle_in_place(m, fd, start, &o, base) < 0) {
+		write_bundle_twice(m, fd, &o, base);
 	}
-	tar_writer_finish(w);
 	outfile_commit();
+	jv_free(base);
 	treemerge_free(m);
 	return 0;
 }

@@ -388,6 +388,7 @@ struct job {
 	size_t index;
 	const struct descriptor *blob;
 	const char *diff_id;
+	char *label;          /* "registry/repo: layer N (sha256:...)" */
 	enum job_state state; /* guarded by pull.lock */
 	int tar_fd;           /* the uncompressed layer, in $TMPDIR */
 	int64_t tar_size;
@@ -459,23 +460,21 @@ write_fully(int fd, const char *p, size_t n)
 }
 
 /*
- * Decompress the blob in BLOB_FD into a new temporary file, checking the
- * compression its media type names and the diff_id.
+ * Decompress the blob in BLOB_FD into a new temporary file, checking that
+ * its bytes are compressed as its media type says.  The diff_id is checked
+ * by the image writer, which hashes the bytes as it copies them.
  */
 static int
 decompress_layer(struct job *j, int blob_fd, const char *label)
 {
 	struct instream *in = instream_fdopen(blob_fd, label);
-	struct digest d;
-	char *buf = malloc(COPY_BUFSZ), hex[DIGEST_MAX_HEX];
+	char *buf = malloc(COPY_BUFSZ);
 	ssize_t n;
 	int rc = -1;
 
 	if (buf == NULL)
 		err(EXIT_DATA, "malloc");
 	j->tar_fd = spool_tempfile();
-	digest_init(&d, "sha256");
-	instream_digest(in, &d);
 	while ((n = instream_read(in, buf, COPY_BUFSZ)) > 0) {
 		if (strcmp(instream_compression(in),
 		           compression_name(j->blob->compression)) != 0) {
@@ -491,28 +490,19 @@ decompress_layer(struct job *j, int blob_fd, const char *label)
 	}
 	if (n < 0)
 		job_fail(j, "%s: %s", label, instream_error(in));
-	j->tar_size = (int64_t)instream_offset(in);
-	digest_final_hex(&d, hex);
-	if (n == 0 && strcmp(j->diff_id + 7, hex) != 0)
-		job_fail(j,
-		         "%s: uncompressed content has digest sha256:%s, "
-		         "the config's diff_id is %s",
-		         label, hex, j->diff_id);
 	else if (n == 0)
 		rc = 0;
+	j->tar_size = (int64_t)instream_offset(in);
 	instream_close(in);
 	free(buf);
 	return rc;
 }
 
 static int
-run_job(struct registry_conn *c, struct job *j, const char *label)
+run_job(struct registry_conn *c, struct job *j)
 {
-	char what[64];
 	int blob_fd = spool_tempfile();
 
-	snprintf(what, sizeof(what), "layer %zu (%.19s)", j->index + 1,
-	         j->blob->digest);
 	if (registry_fetch_blob(c, j->blob->digest, j->blob->size, blob_fd,
 	                        on_progress, j) < 0) {
 		close(blob_fd);
@@ -524,31 +514,20 @@ run_job(struct registry_conn *c, struct job *j, const char *label)
 		j->tar_size = j->blob->size;
 		if (strcmp(j->blob->digest, j->diff_id) != 0)
 			return job_fail(j,
-			                "%s: %s: an uncompressed layer whose "
+			                "%s: an uncompressed layer whose "
 			                "digest is not its diff_id %s",
-			                label, what, j->diff_id);
+			                j->label, j->diff_id);
 		return 0;
 	}
 	if (lseek(blob_fd, 0, SEEK_SET) < 0)
 		return job_fail(j, "temporary file: %s", strerror(errno));
-	char *full;
-	if (asprintf(&full, "%s: %s", label, what) < 0)
-		err(EXIT_DATA, "malloc");
-	int rc = decompress_layer(j, blob_fd, full); /* closes blob_fd */
-	free(full);
-	return rc;
+	return decompress_layer(j, blob_fd, j->label); /* closes blob_fd */
 }
-
-struct worker_arg {
-	struct pull *p;
-	const char *label;
-};
 
 static void *
 worker(void *arg)
 {
-	struct worker_arg *wa = arg;
-	struct pull *p = wa->p;
+	struct pull *p = arg;
 	struct registry_conn *c = registry_conn_new(p->reg);
 
 	pthread_mutex_lock(&p->lock);
@@ -557,7 +536,7 @@ worker(void *arg)
 		j->state = JOB_RUNNING;
 		j->started = now();
 		pthread_mutex_unlock(&p->lock);
-		int rc = run_job(c, j, wa->label);
+		int rc = run_job(c, j);
 		pthread_mutex_lock(&p->lock);
 		j->state = rc < 0 ? JOB_FAILED : JOB_DONE;
 		if (rc < 0)
@@ -655,10 +634,9 @@ wait_job(struct pull *p, size_t i, struct progress *pr)
 
 /* Copy job J's uncompressed layer into the image. */
 static void
-write_layer(struct image_writer *w, struct job *j, const char *v1_json,
-            const char *label)
+write_layer(struct image_writer *w, struct job *j, const char *v1_json)
 {
-	struct image_layer_meta meta = {.label = label,
+	struct image_layer_meta meta = {.label = j->label,
 	                                .size = j->tar_size,
 	                                .diff_id = j->diff_id,
 	                                .v1_json = v1_json};
@@ -710,23 +688,21 @@ top_layer_json(const struct buffer *config)
 }
 
 static void
-pull_layers(struct pull *p, const struct options *o, const char *label,
-            struct image_writer *w, const struct buffer *config)
+pull_layers(struct pull *p, const struct options *o, struct image_writer *w,
+            const struct buffer *config)
 {
 	size_t nthreads =
 	    p->njobs < (size_t)o->jobs ? p->njobs : (size_t)o->jobs;
 	pthread_t threads[MAX_JOBS];
-	struct worker_arg wa = {p, label};
 	struct progress pr = {.on = o->progress, .tty = isatty(STDERR_FILENO)};
 	char *top = top_layer_json(config);
 
 	for (size_t i = 0; i < nthreads; i++)
-		if ((errno = pthread_create(&threads[i], NULL, worker, &wa)))
+		if ((errno = pthread_create(&threads[i], NULL, worker, p)))
 			err(EXIT_DATA, "pthread_create");
 	for (size_t i = 0; i < p->njobs; i++) {
 		wait_job(p, i, &pr);
-		write_layer(w, &p->jobs[i], i + 1 == p->njobs ? top : NULL,
-		            label);
+		write_layer(w, &p->jobs[i], i + 1 == p->njobs ? top : NULL);
 	}
 	pthread_mutex_lock(&p->lock);
 	progress_draw(&pr, p);
@@ -755,6 +731,7 @@ main(int argc, char **argv)
 	if (asprintf(&label, "%s/%s", ref.domain, ref.path) < 0 || name == NULL)
 		err(EXIT_DATA, "malloc");
 	find_credentials(&o, &ref, &creds);
+	int out = outfile_open(o.output, OUT_TAR); /* refuses a terminal */
 	auth_wipe_free(o.creds);
 
 	struct registry *reg = registry_new(reference_api_host(&ref), ref.path,
@@ -779,26 +756,29 @@ main(int argc, char **argv)
 	p.jobs = calloc(m.nlayers ? m.nlayers : 1, sizeof(*p.jobs));
 	if (p.jobs == NULL)
 		err(EXIT_DATA, "malloc");
-	for (size_t i = 0; i < m.nlayers; i++)
+	for (size_t i = 0; i < m.nlayers; i++) {
 		p.jobs[i] = (struct job){.index = i,
 		                         .blob = &m.layers[i],
 		                         .diff_id = diff_ids[i],
 		                         .tar_fd = -1};
+		if (asprintf(&p.jobs[i].label, "%s: layer %zu (%.19s)", label,
+		             i + 1, m.layers[i].digest) < 0)
+			err(EXIT_DATA, "malloc");
+	}
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.changed, NULL);
 
-	int out = outfile_open(o.output, OUT_TAR);
 	struct image_writer *w = image_writer_new(out, name,
 	                                          o.tag     ? o.tag
 	                                          : ref.tag ? ref.tag
 	                                                    : "latest",
 	                                          o.format, output_mtime());
-	pull_layers(&p, &o, label, w, &config);
+	pull_layers(&p, &o, w, &config);
 	image_writer_finish_raw(w, (const char *)config.data, config.len);
 	outfile_commit();
 
 	for (size_t i = 0; i < p.njobs; i++)
-		free(p.jobs[i].error);
+		free(p.jobs[i].error), free(p.jobs[i].label);
 	free(p.jobs);
 	pthread_mutex_destroy(&p.lock);
 	pthread_cond_destroy(&p.changed);

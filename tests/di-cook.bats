@@ -224,7 +224,8 @@ null" ]
 	{"Env": ["HOME=/root", "PATH=/usr/bin:/bin"], "Entrypoint": ["/bin/busybox"],
 	 "Labels": {"a": "1"}, "WorkingDir": "/etc", "ExposedPorts": {"80/tcp": {}}}
 	EOF
-	di-cook --from "$T/base.tar" -n app -c "$T/config.json" "$FIX/etc.tar" >"$T/app.tar"
+	# CONFIG may be a pipe: it is read once.
+	di-cook --from "$T/base.tar" -n app -c <(cat "$T/config.json") "$FIX/etc.tar" >"$T/app.tar"
 	cfg=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
 	run member "$T/app.tar" "$cfg"
 	[ "$(jq -c .config <<<"$output")" = '{"Entrypoint":["/bin/busybox"],"Env":["PATH=/usr/bin:/bin","HOME=/root"],"ExposedPorts":{"80/tcp":{}},"Labels":{"a":"1"},"WorkingDir":"/etc"}' ]
@@ -340,6 +341,50 @@ oci_to_blobs_only() {
 	run di-cook --from "$T/ctr.tar" --from-name other -n app "$FIX/more.tar"
 	[ "$status" -eq 1 ]
 	[ "$output" = "di-cook: $T/ctr.tar: no image other" ]
+}
+
+@test "--from: gzip layers are copied as they are, and checked decompressed" {
+	di-cook -n base --format oci "$FIX/bb.bundle" >"$T/oci.tar"
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$T/oci.tar"
+	oci_to_blobs_only "$T/x"
+	local b=$T/x/blobs/sha256 man cfg layer gz
+	man=$(jq -r '.manifests[0].digest' "$T/x/index.json" | cut -c8-)
+	cfg=$(jq -r .config.digest "$b/$man" | cut -c8-)
+	layer=$(jq -r '.layers[0].digest' "$b/$man" | cut -c8-)
+	gzip -n <"$b/$layer" >"$T/gz"
+	gz=$(sha "$T/gz") && mv "$T/gz" "$b/$gz" && rm "$b/$layer"
+	# A manifest of the gzip layer and config $1, named by index.json.
+	put_manifest() {
+		jq -cj --arg l "sha256:$gz" --argjson ls "$(stat -c %s "$b/$gz")" \
+			--arg c "sha256:$1" --argjson cs "$(stat -c %s "$b/$1")" \
+			'.layers[0] |= (.digest = $l | .size = $ls | .mediaType += "+gzip")
+			| .config.digest = $c | .config.size = $cs' "$b/$man" >"$T/m"
+		local m
+		m=$(sha "$T/m") && mv "$T/m" "$b/$m"
+		jq --arg d "sha256:$m" --argjson s "$(stat -c %s "$b/$m")" \
+			'.manifests[0].digest = $d | .manifests[0].size = $s' "$T/x/index.json" >"$T/i"
+		mv "$T/i" "$T/x/index.json"
+	}
+	put_manifest "$cfg"
+	tar -C "$T/x" -cf "$T/gz.tar" .
+	di-cook --from "$T/gz.tar" -n app "$FIX/etc.tar" >"$T/app.tar"
+	local l0 mt
+	l0=$(member "$T/app.tar" manifest.json | jq -r '.[0].Layers[0]')
+	cmp "$b/$gz" <(member "$T/app.tar" "$l0")
+	m=$(member "$T/app.tar" index.json | jq -r '.manifests[0].digest' | cut -c8-)
+	mt=$(member "$T/app.tar" "blobs/sha256/$m" | jq -r '.layers[0] | .mediaType, .digest')
+	[ "$mt" = "application/vnd.oci.image.layer.v1.tar+gzip
+sha256:$gz" ]
+	c=$(member "$T/app.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/app.tar" "$c" | jq -r '.rootfs.diff_ids[0]')" = "sha256:$(sha "$FIX/bb.tar")" ]
+	# A config that says another diff_id: found when decompressed.
+	jq -cj '.rootfs.diff_ids[0] = "sha256:" + ("0" * 64)' "$b/$cfg" >"$T/c"
+	c2=$(sha "$T/c") && mv "$T/c" "$b/$c2"
+	put_manifest "$c2"
+	tar -C "$T/x" -cf "$T/bad.tar" .
+	fails 1 "$T/bad.tar: layer 1 (blobs/sha256/$gz): diff_id is sha256:$(sha "$FIX/bb.tar"), the config says sha256:$(printf '0%.0s' {1..64})" \
+		di-cook --from "$T/bad.tar" -n app "$FIX/etc.tar"
 }
 
 @test "--from: an index of platforms gives this machine's image" {
@@ -484,6 +529,11 @@ fails() {
 	fails 1 "$T/bad.bundle: json: " di-cook -n x "$FIX/bb.bundle" "$T/bad.bundle"
 	printf '{"Env": "PATH=/bin"}' >"$T/c.json"
 	fails 1 "Env is not an array of strings" di-cook -n x -c "$T/c.json" "$FIX/bb.bundle"
+	# With -o, no file appears.
+	run di-cook -n x -o "$T/o.tar" "$FIX/bb.bundle" "$T/bad.bundle"
+	[ "$status" -eq 1 ]
+	[ ! -e "$T/o.tar" ]
+	[ -z "$(ls "$T" | grep o.tar)" ]
 	printf '{"Env": [' >"$T/c.json"
 	fails 1 "$T/c.json: " di-cook -n x -c "$T/c.json" "$FIX/bb.bundle"
 }
@@ -646,26 +696,10 @@ NAME=di" ]
 	cmp "$FIX/bb/bin/busybox" "$T/b/rootfs/bin/busybox"
 }
 
-@test "the OCI JSON validates against the image-spec schemas" {
-	peers_check
-	[ -d "$SCHEMAS" ] || { [ "${CI:-}" != true ] || return 1; skip "no $SCHEMAS"; }
-	/usr/bin/python3 -c 'import jsonschema' 2>/dev/null ||
-		{ [ "${CI:-}" != true ] || return 1; skip "no python3-jsonschema"; }
-	cat >"$T/config.json" <<-'EOF'
-	{"Env": ["A=1"], "Cmd": ["/bin/busybox"], "ExposedPorts": {"80/tcp": {}},
-	 "Volumes": {"/data": {}}, "Labels": {"l": "v"}, "User": "1:1",
-	 "WorkingDir": "/", "StopSignal": "SIGTERM", "Entrypoint": ["/bin/busybox", "sh"]}
-	EOF
-	di-cook -n valid -t v1 -c "$T/config.json" "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
-	mkdir "$T/x"
-	tar -C "$T/x" -xf "$T/img.tar"
-	man=$(jq -r '.manifests[0].digest' "$T/x/index.json" | cut -c8-)
-	cfg=$(jq -r '.config.digest' "$T/x/blobs/sha256/$man" | cut -c8-)
-	run /usr/bin/python3 - "$SCHEMAS" \
-		image-layout-schema.json "$T/x/oci-layout" \
-		image-index-schema.json "$T/x/index.json" \
-		image-manifest-schema.json "$T/x/blobs/sha256/$man" \
-		config-schema.json "$T/x/blobs/sha256/$cfg" <<-'EOF'
+# validate SCHEMA DOC...: check each DOC against its image-spec SCHEMA,
+# references between the schemas resolved from the same directory.
+validate() {
+	/usr/bin/python3 - "$SCHEMAS" "$@" <<-'EOF'
 	import json, os, sys, urllib.parse
 	import jsonschema
 	schemas = sys.argv[1]
@@ -689,10 +723,36 @@ NAME=di" ]
 	        print("%s: %s: %s" % (schema_name, list(e.path), e.message))
 	    print("%s: %s" % (schema_name, "ok" if not errors else "FAILED"))
 	EOF
+}
+
+@test "the OCI JSON validates against the image-spec schemas" {
+	peers_check
+	[ -d "$SCHEMAS" ] || { [ "${CI:-}" != true ] || return 1; skip "no $SCHEMAS"; }
+	/usr/bin/python3 -c 'import jsonschema' 2>/dev/null ||
+		{ [ "${CI:-}" != true ] || return 1; skip "no python3-jsonschema"; }
+	cat >"$T/config.json" <<-'EOF'
+	{"Env": ["A=1"], "Cmd": ["/bin/busybox"], "ExposedPorts": {"80/tcp": {}},
+	 "Volumes": {"/data": {}}, "Labels": {"l": "v"}, "User": "1:1",
+	 "WorkingDir": "/", "StopSignal": "SIGTERM", "Entrypoint": ["/bin/busybox", "sh"]}
+	EOF
+	di-cook -n valid -t v1 -c "$T/config.json" "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$T/img.tar"
+	man=$(jq -r '.manifests[0].digest' "$T/x/index.json" | cut -c8-)
+	cfg=$(jq -r '.config.digest' "$T/x/blobs/sha256/$man" | cut -c8-)
+	run validate image-layout-schema.json "$T/x/oci-layout" \
+		image-index-schema.json "$T/x/index.json" \
+		image-manifest-schema.json "$T/x/blobs/sha256/$man" \
+		config-schema.json "$T/x/blobs/sha256/$cfg"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "image-layout-schema.json: ok
 image-index-schema.json: ok
 image-manifest-schema.json: ok
 config-schema.json: ok" ]
+	# The validator does reject what the schemas forbid.
+	jq '.config.Env = "A=1" | .rootfs.diff_ids = ["md5:x"]' "$T/x/blobs/sha256/$cfg" >"$T/bad.json"
+	run validate config-schema.json "$T/bad.json"
+	[[ $output == *"config-schema.json: FAILED"* ]]
+	[[ $output == *"['config', 'Env']"* ]]
 }

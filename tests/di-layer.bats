@@ -318,6 +318,21 @@ drwxr-xr-x 0/0               0 1970-01-01 00:00:01 etc/sub/
 	[ "$(cat "$T/err")" = "di-layer: $T/t/sock: socket skipped" ]
 	run listing "$T/l.tar"
 	[ "$output" = "crw-r--r-- 0/0             1,3 1970-01-01 00:00:01 null" ]
+	# Two walks through a pipe, one warning.
+	di-layer "$T/t" 2>"$T/err" | cat >/dev/null
+	[ "$(cat "$T/err")" = "di-layer: $T/t/sock: socket skipped" ]
+}
+
+@test "an output file inside the input tree is left out of the layer" {
+	mkdir "$T/t"
+	echo x >"$T/t/a"
+	(cd "$T/t" && di-layer . >out.bundle 2>"$T/err")
+	[ "$(cat "$T/err")" = "di-layer: ./out.bundle: the output file, skipped" ]
+	[ "$(tar -xOf "$T/t/out.bundle" layer.tar | tar -t)" = a ]
+	(cd "$T/t" && di-layer --tar -o out2.tar . 2>"$T/err")
+	[[ $(cat "$T/err") == "di-layer: ./out2.tar.tmp."*": the output file, skipped" ]]
+	[ "$(tar -tf "$T/t/out2.tar")" = "a
+out.bundle" ]
 }
 
 @test "memory stays flat whatever the file size" {
@@ -395,6 +410,33 @@ drwxr-xr-x 0/0               0 1970-01-01 00:00:01 etc/sub/
 	wait "$reader"
 	[ "$(cat "$T/err")" = "di-layer: 'z': input changed between the two reads" ]
 	! has_eoa "$T/out"
+}
+
+@test "into a file (one walk) and into a pipe (two walks) the bundle is the same" {
+	make_tree "$T/t"
+	di-layer "$T/t" >"$T/file.tar"
+	di-layer "$T/t" | cat >"$T/pipe.tar"
+	cmp "$T/file.tar" "$T/pipe.tar"
+	di-layer -o "$T/o.tar" "$T/t"
+	cmp "$T/o.tar" "$T/pipe.tar"
+	# After other bytes in the same file, and appended.
+	{ printf 'x%.0s' {1..1000}; di-layer "$T/t"; } >"$T/after"
+	tail -c +1001 "$T/after" | cmp - "$T/pipe.tar"
+	printf 'y' >"$T/app"
+	di-layer "$T/t" >>"$T/app"
+	tail -c +2 "$T/app" | cmp - "$T/pipe.tar"
+	# A failure leaves no bundle and no end-of-archive in the file.
+	printf 'secret' >"$T/t/usr/lib/zz-unreadable"
+	chmod -R o+rX "$T"
+	chmod 0000 "$T/t/usr/lib/zz-unreadable"
+	: >"$T/failed.tar"
+	chmod 0666 "$T/failed.tar"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '"$1" "$2" >"$3"' _ \
+		"$(di_tool di-layer)" "$T/t" "$T/failed.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == *"zz-unreadable: Permission denied"* ]]
+	! tar -tf "$T/failed.tar" >/dev/null 2>&1
+	! has_eoa "$T/failed.tar"
 }
 
 @test "-o FILE appears only on success; a tar is not written to a terminal" {

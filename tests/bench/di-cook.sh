@@ -6,8 +6,8 @@
 #    a like job, with `di-cook --from IMG --format oci` turning the same
 #    docker-archive into an OCI archive.
 set -eu
+: "${BENCH_RUNS:=3}" # 2 GiB a run: fewer runs than lib.bash's default
 . "$(dirname "$0")/lib.bash"
-: "${BENCH_RUNS:=3}"
 : "${BENCH_LAYERS:=4}"     # of 512 MiB each
 bench_tmp
 cd "$BT"

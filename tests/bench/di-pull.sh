@@ -57,6 +57,10 @@ bench_median t_ours "$ours"
 bench_median t_ref "$ref"
 rss_ours=$(bench_rss "$ours")
 rss_ref=$(bench_rss "$ref")
-printf 'di-pull          %6.2f s  %7d KiB peak\n' "$t_ours" "$rss_ours"
-printf 'skopeo copy      %6.2f s  %7d KiB peak\n' "$t_ref" "$rss_ref"
-echo "speed-up: $(bench_ratio "$t_ref" "$t_ours")x, memory: $(bench_ratio "$rss_ref" "$rss_ours")x less"
+# CPU time (user + system) as well: on a shared machine it varies less.
+cpu() { /usr/bin/time -f '%U %S' bash -c "$1" 2>&1 >/dev/null | tail -n 1 | awk '{print $1 + $2}'; }
+cpu_ours=$(cpu "$ours")
+cpu_ref=$(cpu "$ref")
+printf 'di-pull          %6.2f s  %7d KiB peak  %6.2f s CPU\n' "$t_ours" "$rss_ours" "$cpu_ours"
+printf 'skopeo copy      %6.2f s  %7d KiB peak  %6.2f s CPU\n' "$t_ref" "$rss_ref" "$cpu_ref"
+echo "speed-up: $(bench_ratio "$t_ref" "$t_ours")x, memory: $(bench_ratio "$rss_ref" "$rss_ours")x less, CPU: $(bench_ratio "$cpu_ref" "$cpu_ours")x less"

@@ -1,0 +1,543 @@
+/*
+ * di-closure: a tar of store paths and everything they reference, as Nix's
+ * mkTarball with writeReferencesToFile made it.
+ *
+ *	di-closure [--store DIR] [--graph FILE]... [--scan] [--exclude-roots]
+ *	           [--root-contents] [--list [-0]] [--mtime T] [-o FILE]
+ *	           [PATH]...
+ *
+ * The closure comes from exportReferencesGraph files, or from scanning the
+ * paths' bytes for the hashes of the other paths in the store, or is the
+ * roots alone.  Each path goes at its own place in the tree, under its
+ * parent directories.
+ */
+#include <dirent.h>
+#include <getopt.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buffer.h"
+#include "dirtree.h"
+#include "errors.h"
+#include "outfile.h"
+#include "path.h"
+#include "refgraph.h"
+#include "tar_writer.h"
+#include "timestamp.h"
+#include "treemerge.h"
+
+#define COPY_CHUNK (1 << 20)
+
+struct options {
+	char *store;
+	const char **graphs;
+	size_t ngraphs;
+	int scan, exclude_roots, root_contents, list, nul;
+	int64_t mtime;
+	const char *output;
+	char **paths;
+	int npaths;
+};
+
+/* A sorted list of store paths, each malloc'd. */
+struct paths {
+	char **v;
+	size_t n;
+};
+
+static void
+usage(int status)
+{
+	fprintf(
+	    status ? stderr : stdout,
+	    "usage: di-closure [--store DIR] [--graph FILE]... [--scan] "
+	    "[--exclude-roots]\n"
+	    "                  [--root-contents] [--list [-0]] [--mtime T] "
+	    "[-o FILE] [PATH]...\n"
+	    "Write a tar of the store PATHs (or stdin's lines) and what they "
+	    "reference.\n"
+	    "      --store DIR      the store (default /nix/store)\n"
+	    "      --graph FILE     references from an exportReferencesGraph "
+	    "file\n"
+	    "      --scan           find references in the paths' bytes, as "
+	    "Nix does\n"
+	    "      --exclude-roots  leave the roots out, only what they "
+	    "reference\n"
+	    "      --root-contents  also put each root's contents at /\n"
+	    "      --list           print the closure's paths instead, sorted\n"
+	    "  -0, --null           paths end in NUL, not newline (stdin and "
+	    "--list)\n"
+	    "      --mtime T        time of every entry (default: "
+	    "SOURCE_DATE_EPOCH, else 1)\n"
+	    "  -o, --output FILE    write to FILE instead of stdout\n"
+	    "      --help, --version\n");
+	exit(status);
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		err(EXIT_DATA, "malloc");
+	return d;
+}
+
+/* "/a//b/" as "/a/b"; NULL when it is not absolute or climbs out. */
+static char *
+absolute_path(const char *s)
+{
+	char *rel, *abs;
+
+	if (*s != '/' || (rel = path_normalize(s)) == NULL)
+		return NULL;
+	if (asprintf(&abs, "/%s", rel) < 0)
+		err(EXIT_DATA, "malloc");
+	free(rel);
+	return abs;
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_STORE = 256,
+		OPT_GRAPH,
+		OPT_SCAN,
+		OPT_EXCLUDE_ROOTS,
+		OPT_ROOT_CONTENTS,
+		OPT_LIST,
+		OPT_MTIME,
+		OPT_HELP,
+		OPT_VERSION
+	};
+	static const struct option longopts[] = {
+	    {"store", required_argument, NULL, OPT_STORE},
+	    {"graph", required_argument, NULL, OPT_GRAPH},
+	    {"scan", no_argument, NULL, OPT_SCAN},
+	    {"exclude-roots", no_argument, NULL, OPT_EXCLUDE_ROOTS},
+	    {"root-contents", no_argument, NULL, OPT_ROOT_CONTENTS},
+	    {"list", no_argument, NULL, OPT_LIST},
+	    {"null", no_argument, NULL, '0'},
+	    {"mtime", required_argument, NULL, OPT_MTIME},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *store = "/nix/store";
+	int c;
+
+	o->mtime = timestamp_default();
+	while ((c = getopt_long(argc, argv, "0o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_STORE:
+			store = optarg;
+			break;
+		case OPT_GRAPH:
+			o->graphs = reallocarray(o->graphs, o->ngraphs + 1,
+			                         sizeof(*o->graphs));
+			if (o->graphs == NULL)
+				err(EXIT_DATA, "malloc");
+			o->graphs[o->ngraphs++] = optarg;
+			break;
+		case OPT_SCAN:
+			o->scan = 1;
+			break;
+		case OPT_EXCLUDE_ROOTS:
+			o->exclude_roots = 1;
+			break;
+		case OPT_ROOT_CONTENTS:
+			o->root_contents = 1;
+			break;
+		case OPT_LIST:
+			o->list = 1;
+			break;
+		case '0':
+			o->nul = 1;
+			break;
+		case OPT_MTIME:
+			if (timestamp_parse(optarg, &o->mtime) < 0)
+				usage_error("--mtime: bad time '%s'", optarg);
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_HELP:
+			usage(0);
+			break;
+		case OPT_VERSION:
+			print_version();
+			break;
+		default:
+			usage(EXIT_USAGE);
+		}
+	}
+	if (o->scan && o->ngraphs > 0)
+		usage_error("--scan and --graph are two ways to the same "
+		            "closure: give one");
+	if ((o->store = absolute_path(store)) == NULL || !strcmp(o->store, "/"))
+		usage_error("--store wants an absolute directory, not '%s'",
+		            store);
+	o->paths = argv + optind;
+	o->npaths = argc - optind;
+}
+
+/* --- roots -------------------------------------------------------------- */
+
+static void
+add_path(struct paths *p, char *s)
+{
+	p->v = reallocarray(p->v, p->n + 1, sizeof(*p->v));
+	if (p->v == NULL)
+		err(EXIT_DATA, "malloc");
+	p->v[p->n++] = s;
+}
+
+/* S as a store path in the store, or a fatal error naming it. */
+static char *
+store_path(const struct options *o, const char *s)
+{
+	char *p = absolute_path(s);
+
+	if (p == NULL || refgraph_store_path(o->store, p) < 0)
+		errx(EXIT_DATA, "%s: not a store path in %s", s, o->store);
+	return p;
+}
+
+/* The PATH arguments, or standard input's lines. */
+static struct paths
+read_roots(const struct options *o)
+{
+	struct paths roots = {0};
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	for (int i = 0; i < o->npaths; i++)
+		add_path(&roots, store_path(o, o->paths[i]));
+	if (o->npaths > 0)
+		return roots;
+	while ((n = getdelim(&line, &cap, o->nul ? '\0' : '\n', stdin)) > 0) {
+		if (line[n - 1] == '\n' || line[n - 1] == '\0')
+			line[--n] = '\0';
+		if (n > 0)
+			add_path(&roots, store_path(o, line));
+	}
+	if (ferror(stdin))
+		err(EXIT_DATA, "stdin");
+	free(line);
+	return roots;
+}
+
+static int
+by_string(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort P and drop repeated paths. */
+static void
+sort_unique(struct paths *p)
+{
+	size_t out = 0;
+
+	if (p->n > 1)
+		qsort(p->v, p->n, sizeof(*p->v), by_string);
+	for (size_t i = 0; i < p->n; i++) {
+		if (out > 0 && strcmp(p->v[out - 1], p->v[i]) == 0)
+			free(p->v[i]);
+		else
+			p->v[out++] = p->v[i];
+	}
+	p->n = out;
+}
+
+static struct paths
+copy_paths(const struct paths *from)
+{
+	struct paths p = {0};
+
+	for (size_t i = 0; i < from->n; i++)
+		add_path(&p, xstrdup(from->v[i]));
+	return p;
+}
+
+/* --- the closure from graphs -------------------------------------------- */
+
+static void
+load_graph(struct refgraph *g, const char *path)
+{
+	struct buffer b = {0};
+	char *why;
+
+	if (buffer_read_file(&b, path, 0) < 0)
+		err(EXIT_DATA, "%s", path);
+	if (refgraph_parse(g, (char *)b.data, b.len, path, &why) < 0)
+		errx(EXIT_DATA, "%s", why);
+	buffer_free(&b);
+}
+
+static struct paths
+closure_from_graphs(const struct options *o, const struct paths *roots)
+{
+	struct refgraph *g = refgraph_new();
+	struct paths c = {0};
+	char *why;
+
+	for (size_t i = 0; i < o->ngraphs; i++)
+		load_graph(g, o->graphs[i]);
+	if (refgraph_closure(g, (const char *const *)roots->v, roots->n, &c.v,
+	                     &c.n, &why) < 0)
+		errx(EXIT_DATA, "%s", why);
+	refgraph_free(g);
+	for (size_t i = 0; i < c.n; i++)
+		if (refgraph_store_path(o->store, c.v[i]) < 0)
+			errx(EXIT_DATA, "%s: not a store path in %s", c.v[i],
+			     o->store);
+	return c;
+}
+
+/* --- the closure by scanning -------------------------------------------- */
+
+struct scan {
+	struct refscan *rs;
+	struct paths candidates; /* every store path, by id */
+	void *seen;              /* tsearch tree of closure paths */
+	struct paths closure;
+	size_t next; /* closure paths scanned so far */
+};
+
+/* Every store path is a candidate; its id is its place in the list. */
+static void
+list_store(const struct options *o, struct scan *s)
+{
+	DIR *d = opendir(o->store);
+	struct dirent *e;
+	char *p;
+
+	if (d == NULL)
+		err(EXIT_DATA, "%s", o->store);
+	while ((e = readdir(d)) != NULL) {
+		if (asprintf(&p, "%s/%s", o->store, e->d_name) < 0)
+			err(EXIT_DATA, "malloc");
+		long h = refgraph_store_path(o->store, p);
+		size_t len = strlen(e->d_name);
+		/* Nix's lock files share their path's hash. */
+		if (h < 0 ||
+		    (len > 5 && !strcmp(e->d_name + len - 5, ".lock"))) {
+			free(p);
+			continue;
+		}
+		add_path(&s->candidates, p);
+	}
+	closedir(d);
+	sort_unique(&s->candidates);
+	/* In byte order, so that of two paths sharing a hash the same wins. */
+	for (size_t i = s->candidates.n; i-- > 0;)
+		refscan_add(s->rs, s->candidates.v[i] + strlen(o->store) + 1,
+		            i);
+}
+
+static void
+visit(struct scan *s, const char *path)
+{
+	char **found = tsearch(path, &s->seen,
+	                       (int (*)(const void *, const void *))strcmp);
+
+	if (found == NULL)
+		err(EXIT_DATA, "malloc");
+	if (*found != path)
+		return;
+	*found = xstrdup(path);
+	add_path(&s->closure, *found);
+}
+
+static void
+found_reference(void *arg, size_t id)
+{
+	struct scan *s = arg;
+
+	visit(s, s->candidates.v[id]);
+}
+
+/* Feed one string to the scanner as a piece of its own. */
+static void
+scan_string(struct refscan *rs, const char *str)
+{
+	refscan_break(rs);
+	refscan_feed(rs, str, strlen(str));
+	refscan_break(rs);
+}
+
+/* Names, symlink targets and file contents of PATH, as Nix's NAR has them. */
+static void
+scan_path(struct scan *s, const char *path)
+{
+	static char buf[COPY_CHUNK];
+	struct dirtree *t =
+	    dirtree_open(path, "x", DIRTREE_SELF | DIRTREE_NO_XATTRS);
+	struct dirtree_entry *e;
+	ssize_t n;
+	int got;
+
+	if (t == NULL)
+		err(EXIT_DATA, "%s", path);
+	while ((got = dirtree_next(t, &e)) == 1) {
+		const char *base = strrchr(e->path, '/');
+		if (base != NULL)
+			scan_string(s->rs, base + 1);
+		scan_string(s->rs, e->tar.linkname);
+		while ((n = dirtree_read(t, buf, sizeof(buf))) > 0)
+			refscan_feed(s->rs, buf, (size_t)n);
+		if (n < 0)
+			errx(EXIT_DATA, "%s", dirtree_error(t));
+		refscan_break(s->rs);
+	}
+	if (got < 0)
+		errx(EXIT_DATA, "%s", dirtree_error(t));
+	dirtree_close(t);
+	refscan_take(s->rs, found_reference, s);
+}
+
+static void
+keep(void *p)
+{
+	(void)p; /* the closure list owns the strings */
+}
+
+static struct paths
+closure_by_scanning(const struct options *o, const struct paths *roots)
+{
+	struct scan s = {.rs = refscan_new()};
+
+	list_store(o, &s);
+	for (size_t i = 0; i < roots->n; i++)
+		visit(&s, roots->v[i]);
+	/* The closure grows as its paths are scanned: a worklist. */
+	for (s.next = 0; s.next < s.closure.n; s.next++)
+		scan_path(&s, s.closure.v[s.next]);
+	tdestroy(s.seen, keep);
+	refscan_free(s.rs);
+	for (size_t i = 0; i < s.candidates.n; i++)
+		free(s.candidates.v[i]);
+	free(s.candidates.v);
+	sort_unique(&s.closure);
+	return s.closure;
+}
+
+/* --exclude-roots: the closure without the roots. */
+static void
+drop_roots(struct paths *c, const struct paths *roots)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (bsearch(&c->v[i], roots->v, roots->n, sizeof(*roots->v),
+		            by_string) != NULL)
+			free(c->v[i]);
+		else
+			c->v[out++] = c->v[i];
+	}
+	c->n = out;
+}
+
+/* --- output ------------------------------------------------------------- */
+
+static void
+print_list(const struct options *o, const struct paths *c)
+{
+	FILE *out = fdopen(outfile_open(o->output, OUT_TEXT), "w");
+
+	if (out == NULL)
+		err(EXIT_DATA, "fdopen");
+	for (size_t i = 0; i < c->n; i++)
+		fprintf(out, "%s%c", c->v[i], o->nul ? '\0' : '\n');
+	if (fflush(out) != 0 || ferror(out))
+		err(EXIT_DATA, "write");
+	outfile_commit();
+}
+
+/* Every closure path at its place; with --root-contents, the roots' too. */
+static struct treemerge *
+tree_sources(const struct options *o, const struct paths *c,
+             const struct paths *roots_in_order)
+{
+	struct treemerge *m = treemerge_new();
+
+	for (size_t i = 0; i < c->n; i++)
+		treemerge_add_dir(m, c->v[i], c->v[i] + 1, DIRTREE_SELF);
+	for (size_t i = 0; o->root_contents && i < roots_in_order->n; i++)
+		treemerge_add_dir(m, roots_in_order->v[i], NULL, 0);
+	return m;
+}
+
+static void
+write_tree(const struct options *o, struct treemerge *m)
+{
+	static char buf[COPY_CHUNK];
+	int fd = outfile_open(o->output, OUT_TAR);
+	struct tar_writer *w = tar_writer_new(fd);
+	struct tar_entry *e;
+	size_t n;
+
+	treemerge_exclude_output(m, fd);
+	treemerge_start(m);
+	while (treemerge_next(m, &e)) {
+		e->mtime = o->mtime;
+		e->uid = e->gid = 0;
+		e->uname = e->gname = "";
+		tar_writer_header(w, e);
+		while ((n = treemerge_read(m, buf, sizeof(buf))) > 0)
+			tar_writer_raw(w, buf, n);
+		tar_writer_pad(w, e->typeflag == '0' ? e->size : 0);
+	}
+	treemerge_check_unchanged(m);
+	tar_writer_finish(w);
+	outfile_commit();
+}
+
+static void
+free_paths(struct paths *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct paths given, roots, closure;
+
+	parse_options(argc, argv, &o);
+	given = read_roots(&o);
+	roots = copy_paths(&given);
+	sort_unique(&roots);
+	if (o.ngraphs > 0)
+		closure = closure_from_graphs(&o, &roots);
+	else if (o.scan)
+		closure = closure_by_scanning(&o, &roots);
+	else
+		closure = copy_paths(&roots);
+	if (o.exclude_roots)
+		drop_roots(&closure, &roots);
+	if (o.list) {
+		print_list(&o, &closure);
+	} else {
+		struct treemerge *m = tree_sources(&o, &closure, &given);
+		write_tree(&o, m);
+		treemerge_free(m);
+	}
+	free_paths(&closure);
+	free_paths(&roots);
+	free_paths(&given);
+	free(o.graphs);
+	free(o.store);
+	return 0;
+}
