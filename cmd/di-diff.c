@@ -534,7 +534,8 @@ print_lines(struct lines *l, int fd)
 
 	if (f == NULL)
 		err(EXIT_DATA, "fdopen");
-	qsort(l->v, l->n, sizeof(*l->v), cmp_line);
+	if (l->n > 0)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_line);
 	for (size_t i = 0; i < l->n; i++) {
 		fprintf(f, "%s\n", l->v[i]);
 		free(l->v[i]);
