@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "errors.h"
 #include "instream.h"
+#include "outfile.h"
 
 #define RAW_BUFSZ (128 * 1024)
 
@@ -53,6 +54,8 @@ tee_write(struct instream *s, const void *buf, size_t n)
 		ssize_t w = write(s->tee_fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && errno == EPIPE)
+			outfile_write_failed(s->tee_fd);
 		if (w < 0) {
 			set_error(s, "tee", strerror(errno));
 			return -1;
