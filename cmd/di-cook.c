@@ -487,10 +487,17 @@ static void
 copy_layer(struct cook *k, struct source *s)
 {
 	struct copy c = {k, s, s->size, {{0}, 0}};
-	struct instream *in = instream_fnopen(copy_read, &c, s->label);
 	struct tar_reader *r;
 	struct tar_entry *e;
+	struct instream *in;
+	char *label;
 	int got;
+
+	/* A bundle's offsets count from the start of its layer.tar. */
+	if (asprintf(&label, "%s%s", s->label, s->tar ? ": layer.tar" : "") < 0)
+		err(EXIT_DATA, "malloc");
+	in = instream_fnopen(copy_read, &c, label);
+	free(label);
 
 	instream_plain(in);
 	instream_tee_fn(in, copy_write, &c);
