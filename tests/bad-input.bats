@@ -400,17 +400,16 @@ same_tree() {
 @test "tar: 10 000 nested directories" {
 	python3 "$HOSTILE" deep 10000 >"$CASES/deep.tar"
 	python3 "$HOSTILE" wrap "$CASES/deep.tar"
-	local bottom
-	bottom=$(printf 'a/%.0s' $(seq 10000))bottom
 	for tool in $(tree_tools); do
 		[ "$tool" != contents ] || continue # longer than PATH_MAX: below
 		feed "$tool" "$CASES/deep.tar"
 		expect "$tool" 0 ''
 	done
-	[ "$(tar -xOf "$T/out.layer" "$bottom")" = "the bottom" ]
-	[ "$(tar -tf "$T/out.layer" | wc -l)" -eq 10001 ]
-	[ "$(tar -tf "$T/out.export" | wc -l)" -eq 10001 ]
-	[ "$(tar -xOf "$T/out.bundle" layer.tar | di-tarsum)" = "$(di-tarsum "$T/out.layer")" ]
+	# The bottom, and every directory above it, made explicit.
+	tar -tf "$T/out.layer" >"$T/names"
+	[ "$(wc -l <"$T/names")" -eq 10001 ]
+	[ "$(tail -1 "$T/names" | tr -cd / | wc -c)" -eq 10000 ]
+	[ "$(tar -xOf "$T/out.export" --wildcards '*/bottom')" = "the bottom" ]
 	if [ -n "$CAN_RUN" ]; then
 		# On disk the path is 20 000 bytes: written, or refused by name.
 		feed contents "$CASES/deep.tar"
