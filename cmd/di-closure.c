@@ -273,17 +273,10 @@ static void
 load_graph(struct refgraph *g, const char *path)
 {
 	struct buffer b = {0};
-	char chunk[65536], *why;
-	FILE *f = fopen(path, "rb");
-	size_t n;
+	char *why;
 
-	if (f == NULL)
+	if (buffer_read_file(&b, path, 0) < 0)
 		err(EXIT_DATA, "%s", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buffer_append(&b, chunk, n);
-	if (ferror(f))
-		err(EXIT_DATA, "%s", path);
-	fclose(f);
 	if (refgraph_parse(g, (char *)b.data, b.len, path, &why) < 0)
 		errx(EXIT_DATA, "%s", why);
 	buffer_free(&b);
@@ -487,10 +480,12 @@ static void
 write_tree(const struct options *o, struct treemerge *m)
 {
 	static char buf[COPY_CHUNK];
-	struct tar_writer *w = tar_writer_new(outfile_open(o->output, OUT_TAR));
+	int fd = outfile_open(o->output, OUT_TAR);
+	struct tar_writer *w = tar_writer_new(fd);
 	struct tar_entry *e;
 	size_t n;
 
+	treemerge_exclude_output(m, fd);
 	treemerge_start(m);
 	while (treemerge_next(m, &e)) {
 		e->mtime = o->mtime;

@@ -497,6 +497,7 @@ main(int argc, char **argv)
 	jv base = o.tar_only ? jv_null() : load_base_json(&o);
 	m = open_inputs(&o);
 	fd = outfile_open(o.output, OUT_TAR);
+	treemerge_exclude_output(m, fd);
 	if (o.tar_only) {
 		struct tar_writer *w = tar_writer_new(fd);
 		write_layer(m, w, &o, NULL, NULL);

@@ -461,28 +461,37 @@ open_script(const char *path)
 	return fd;
 }
 
-static int
-run_script(const struct options *o)
+/* SCRIPT, a host file run inside, or TEXT, run with the root's /bin/sh. */
+static void
+make_command(const struct options *o, struct sandbox_command *cmd,
+             char *argv[4])
 {
-	struct sandbox_command cmd = {.exec_fd = -1};
-	char *argv[4] = {NULL};
-	struct tar_writer *w;
-	struct image *img = NULL;
-	struct sandbox *sb;
-	jv env_list;
-	int out, status;
-
+	cmd->exec_fd = -1;
 	if (o->script != NULL) {
 		const char *slash = strrchr(o->script, '/');
-		cmd.exec_fd = open_script(o->script);
+		cmd->exec_fd = open_script(o->script);
 		argv[0] = (char *)(slash ? slash + 1 : o->script);
 	} else {
-		cmd.path = "/bin/sh";
+		cmd->path = "/bin/sh";
 		argv[0] = "sh";
 		argv[1] = "-c";
 		argv[2] = (char *)o->text;
 	}
-	cmd.argv = argv;
+	cmd->argv = argv;
+}
+
+static int
+run_script(const struct options *o)
+{
+	struct sandbox_command cmd = {0};
+	char *argv[4] = {NULL};
+	struct image *img = NULL;
+	struct tar_writer *w;
+	struct sandbox *sb;
+	jv env_list;
+	int out, status;
+
+	make_command(o, &cmd, argv);
 	out = outfile_open(o->output, OUT_TAR);
 	sb = sandbox_new();
 	add_binds(o, sb);
@@ -503,6 +512,7 @@ run_script(const struct options *o)
 	upperdir_write_layer(sandbox_upper(sb), w, output_mtime());
 	tar_writer_finish(w);
 	outfile_commit();
+
 	sandbox_free(sb);
 	free(cmd.env);
 	jv_free(env_list);

@@ -125,17 +125,9 @@ static char *
 read_extra(const char *path, size_t *len)
 {
 	struct buffer b = {0};
-	char chunk[8192];
-	FILE *f = fopen(path, "rb");
-	size_t n;
 
-	if (f == NULL)
+	if (buffer_read_file(&b, path, 0) < 0)
 		err(EXIT_DATA, "%s", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buffer_append(&b, chunk, n);
-	if (ferror(f))
-		err(EXIT_DATA, "%s", path);
-	fclose(f);
 	*len = b.len;
 	return buffer_detach(&b);
 }

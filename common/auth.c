@@ -14,21 +14,6 @@
 #include "errors.h"
 #include "json.h"
 
-static int fail(char **why, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-fail(char **why, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(why, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
-	va_end(ap);
-	return -1;
-}
-
 static char *
 xstrndup(const char *s, size_t n)
 {
@@ -156,8 +141,8 @@ scan_params(struct scan *sc, struct auth_challenge *ch, char **why)
 		if (n == 0 && sc->pos >= sc->len)
 			return 0;
 		if (n == 0)
-			return fail(why, "unexpected byte at offset %zu",
-			            sc->pos);
+			return error_set(why, "unexpected byte at offset %zu",
+			                 sc->pos);
 		if (sc->pos >= sc->len || sc->s[sc->pos] != '=') {
 			sc->pos = save; /* the next challenge's scheme */
 			return 0;
@@ -166,10 +151,10 @@ scan_params(struct scan *sc, struct auth_challenge *ch, char **why)
 		skip_space(sc);
 		if (sc->pos < sc->len && sc->s[sc->pos] == '"') {
 			if ((value = scan_quoted(sc)) == NULL)
-				return fail(why,
-				            "unterminated quoted string "
-				            "at offset %zu",
-				            sc->pos);
+				return error_set(why,
+				                 "unterminated quoted string "
+				                 "at offset %zu",
+				                 sc->pos);
 		} else if (sc->pos < sc->len && sc->s[sc->pos] == '=' &&
 		           first) {
 			/* A token68 ending in '=' padding: not ours. */
@@ -214,8 +199,8 @@ auth_parse_challenge(const char *s, size_t len, struct auth_challenge *ch,
 		const char *name = s + sc.pos;
 		size_t n = scan_token(&sc);
 		if (n == 0) {
-			fail(why, "expected an auth scheme at offset %zu",
-			     sc.pos);
+			error_set(why, "expected an auth scheme at offset %zu",
+			          sc.pos);
 			goto bad;
 		}
 		enum auth_scheme kind = scheme_of(name, n);
@@ -231,7 +216,7 @@ auth_parse_challenge(const char *s, size_t len, struct auth_challenge *ch,
 	}
 	if (bearer.scheme == AUTH_BEARER) {
 		if (bearer.realm == NULL || bearer.realm[0] == '\0') {
-			fail(why, "Bearer challenge without a realm");
+			error_set(why, "Bearer challenge without a realm");
 			goto bad;
 		}
 		*ch = bearer;
@@ -242,7 +227,7 @@ auth_parse_challenge(const char *s, size_t len, struct auth_challenge *ch,
 		*ch = basic;
 		return 0;
 	}
-	fail(why, "no Basic or Bearer challenge");
+	error_set(why, "no Basic or Bearer challenge");
 bad:
 	auth_challenge_free(&basic);
 	auth_challenge_free(&bearer);
@@ -282,23 +267,23 @@ auth_parse_token(const char *s, size_t len, struct auth_token *tok, char **why)
 	*why = NULL;
 	if (!jv_is_valid(v)) {
 		char *msg = json_error(v);
-		fail(why, "token answer is not JSON: %s", msg);
+		error_set(why, "token answer is not JSON: %s", msg);
 		free(msg);
 		return -1;
 	}
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		fail(why, "token answer is not a JSON object");
+		error_set(why, "token answer is not a JSON object");
 		goto out;
 	}
 	t = json_peek_string(v, "token");
 	if (t == NULL || *t == '\0')
 		t = json_peek_string(v, "access_token");
 	if (t == NULL || *t == '\0') {
-		fail(why, "token answer holds no token");
+		error_set(why, "token answer holds no token");
 		goto out;
 	}
 	if (!token_valid(t)) {
-		fail(why, "token holds bytes a header cannot carry");
+		error_set(why, "token holds bytes a header cannot carry");
 		goto out;
 	}
 	tok->token = xstrndup(t, strlen(t));
@@ -329,12 +314,12 @@ auth_creds_parse(const char *s, size_t len, struct auth_creds *c, char **why)
 	memset(c, 0, sizeof(*c));
 	*why = NULL;
 	if (memchr(s, '\0', len) != NULL)
-		return fail(why, "credentials hold a NUL byte");
+		return error_set(why, "credentials hold a NUL byte");
 	if (colon == NULL || colon == s)
-		return fail(why, "credentials are not USER:PASSWORD");
+		return error_set(why, "credentials are not USER:PASSWORD");
 	for (const char *p = s; p < s + len; p++)
 		if (*p == '\r' || *p == '\n')
-			return fail(why, "credentials hold a line break");
+			return error_set(why, "credentials hold a line break");
 	c->user = xstrndup(s, (size_t)(colon - s));
 	c->pass = xstrndup(colon + 1, len - (size_t)(colon - s) - 1);
 	return 0;
@@ -497,7 +482,8 @@ decode_auth(const char *b64, struct auth_creds *c, const char *key, char **why)
 
 	if (base64_decode(b64, strlen(b64), &plain) < 0) {
 		buffer_free(&plain);
-		return fail(why, "entry \"%s\": \"auth\" is not base64", key);
+		return error_set(why, "entry \"%s\": \"auth\" is not base64",
+		                 key);
 	}
 	rc = auth_creds_parse((char *)buffer_str(&plain), plain.len, c, why);
 	if (plain.data != NULL)
@@ -505,8 +491,8 @@ decode_auth(const char *b64, struct auth_creds *c, const char *key, char **why)
 	buffer_free(&plain);
 	if (rc < 0) {
 		free(*why);
-		return fail(why, "entry \"%s\": \"auth\" is not user:password",
-		            key);
+		return error_set(
+		    why, "entry \"%s\": \"auth\" is not user:password", key);
 	}
 	return 1;
 }
@@ -523,7 +509,7 @@ auth_file_lookup(const char *json, size_t len, const char *domain,
 	*why = NULL;
 	if (!jv_is_valid(v)) {
 		char *msg = json_error(v);
-		fail(why, "not JSON: %s", msg);
+		error_set(why, "not JSON: %s", msg);
 		free(msg);
 		return -1;
 	}
@@ -562,28 +548,6 @@ out:
 	return rc;
 }
 
-/* Read PATH whole; 0, or -1 with errno when it cannot be read. */
-static int
-read_file(const char *path, struct buffer *b)
-{
-	FILE *f = fopen(path, "rb");
-	char chunk[8192];
-	size_t n;
-
-	if (f == NULL)
-		return -1;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		buffer_append(b, chunk, n);
-		if (b->len > 16 << 20) {
-			fclose(f);
-			return -1;
-		}
-	}
-	int bad = ferror(f);
-	fclose(f);
-	return bad ? -1 : 0;
-}
-
 /* 1, 0 or -1 as auth_file_lookup; a missing file counts as 0 if OPTIONAL. */
 static int
 lookup_in_file(const char *file, int optional, const char *domain,
@@ -593,19 +557,19 @@ lookup_in_file(const char *file, int optional, const char *domain,
 	char *inner;
 	int rc;
 
-	if (read_file(file, &b) < 0) {
+	if (buffer_read_file(&b, file, 16 << 20) < 0) {
 		int missing = errno == ENOENT;
 		buffer_free(&b);
 		if (optional && missing)
 			return 0;
-		return fail(why, "%s: %s", file, strerror(errno));
+		return error_set(why, "%s: %s", file, strerror(errno));
 	}
 	rc = auth_file_lookup(buffer_str(&b), b.len, domain, path, c, &inner);
 	if (b.data != NULL)
 		explicit_bzero(b.data, b.len);
 	buffer_free(&b);
 	if (rc < 0) {
-		fail(why, "%s: %s", file, inner);
+		error_set(why, "%s: %s", file, inner);
 		free(inner);
 	} else if (rc == 1) {
 		c->source = xstrndup(file, strlen(file));

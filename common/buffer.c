@@ -1,4 +1,5 @@
 /* buffer.c: growable byte arrays. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,32 @@ buffer_addf(struct buffer *b, const char *fmt, ...)
 	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+}
+
+int
+buffer_read_file(struct buffer *b, const char *path, size_t limit)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	char chunk[65536];
+	size_t n, start = b->len;
+	int failure = 0;
+
+	if (f == NULL)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		buffer_append(b, chunk, n);
+		if (limit > 0 && b->len - start > limit) {
+			failure = EFBIG;
+			break;
+		}
+	}
+	if (failure == 0 && ferror(f))
+		failure = errno ? errno : EIO;
+	if (!is_stdin)
+		fclose(f);
+	errno = failure;
+	return failure ? -1 : 0;
 }
 
 void

@@ -20,6 +20,11 @@ void buffer_append(struct buffer *b, const void *p, size_t n);
 void buffer_addstr(struct buffer *b, const char *s);
 void buffer_addf(struct buffer *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * Append the whole file PATH ("-": standard input), at most LIMIT bytes
+ * (0: no limit).  0, or -1 with errno set (EFBIG past the limit).
+ */
+int buffer_read_file(struct buffer *b, const char *path, size_t limit);
 void buffer_reset(struct buffer *b);
 /* The bytes as a C string, never NULL. */
 char *buffer_str(struct buffer *b);

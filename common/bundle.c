@@ -26,14 +26,6 @@ bundle_write_head(struct tar_writer *w, const char *json, int64_t layer_size,
 	tar_writer_header(w, &e);
 }
 
-static int
-fail(char **why, const char *fmt, const char *arg)
-{
-	if (asprintf(why, fmt, arg) < 0)
-		err(EXIT_DATA, "malloc");
-	return -1;
-}
-
 /* The next member, which must be a regular file called NAME. */
 static int
 expect(struct tar_reader *r, const char *name, struct tar_entry **e, char **why)
@@ -41,11 +33,11 @@ expect(struct tar_reader *r, const char *name, struct tar_entry **e, char **why)
 	int got = tar_reader_next(r, e);
 
 	if (got < 0)
-		return fail(why, "%s", tar_reader_error(r));
+		return error_set(why, "%s", tar_reader_error(r));
 	if (got == 0)
-		return fail(why, "not a bundle: '%s' is missing", name);
+		return error_set(why, "not a bundle: '%s' is missing", name);
 	if (strcmp((*e)->name, name) != 0 || (*e)->typeflag != '0')
-		return fail(why, "not a bundle: expected '%s' next", name);
+		return error_set(why, "not a bundle: expected '%s' next", name);
 	return 0;
 }
 
@@ -56,11 +48,12 @@ slurp(struct tar_reader *r, struct tar_entry *e, struct buffer *b, char **why)
 	ssize_t n;
 
 	if (e->size > JSON_MAX)
-		return fail(why, "bundle member '%s' is too large", e->name);
+		return error_set(why, "bundle member '%s' is too large",
+		                 e->name);
 	while ((n = tar_reader_read(r, chunk, sizeof(chunk))) > 0)
 		buffer_append(b, chunk, (size_t)n);
 	if (n < 0)
-		return fail(why, "%s", tar_reader_error(r));
+		return error_set(why, "%s", tar_reader_error(r));
 	return 0;
 }
 
@@ -81,14 +74,15 @@ bundle_read_head_from(struct tar_reader *r, struct tar_entry *e, char **json,
 	struct buffer b = {0};
 
 	if (strcmp(e->name, "VERSION") != 0 || e->typeflag != '0') {
-		fail(why, "not a bundle: expected '%s' next", "VERSION");
+		error_set(why, "not a bundle: expected '%s' next", "VERSION");
 		goto fail;
 	}
 	if (slurp(r, e, &b, why) < 0)
 		goto fail;
 	if (strcmp(buffer_str(&b), "1.0") != 0 &&
 	    strcmp(buffer_str(&b), "1.0\n") != 0) {
-		fail(why, "bundle VERSION is '%s', not 1.0", buffer_str(&b));
+		error_set(why, "bundle VERSION is '%s', not 1.0",
+		          buffer_str(&b));
 		goto fail;
 	}
 	buffer_reset(&b);

@@ -65,6 +65,9 @@ struct dirtree {
 	int data_done;
 	struct quickhash data_hash;
 	void *links; /* tsearch tree of struct linkname_node */
+	int exclude;
+	dev_t exclude_dev;
+	ino_t exclude_ino;
 	struct buffer err;
 };
 
@@ -455,8 +458,10 @@ set_names(struct dirtree *t, int is_dir)
 		buffer_addstr(&t->name, "/");
 	buffer_reset(&t->disk);
 	buffer_addstr(&t->disk, t->root);
-	if (*rel)
-		buffer_addf(&t->disk, "/%s", rel);
+	if (*rel) {
+		buffer_addstr(&t->disk, "/");
+		buffer_addstr(&t->disk, rel);
+	}
 	t->e.path = buffer_str(&t->path);
 	t->e.disk_path = buffer_str(&t->disk);
 }
@@ -477,7 +482,15 @@ load_entry(struct dirtree *t)
 		return fail_errno(t);
 	memset(te, 0, sizeof(*te));
 	if ((te->typeflag = te->raw_typeflag = type_of(st->st_mode)) == 0) {
-		warnx("%s: socket skipped", buffer_str(&t->disk));
+		if (!(t->flags & DIRTREE_QUIET))
+			warnx("%s: socket skipped", buffer_str(&t->disk));
+		return 0;
+	}
+	if (t->exclude && st->st_dev == t->exclude_dev &&
+	    st->st_ino == t->exclude_ino) {
+		if (!(t->flags & DIRTREE_QUIET))
+			warnx("%s: the output file, skipped",
+			      buffer_str(&t->disk));
 		return 0;
 	}
 	set_names(t, te->typeflag == '5');
@@ -627,26 +640,25 @@ dirtree_next(struct dirtree *t, struct dirtree_entry **out)
 }
 
 void
+dirtree_exclude(struct dirtree *t, dev_t dev, ino_t ino)
+{
+	t->exclude = 1;
+	t->exclude_dev = dev;
+	t->exclude_ino = ino;
+}
+
+void
 dirtree_prune(struct dirtree *t)
 {
 	t->descend = 0;
 }
 
-/* Open the current file and check it is the one lstat saw. */
 static int
 open_data(struct dirtree *t)
 {
-	struct stat st;
-
 	t->data_fd =
 	    openat(t->at_fd, t->at_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (t->data_fd < 0)
-		return fail_errno(t);
-	if (fstat(t->data_fd, &st) < 0)
-		return fail_errno(t);
-	if (st.st_dev != t->e.st.st_dev || st.st_ino != t->e.st.st_ino)
-		return fail(t, "file replaced while it was read");
-	return 0;
+	return t->data_fd < 0 ? fail_errno(t) : 0;
 }
 
 static int
@@ -655,17 +667,21 @@ same_times(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
-/* At the end of the data: the file must still be what lstat saw. */
+/*
+ * After the data: the file opened must be the one lstat saw, unchanged
+ * (a write changes its ctime, a replacement its inode).
+ */
 static int
 check_unchanged(struct dirtree *t)
 {
+	const struct stat *l = &t->e.st;
 	struct stat st;
 
 	if (fstat(t->data_fd, &st) < 0)
 		return fail_errno(t);
-	if (t->data_read != t->e.st.st_size || st.st_size != t->e.st.st_size ||
-	    !same_times(&st.st_mtim, &t->e.st.st_mtim) ||
-	    !same_times(&st.st_ctim, &t->e.st.st_ctim))
+	if (st.st_dev != l->st_dev || st.st_ino != l->st_ino ||
+	    st.st_size != l->st_size || !same_times(&st.st_mtim, &l->st_mtim) ||
+	    !same_times(&st.st_ctim, &l->st_ctim))
 		return fail(t, "file changed while it was read");
 	close_data(t);
 	t->data_done = 1;
@@ -675,23 +691,27 @@ check_unchanged(struct dirtree *t)
 ssize_t
 dirtree_read(struct dirtree *t, void *buf, size_t n)
 {
+	int64_t left = t->e.st.st_size - t->data_read;
 	ssize_t got;
 
 	if (t->done || t->e.tar.typeflag != '0' || t->data_done)
 		return t->done && t->err.len ? -1 : 0;
 	if (t->data_fd < 0 && open_data(t) < 0)
 		return -1;
+	/* Up to the size lstat saw; the check after it catches growth. */
+	if ((int64_t)n > left)
+		n = (size_t)left;
 	do
-		got = read(t->data_fd, buf, n);
+		got = n > 0 ? read(t->data_fd, buf, n) : 0;
 	while (got < 0 && errno == EINTR);
 	if (got < 0)
 		return fail_errno(t);
-	if (got == 0)
-		return check_unchanged(t);
+	if (got == 0 && left > 0)
+		return fail(t, "file shrank while it was read");
 	t->data_read += got;
-	if (t->data_read > t->e.st.st_size)
-		return fail(t, "file grew while it was read");
 	qh_update(&t->data_hash, buf, (size_t)got);
+	if (t->data_read == t->e.st.st_size && check_unchanged(t) < 0)
+		return -1;
 	return got;
 }
 

@@ -63,6 +63,8 @@ enum dirtree_flags {
 	DIRTREE_ALL_XATTRS = 1 << 2,
 	/* Read no extended attributes at all. */
 	DIRTREE_NO_XATTRS = 1 << 3,
+	/* No warnings (for a second walk of a tree already warned about). */
+	DIRTREE_QUIET = 1 << 4,
 };
 
 struct dirtree_entry {
@@ -92,6 +94,12 @@ struct dirtree *dirtree_open(const char *dir, const char *prefix,
  * changed while it was listed).  After an error the walk is over.
  */
 int dirtree_next(struct dirtree *t, struct dirtree_entry **out);
+
+/*
+ * Leave out the file with this device and inode, with a warning: a tool's
+ * own output file, when it is written inside the tree it reads.
+ */
+void dirtree_exclude(struct dirtree *t, dev_t dev, ino_t ino);
 
 /* Do not descend into the directory dirtree_next just returned. */
 void dirtree_prune(struct dirtree *t);

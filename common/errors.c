@@ -19,6 +19,18 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+int
+error_set(char **why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(why, fmt, ap) < 0)
+		err(EXIT_DATA, "malloc");
+	va_end(ap);
+	return -1;
+}
+
 void
 print_version(void)
 {

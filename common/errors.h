@@ -20,6 +20,13 @@ enum {
 void usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
+/*
+ * For parsers that must not exit (they read outside data and are fuzzed):
+ * set *WHY to a malloc'd message and return -1.
+ */
+int error_set(char **why, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Print the tool's name and version, as --version does; exit 0. */
 void print_version(void) __attribute__((noreturn));
 

@@ -34,21 +34,12 @@ json_error(jv v)
 jv
 json_load_file(const char *path)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	struct buffer b = {0};
-	char chunk[65536];
-	size_t n;
 	jv v;
 
-	if (f == NULL)
+	if (buffer_read_file(&b, path, 0) < 0)
 		err(EXIT_DATA, "%s", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buffer_append(&b, chunk, n);
-	if (ferror(f))
-		err(EXIT_DATA, "%s", path);
-	if (f != stdin)
-		fclose(f);
-	v = json_parse((char *)b.data ? (char *)b.data : "", b.len);
+	v = json_parse(buffer_str(&b), b.len);
 	buffer_free(&b);
 	if (!jv_is_valid(v)) {
 		char *why = json_error(v);

@@ -19,21 +19,6 @@
 #define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
 
-static int fail(char **why, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-fail(char **why, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(why, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
-	va_end(ap);
-	return -1;
-}
-
 static char *
 xstrdup_or_null(const char *s)
 {
@@ -104,15 +89,16 @@ parse_descriptor(jv d, const char *what, struct descriptor *out, char **why)
 
 	memset(out, 0, sizeof(*out));
 	if (jv_get_kind(d) != JV_KIND_OBJECT)
-		return fail(why, "%s is not a JSON object", what);
+		return error_set(why, "%s is not a JSON object", what);
 	digest = json_peek_string(d, "digest");
 	if (digest == NULL)
-		return fail(why, "%s has no digest", what);
+		return error_set(why, "%s has no digest", what);
 	if (!digest_is_sha256(digest))
-		return fail(why, "%s: digest \"%.80s\" is not sha256:<64 hex>",
-		            what, digest);
+		return error_set(why,
+		                 "%s: digest \"%.80s\" is not sha256:<64 hex>",
+		                 what, digest);
 	if (size_of(d, &out->size) < 0)
-		return fail(why, "%s has no valid size", what);
+		return error_set(why, "%s has no valid size", what);
 	out->digest = xstrdup_or_null(digest);
 	out->media_type = xstrdup_or_null(json_peek_string(d, "mediaType"));
 	return 0;
@@ -143,8 +129,9 @@ parse_layer(jv d, size_t i, struct descriptor *out, char **why)
 		    strcmp(out->media_type, layer_types[k].type) == 0)
 			break;
 	if (k == sizeof(layer_types) / sizeof(layer_types[0]))
-		return fail(why, "%s: media type \"%.100s\" is not a layer",
-		            what, out->media_type ? out->media_type : "(none)");
+		return error_set(
+		    why, "%s: media type \"%.100s\" is not a layer", what,
+		    out->media_type ? out->media_type : "(none)");
 	out->compression = layer_types[k].compression;
 	out->has_urls = json_peek_is(d, "urls", JV_KIND_ARRAY);
 	return 0;
@@ -163,12 +150,13 @@ parse_image(jv v, struct manifest *m, char **why)
 	const char *ct = m->config.media_type;
 	if (ct == NULL || (strcmp(ct, MT_DOCKER_CONFIG) != 0 &&
 	                   strcmp(ct, MT_OCI_CONFIG) != 0)) {
-		fail(why, "not a container image: config media type \"%.100s\"",
-		     ct ? ct : "(none)");
+		error_set(why,
+		          "not a container image: config media type \"%.100s\"",
+		          ct ? ct : "(none)");
 		goto out;
 	}
 	if (jv_get_kind(layers) != JV_KIND_ARRAY) {
-		fail(why, "manifest has no layers array");
+		error_set(why, "manifest has no layers array");
 		goto out;
 	}
 	m->nlayers = (size_t)jv_array_length(jv_copy(layers));
@@ -222,7 +210,7 @@ parse_index(jv v, struct manifest *m, char **why)
 
 	m->kind = MANIFEST_INDEX;
 	if (jv_get_kind(list) != JV_KIND_ARRAY) {
-		fail(why, "index has no manifests array");
+		error_set(why, "index has no manifests array");
 		goto out;
 	}
 	m->nmanifests = (size_t)jv_array_length(jv_copy(list));
@@ -271,7 +259,7 @@ decide_type(jv v, const char *content_type, struct manifest *m, char **why)
 
 	if (has_layers && has_list) {
 		free(served);
-		return fail(why, "manifest has both layers and manifests");
+		return error_set(why, "manifest has both layers and manifests");
 	}
 	if (own != NULL) {
 		m->media_type = xstrdup_or_null(own);
@@ -285,9 +273,9 @@ decide_type(jv v, const char *content_type, struct manifest *m, char **why)
 		    xstrdup_or_null(has_list ? MT_OCI_INDEX : MT_OCI_MANIFEST);
 	}
 	if (is_index_type(m->media_type) && has_layers)
-		return fail(why, "an index with layers");
+		return error_set(why, "an index with layers");
 	if (is_image_type(m->media_type) && has_list)
-		return fail(why, "a manifest with a manifests list");
+		return error_set(why, "a manifest with a manifests list");
 	return 0;
 }
 
@@ -302,12 +290,12 @@ manifest_parse(const char *s, size_t len, const char *content_type,
 	*why = NULL;
 	if (!jv_is_valid(v)) {
 		char *msg = json_error(v);
-		fail(why, "manifest is not JSON: %s", msg);
+		error_set(why, "manifest is not JSON: %s", msg);
 		free(msg);
 		return -1;
 	}
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		fail(why, "manifest is not a JSON object");
+		error_set(why, "manifest is not a JSON object");
 		goto out;
 	}
 	sv = jv_object_get(jv_copy(v), jv_string("schemaVersion"));
@@ -317,12 +305,13 @@ manifest_parse(const char *s, size_t len, const char *content_type,
 	const char *mt = json_peek_string(v, "mediaType");
 	if (version == 1 || (mt && (strcmp(mt, MT_SCHEMA1) == 0 ||
 	                            strcmp(mt, MT_SCHEMA1_SIGNED) == 0))) {
-		fail(why, "a Docker schema 1 manifest, which is not supported "
+		error_set(why,
+		          "a Docker schema 1 manifest, which is not supported "
 		          "(push the image again with a current client)");
 		goto out;
 	}
 	if (version != 2) {
-		fail(why, "manifest schemaVersion is not 2");
+		error_set(why, "manifest schemaVersion is not 2");
 		goto out;
 	}
 	if (decide_type(v, content_type, m, why) < 0)
@@ -332,8 +321,8 @@ manifest_parse(const char *s, size_t len, const char *content_type,
 	else if (is_image_type(m->media_type))
 		rc = parse_image(v, m, why);
 	else
-		fail(why, "unsupported manifest media type \"%.100s\"",
-		     m->media_type);
+		error_set(why, "unsupported manifest media type \"%.100s\"",
+		          m->media_type);
 out:
 	jv_free(v);
 	if (rc < 0)
@@ -440,9 +429,9 @@ manifest_select(const struct manifest *m, const char *os, const char *arch,
 			return (long)i;
 		}
 	}
-	fail(why, "no image for %s/%s%s%s in the index; it has: %s", os, arch,
-	     variant ? "/" : "", variant ? variant : "",
-	     have.len ? buffer_str(&have) : "none");
+	error_set(why, "no image for %s/%s%s%s in the index; it has: %s", os,
+	          arch, variant ? "/" : "", variant ? variant : "",
+	          have.len ? buffer_str(&have) : "none");
 	buffer_free(&have);
 	return -1;
 }
@@ -459,7 +448,7 @@ manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
 	*why = NULL;
 	if (!jv_is_valid(v)) {
 		char *msg = json_error(v);
-		fail(why, "config is not JSON: %s", msg);
+		error_set(why, "config is not JSON: %s", msg);
 		free(msg);
 		return -1;
 	}
@@ -470,7 +459,7 @@ manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
 	           ? jv_object_get(jv_copy(rootfs), jv_string("diff_ids"))
 	           : jv_invalid();
 	if (jv_get_kind(list) != JV_KIND_ARRAY) {
-		fail(why, "config has no rootfs.diff_ids");
+		error_set(why, "config has no rootfs.diff_ids");
 		goto out;
 	}
 	*n = (size_t)jv_array_length(jv_copy(list));
@@ -483,8 +472,9 @@ manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
 		                     : NULL;
 		if (id == NULL || !digest_is_sha256(id)) {
 			jv_free(d);
-			fail(why, "config: diff_id %zu is not sha256:<64 hex>",
-			     i + 1);
+			error_set(why,
+			          "config: diff_id %zu is not sha256:<64 hex>",
+			          i + 1);
 			goto out;
 		}
 		(*ids)[i] = xstrdup_or_null(id);

@@ -23,14 +23,6 @@ dup_range(const char *s, size_t n)
 }
 
 static int
-fail(char **why, const char *fmt, const char *arg)
-{
-	if (asprintf(why, fmt, arg) < 0)
-		err(EXIT_DATA, "malloc");
-	return -1;
-}
-
-static int
 is_lower_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -241,18 +233,19 @@ parse_name(const char *s, size_t n, struct reference *ref, char **why)
 	size_t dlen = domain_length(s, n);
 
 	if (n == 0)
-		return fail(why, "%s", "no repository name");
+		return error_set(why, "%s", "no repository name");
 	if (n > NAME_MAX_LEN)
-		return fail(why, "repository name longer than %s bytes", "255");
+		return error_set(why, "repository name longer than %s bytes",
+		                 "255");
 	if (dlen > 0 && !domain_valid(s, dlen))
-		return fail(why, "%s", "invalid registry name");
+		return error_set(why, "%s", "invalid registry name");
 	if (!path_valid(s + (dlen ? dlen + 1 : 0), n - (dlen ? dlen + 1 : 0))) {
 		for (size_t i = dlen; i < n; i++)
 			if (s[i] >= 'A' && s[i] <= 'Z')
-				return fail(
+				return error_set(
 				    why, "%s",
 				    "repository name must be lowercase");
-		return fail(why, "%s", "invalid repository name");
+		return error_set(why, "%s", "invalid repository name");
 	}
 	split_name(s, n, ref);
 	return 0;
@@ -267,14 +260,15 @@ reference_parse(const char *s, size_t len, struct reference *ref, char **why)
 	memset(ref, 0, sizeof(*ref));
 	*why = NULL;
 	if (memchr(s, '\0', len) != NULL)
-		return fail(why, "%s", "NUL byte in reference");
+		return error_set(why, "%s", "NUL byte in reference");
 	at = memchr(s, '@', len);
 	if (at != NULL) {
 		namelen = (size_t)(at - s);
 		if (!digest_valid(at + 1, len - namelen - 1))
-			return fail(why, "%s",
-			            "digest is not sha256: and 64 lowercase "
-			            "hex digits");
+			return error_set(
+			    why, "%s",
+			    "digest is not sha256: and 64 lowercase "
+			    "hex digits");
 	}
 	/* A tag is after the last ':' that follows the last '/'. */
 	colon = memrchr(s, ':', namelen);
@@ -282,7 +276,7 @@ reference_parse(const char *s, size_t len, struct reference *ref, char **why)
 	if (colon != NULL && (slash == NULL || colon > slash)) {
 		size_t taglen = namelen - (size_t)(colon - s) - 1;
 		if (!reference_tag_valid(colon + 1, taglen))
-			return fail(why, "%s", "invalid tag");
+			return error_set(why, "%s", "invalid tag");
 		ref->tag = dup_range(colon + 1, taglen);
 		namelen = (size_t)(colon - s);
 	}

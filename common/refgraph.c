@@ -15,9 +15,8 @@
 static int
 in_alphabet(unsigned char c)
 {
-	return (c >= '0' && c <= '9') ||
-	       (c >= 'a' && c <= 'z' && c != 'e' && c != 'o' && c != 'u' &&
-	        c != 't');
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z' && c != 'e' &&
+	                                  c != 'o' && c != 'u' && c != 't');
 }
 
 /* The scanner asks for every byte: a table, made on first use. */
@@ -59,18 +58,6 @@ xreallocarray(void *p, size_t n, size_t size)
 	if ((p = reallocarray(p, n, size)) == NULL)
 		err(EXIT_DATA, "malloc");
 	return p;
-}
-
-static int
-fail(char **why, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(why, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
-	va_end(ap);
-	return -1;
 }
 
 /* --- the graph ---------------------------------------------------------- */
@@ -215,14 +202,14 @@ path_line(struct lines *l, const char *what, const char **s, size_t *len,
           char **why)
 {
 	if (!next_line(l, s, len))
-		return fail(why,
-		            "%s: line %zu: the file ends where %s was "
-		            "expected",
-		            l->label, l->lineno + 1, what);
+		return error_set(why,
+		                 "%s: line %zu: the file ends where %s was "
+		                 "expected",
+		                 l->label, l->lineno + 1, what);
 	if (!is_path(*s, *len))
-		return fail(why, "%s: line %zu: expected %s, not '%.*s'",
-		            l->label, l->lineno, what,
-		            (int)(*len > 80 ? 80 : *len), *s);
+		return error_set(why, "%s: line %zu: expected %s, not '%.*s'",
+		                 l->label, l->lineno, what,
+		                 (int)(*len > 80 ? 80 : *len), *s);
 	return 0;
 }
 
@@ -233,23 +220,23 @@ count_line(struct lines *l, size_t *count, char **why)
 	size_t len;
 
 	if (!next_line(l, &s, &len))
-		return fail(why,
-		            "%s: line %zu: the file ends where a count "
-		            "was expected",
-		            l->label, l->lineno + 1);
+		return error_set(why,
+		                 "%s: line %zu: the file ends where a count "
+		                 "was expected",
+		                 l->label, l->lineno + 1);
 	*count = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9' || i >= 9)
-			return fail(why,
-			            "%s: line %zu: bad reference count "
-			            "'%.*s'",
-			            l->label, l->lineno,
-			            (int)(len > 20 ? 20 : len), s);
+			return error_set(why,
+			                 "%s: line %zu: bad reference count "
+			                 "'%.*s'",
+			                 l->label, l->lineno,
+			                 (int)(len > 20 ? 20 : len), s);
 		*count = *count * 10 + (size_t)(s[i] - '0');
 	}
 	if (len == 0)
-		return fail(why, "%s: line %zu: empty reference count",
-		            l->label, l->lineno);
+		return error_set(why, "%s: line %zu: empty reference count",
+		                 l->label, l->lineno);
 	return 0;
 }
 
@@ -271,19 +258,21 @@ parse_record(struct refgraph *g, struct lines *l, char **why)
 		return -1;
 	size_t self = node_of(g, s, len);
 	if (!next_line(l, &deriver, &dlen))
-		return fail(why, "%s: line %zu: the record of %s ends early",
-		            l->label, l->lineno + 1, g->v[self].path);
+		return error_set(why,
+		                 "%s: line %zu: the record of %s ends early",
+		                 l->label, l->lineno + 1, g->v[self].path);
 	if (dlen > 0 && !is_path(deriver, dlen))
-		return fail(why, "%s: line %zu: bad deriver '%.*s'", l->label,
-		            l->lineno, (int)(dlen > 80 ? 80 : dlen), deriver);
+		return error_set(why, "%s: line %zu: bad deriver '%.*s'",
+		                 l->label, l->lineno,
+		                 (int)(dlen > 80 ? 80 : dlen), deriver);
 	if (count_line(l, &count, why) < 0)
 		return -1;
 	/* A reference line is at least "/x\n": no reading past the end. */
 	if (count > ((size_t)(l->end - l->p) + 1) / 3)
-		return fail(why,
-		            "%s: line %zu: %zu references, but the file "
-		            "is too short for them",
-		            l->label, l->lineno, count);
+		return error_set(why,
+		                 "%s: line %zu: %zu references, but the file "
+		                 "is too short for them",
+		                 l->label, l->lineno, count);
 	refs = xreallocarray(NULL, count + 1, sizeof(*refs));
 	for (size_t i = 0; i < count; i++) {
 		if (path_line(l, "a reference", &s, &len, why) < 0) {
@@ -296,10 +285,10 @@ parse_record(struct refgraph *g, struct lines *l, char **why)
 	struct node *x = &g->v[self];
 	if (x->recorded && !same_refs(x, refs, count)) {
 		free(refs);
-		return fail(why,
-		            "%s: line %zu: %s is recorded twice with "
-		            "different references",
-		            l->label, at, x->path);
+		return error_set(why,
+		                 "%s: line %zu: %s is recorded twice with "
+		                 "different references",
+		                 l->label, at, x->path);
 	}
 	free(x->refs);
 	x->refs = refs;
@@ -366,7 +355,7 @@ cycle_error(const struct refgraph *g, const struct frame *stack, size_t depth,
 		fprintf(f, "%s -> ", g->v[stack[i].node].path);
 	fprintf(f, "%s", g->v[to].path);
 	fclose(f);
-	fail(why, "the references form a cycle: %s", msg);
+	error_set(why, "the references form a cycle: %s", msg);
 	free(msg);
 	return -1;
 }
@@ -396,10 +385,10 @@ walk_from(struct refgraph *g, size_t root, struct frame **stack, size_t *cap,
 		if (g->v[to].color == 1)
 			return cycle_error(g, *stack, depth, to, why);
 		if (!g->v[to].recorded)
-			return fail(why,
-			            "%s references %s, which has no "
-			            "record in the graph",
-			            x->path, g->v[to].path);
+			return error_set(why,
+			                 "%s references %s, which has no "
+			                 "record in the graph",
+			                 x->path, g->v[to].path);
 		if (depth == *cap) {
 			*cap *= 2;
 			*stack = xreallocarray(*stack, *cap, sizeof(**stack));
@@ -429,8 +418,8 @@ refgraph_closure(struct refgraph *g, const char *const *roots, size_t nroots,
 	for (size_t i = 0; i < nroots && rc == 0; i++) {
 		long r = find(g, roots[i]);
 		if (r < 0 || !g->v[r].recorded)
-			rc = fail(why, "%s: not in the reference graph",
-			          roots[i]);
+			rc = error_set(why, "%s: not in the reference graph",
+			               roots[i]);
 		else
 			rc = walk_from(g, (size_t)r, &stack, &cap, why);
 	}

@@ -31,16 +31,23 @@ struct rootdir {
 	unsigned long lost_owners, lost_devices, lost_xattrs;
 };
 
+static int open_dir(const struct rootdir *rd, const char *path);
+
 struct rootdir *
 rootdir_open(const char *dir, const char *label)
 {
 	struct rootdir *rd = calloc(1, sizeof(*rd));
+	int probe;
 
 	if (rd == NULL || (rd->label = strdup(label)) == NULL)
 		err(EXIT_DATA, "malloc");
 	rd->root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rd->root < 0)
 		err(EXIT_DATA, "%s", dir);
+	probe = open_dir(rd, ".");
+	if (probe < 0)
+		err(EXIT_DATA, "%s: openat2 (Linux 5.6 or later)", dir);
+	close(probe);
 	return rd;
 }
 

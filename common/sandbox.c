@@ -243,6 +243,28 @@ enter_userns(void)
 }
 
 /*
+ * Is this process root of a user namespace other than the host's (started
+ * by unshare -r, or in a rootless container)?  Only the host's maps every
+ * id to itself.  There overlayfs must keep its marks in user.* attributes.
+ */
+static int
+in_child_userns(void)
+{
+	char buf[128] = "";
+	unsigned long inside, outside, count;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+
+	if (f == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	if (sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) != 3)
+		return 0;
+	return !(inside == 0 && outside == 0 && count == 4294967295UL);
+}
+
+/*
  * Mount overlayfs on MNT.  Names are relative to the current directory so
  * that no path needs escaping in the options.  Redirects and metacopy stay
  * off: every change must be whole in the upper directory.
@@ -323,8 +345,11 @@ sandbox_new(void)
 	if (geteuid() != 0) {
 		enter_userns();
 		sb->userns = 1;
-		probe_overlay(sb);
+	} else {
+		sb->userns = in_child_userns();
 	}
+	if (sb->userns)
+		probe_overlay(sb);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		char *p;
 		if (asprintf(&p, "%s/%s", sb->dir, dirs[i]) < 0)
@@ -368,17 +393,12 @@ sandbox_upper(const struct sandbox *sb)
 	return sb->upper;
 }
 
-int
-sandbox_in_userns(const struct sandbox *sb)
-{
-	return sb->userns;
-}
-
 void
 sandbox_bind(struct sandbox *sb, const char *src, const char *dest)
 {
 	char *d = path_normalize(dest);
 	struct bind *b;
+	struct stat st;
 
 	if (d == NULL || *d == '\0')
 		errx(EXIT_USAGE, "bind %s: bad destination '%s'", src, dest);
@@ -387,8 +407,10 @@ sandbox_bind(struct sandbox *sb, const char *src, const char *dest)
 		err(EXIT_DATA, "malloc");
 	sb->binds = b;
 	b[sb->nbinds].src = realpath(src, NULL);
-	if (b[sb->nbinds].src == NULL)
+	if (b[sb->nbinds].src == NULL || stat(b[sb->nbinds].src, &st) < 0)
 		err(EXIT_DATA, "bind %s", src);
+	if (!S_ISDIR(st.st_mode))
+		errx(EXIT_DATA, "bind %s: not a directory", src);
 	b[sb->nbinds++].dest = d;
 }
 

@@ -30,9 +30,10 @@ struct sandbox_command {
 
 /*
  * Make the work directory and split off the guard (see above).  When not
- * root, enter a user namespace first (uid and gid 0 inside are the caller's
- * outside) and check that overlayfs can be mounted there; err(3) saying
- * what is missing otherwise.
+ * root, the worker then enters a user namespace (uid and gid 0 inside are
+ * the caller's outside, and no other ids exist), so that the files it makes
+ * and reads are root's, and checks that overlayfs can be mounted there;
+ * err(3) saying what is missing otherwise.
  */
 struct sandbox *sandbox_new(void);
 /* Free SB's memory; the guard removes the work directory at exit. */
@@ -41,8 +42,6 @@ void sandbox_free(struct sandbox *sb);
 /* The directories to fill before sandbox_run and to read after it. */
 const char *sandbox_lower(const struct sandbox *sb);
 const char *sandbox_upper(const struct sandbox *sb);
-/* Did it take a user namespace (so that only uid and gid 0 exist)? */
-int sandbox_in_userns(const struct sandbox *sb);
 
 /* Mount host directory SRC read-only at DEST (a path inside the root). */
 void sandbox_bind(struct sandbox *sb, const char *src, const char *dest);

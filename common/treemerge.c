@@ -8,6 +8,7 @@
  */
 #include <search.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,9 @@ struct treemerge {
 	void *links; /* tsearch tree of struct link_node */
 	struct tar_entry out;
 	struct buffer made; /* name of a directory the merge made */
+	struct stat output; /* the output file, if it is one */
+	int has_output;
+	int walks; /* walks begun before this one */
 };
 
 static char *
@@ -125,7 +129,7 @@ advance(struct source *s)
 }
 
 static void
-open_source(struct source *s)
+open_source(struct treemerge *m, struct source *s)
 {
 	if (s->kind == SOURCE_TREE) {
 		s->pos = (size_t)-1;
@@ -133,9 +137,13 @@ open_source(struct source *s)
 		return;
 	}
 	dirtree_close(s->walk);
-	s->walk = dirtree_open(s->dir, s->prefix, s->flags);
+	/* What a walk warns about, it warns about once. */
+	s->walk = dirtree_open(s->dir, s->prefix,
+	                       s->flags | (m->walks > 0 ? DIRTREE_QUIET : 0));
 	if (s->walk == NULL)
 		err(EXIT_DATA, "%s", s->dir);
+	if (m->has_output)
+		dirtree_exclude(s->walk, m->output.st_dev, m->output.st_ino);
 	advance(s);
 }
 
@@ -237,6 +245,13 @@ forget_walk(struct treemerge *m)
 }
 
 void
+treemerge_exclude_output(struct treemerge *m, int fd)
+{
+	m->has_output =
+	    fstat(fd, &m->output) == 0 && S_ISREG(m->output.st_mode);
+}
+
+void
 treemerge_start(struct treemerge *m)
 {
 	forget_walk(m);
@@ -245,9 +260,10 @@ treemerge_start(struct treemerge *m)
 	if (m->heap == NULL)
 		err(EXIT_DATA, "malloc");
 	for (size_t i = 0; i < m->nsrc; i++) {
-		open_source(&m->src[i]);
+		open_source(m, &m->src[i]);
 		heap_push(m, &m->src[i]);
 	}
+	m->walks++;
 }
 
 static void

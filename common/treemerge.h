@@ -42,6 +42,9 @@ void treemerge_add_dir(struct treemerge *m, const char *dir, const char *prefix,
 /* A tar, compressed or not ("-": standard input). */
 void treemerge_add_tree(struct treemerge *m, const char *path);
 
+/* Leave out of directories the file FD is open on (the output). */
+void treemerge_exclude_output(struct treemerge *m, int fd);
+
 /* Begin the walk, or begin it again. */
 void treemerge_start(struct treemerge *m);
 

@@ -293,6 +293,16 @@ EOF
 	[[ $output == "di-closure: $C: Not a directory" ]]
 }
 
+@test "memory stays flat whatever the file size, with --scan too" {
+	require /usr/bin/time
+	local big=$S/7j7j7j7j7j7j7j7j7j7j7j7j7j7j7j7j-big
+	mkdir -p "$big"
+	truncate -s 256M "$big/zeros"
+	/usr/bin/time -f %M -o "$T/rss" di-closure --store "$S" --scan "$big" >/dev/null
+	echo "peak RSS $(cat "$T/rss") KiB"
+	[ "$(cat "$T/rss")" -lt 40000 ]
+}
+
 @test "--help, --version, -o" {
 	run di-closure --help
 	[ "$status" -eq 0 ]

@@ -318,6 +318,21 @@ drwxr-xr-x 0/0               0 1970-01-01 00:00:01 etc/sub/
 	[ "$(cat "$T/err")" = "di-layer: $T/t/sock: socket skipped" ]
 	run listing "$T/l.tar"
 	[ "$output" = "crw-r--r-- 0/0             1,3 1970-01-01 00:00:01 null" ]
+	# Two walks through a pipe, one warning.
+	di-layer "$T/t" 2>"$T/err" | cat >/dev/null
+	[ "$(cat "$T/err")" = "di-layer: $T/t/sock: socket skipped" ]
+}
+
+@test "an output file inside the input tree is left out of the layer" {
+	mkdir "$T/t"
+	echo x >"$T/t/a"
+	(cd "$T/t" && di-layer . >out.bundle 2>"$T/err")
+	[ "$(cat "$T/err")" = "di-layer: ./out.bundle: the output file, skipped" ]
+	[ "$(tar -xOf "$T/t/out.bundle" layer.tar | tar -t)" = a ]
+	(cd "$T/t" && di-layer --tar -o out2.tar . 2>"$T/err")
+	[[ $(cat "$T/err") == "di-layer: ./out2.tar.tmp."*": the output file, skipped" ]]
+	[ "$(tar -tf "$T/t/out2.tar")" = "a
+out.bundle" ]
 }
 
 @test "memory stays flat whatever the file size" {

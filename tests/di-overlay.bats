@@ -241,6 +241,9 @@ export_image() {
 	h h/link 0644 0:0 keep/k
 	f .wh.del 0644 0:0
 	l lnk2 0777 0:0 ../etc/passwd
+	f x2 0644 0:0 x2-v2
+	h y2 0644 0:0 x2
+	h z2 0644 0:0 x2
 	EOF
 	spectar "$T/l3.tar" <<-'EOF'
 	d del 0711 0:0
@@ -252,6 +255,7 @@ export_image() {
 	f a/sub/y 0644 0:0 y
 	d keep 0755 0:0
 	f keep/k 0644 0:0 k-v3
+	f x2 0644 0:0 x2-v3
 	EOF
 	mkimage "$T/img.tar" di-overlay-test/export:1 "$T/l1.tar" "$T/l2.tar" "$T/l3.tar"
 }
@@ -266,7 +270,8 @@ export_image() {
 	treelist <"$T/ours.tar" >"$T/got"
 	# What the layers make, worked out by hand: a/f1 and a/sub/x deleted,
 	# d's old contents hidden, t a file, f2d a directory, del made again,
-	# h/link a copy of keep/k as it was in layer 1 (layer 3 replaced it).
+	# h/link a copy of keep/k as it was in layer 1 (layer 3 replaced it),
+	# y2 and z2 one file, a copy of x2 as layer 2 had it.
 	cat >"$T/want" <<-EOF
 	a|dir|0755|0:0||||
 	a/f2|file|0644|0:0||||$(printf f2-v3 | sha256sum | cut -c1-16)
@@ -294,7 +299,11 @@ export_image() {
 	rl|symlink|0777|0:0|a/f1|||
 	suid|file|4755|0:0||||$(echo s | sha256sum | cut -c1-16)
 	t|file|0640|0:0||||$(printf 'now a file' | sha256sum | cut -c1-16)
+	x2|file|0644|0:0||||$(printf x2-v3 | sha256sum | cut -c1-16)
+	y2|file|0644|0:0||||$(printf x2-v2 | sha256sum | cut -c1-16)
+	z2|file|0644|0:0||||$(printf x2-v2 | sha256sum | cut -c1-16)
 	hardlinks: hl1 hl2
+	hardlinks: y2 z2
 	EOF
 	diff "$T/want" "$T/got"
 }
@@ -427,6 +436,9 @@ sys" ]
 	[ "$status" -eq 0 ]
 	[[ $output == *" ran" ]]
 	tar -xOf "$T/out.tar" made | grep -qx made
+	# --run -c TEXT is -c TEXT.
+	di-overlay --contents "$T/root.tar" --run -c 'echo two >/made' >"$T/out2.tar"
+	[ "$(tar -xOf "$T/out2.tar" made)" = two ]
 }
 
 @test "--run: contents go in first and are part of the layer; the work directory is gone after" {
@@ -442,6 +454,10 @@ sys" ]
 	grep -qx opt/app/log "$T/names"
 	grep -qx bin/busybox "$T/names"
 	[ -z "$(ls -A "$T/tmp")" ]
+	# A compressed tar on standard input is contents too.
+	gzip -c "$T/root.tar" | di-overlay --contents - -c 'echo z >/z' >"$T/out2.tar"
+	[ "$(tar -xOf "$T/out2.tar" z)" = z ]
+	[ "$(tar -xOf "$T/out2.tar" etc/passwd)" = 'root:x:0:0:root:/root:/bin/sh' ]
 }
 
 @test "--run: the layer is sorted and normalized, and the same bytes every time" {
@@ -499,30 +515,37 @@ sys" ]
 	done
 }
 
-@test "--run without root: an unprivileged user namespace, owned by 0 inside" {
+@test "--run without root: an unprivileged user namespace, owned by 0 inside; also as root of one (unshare -r)" {
 	need_root
-	require setpriv
-	bbroot "$T/root"
-	mklayer "$T/root.tar" "$T/root"
+	require setpriv unshare
+	base_image
 	# The user needs to reach the program and the inputs.
 	mkdir -m 0777 "$T/u" "$T/u/tmp"
 	cp "$(di_tool di-overlay)" "$T/u/di-overlay"
-	cp "$T/root.tar" "$T/u/root.tar"
+	cp "$T/base.tar" "$T/u/base.tar"
 	chmod 0755 "$T" "$T/u/di-overlay"
-	chmod 0644 "$T/u/root.tar"
-	run setpriv --reuid 65534 --regid 65534 --clear-groups \
-		env TMPDIR="$T/u/tmp" "$T/u/di-overlay" --contents "$T/u/root.tar" \
-		-c 'id -u >&2; rm /etc/group; echo n >/new' -o "$T/u/out.tar"
-	if [ "$status" -ne 0 ] && [[ $output == *"user namespace"* ]]; then
-		skip "this kernel allows no overlayfs in a user namespace: $output"
-	fi
-	[ "$status" -eq 0 ]
-	grep -qx 0 <<<"$output"
-	# home/alice of the contents is 1000:1000, which has no uid here.
-	[[ $output == *"owners other than root were not kept"* ]]
-	tar -tvf "$T/u/out.tar" --numeric-owner | grep -q ' 0/0 .* new$'
-	! tar -tf "$T/u/out.tar" | grep -q '^etc/group$'
-	[ -z "$(ls -A "$T/u/tmp")" ]
+	chmod 0644 "$T/u/base.tar"
+	script='id -u >&2; rm /etc/group; rm -rf /usr/share/doc/foo; mkdir /usr/share/doc/foo; echo n >/new'
+	for how in plain unshare; do
+		wrap=()
+		[ $how = plain ] || wrap=(unshare --user --map-root-user)
+		run setpriv --reuid 65534 --regid 65534 --clear-groups "${wrap[@]}" \
+			env TMPDIR="$T/u/tmp" "$T/u/di-overlay" --from "$T/u/base.tar" \
+			-c "$script" -o "$T/u/out.tar"
+		if [ "$status" -ne 0 ] && [[ $output == *"user namespace"* ]]; then
+			skip "this kernel allows no overlayfs in a user namespace: $output"
+		fi
+		[ "$status" -eq 0 ]
+		grep -qx 0 <<<"$output"
+		# home/alice of the image is 1000:1000, which has no uid here.
+		[[ $output == *"owners other than root were not kept"* ]]
+		tar -tvf "$T/u/out.tar" --numeric-owner | awk '{print $2, $6}' |
+			grep -v '/$' >"$T/list"
+		printf '%s\n' "0/0 etc/.wh.group" "0/0 new" \
+			"0/0 usr/share/doc/foo/.wh..wh..opq" | diff - "$T/list"
+		[ -z "$(ls -A "$T/u/tmp")" ]
+		rm "$T/u/out.tar"
+	done
 }
 
 @test "--run: --bind mounts a host directory read-only, and leaves no trace in the layer" {
@@ -539,6 +562,9 @@ sys" ]
 	[ "$(cat "$T/store/pkg/file")" = pkg ]
 	! tar -tf "$T/out.tar" | grep -q '^nix'
 	tar -tf "$T/out.tar" | grep -qx made
+	run di-overlay --contents "$T/root.tar" --bind "$T/store/pkg/file:/f" -c true
+	[ "$status" -eq 1 ]
+	[[ $output == *"pkg/file: not a directory" ]]
 }
 
 @test "--run: contents that leave the root or hold whiteouts are refused; their links lead back inside" {
@@ -627,6 +653,22 @@ with tarfile.open(sys.argv[1], "w") as t:
 	> usr/share/doc/foo/NEW
 	EOF
 	grep -v '^< etc/passwd' "$T/changed" | diff "$T/want" -
+}
+
+@test "--run: the command sees the image's root exactly as --export writes it" {
+	need_root
+	export_image
+	bbroot "$T/base"
+	mklayer "$T/base.layer" "$T/base"
+	mkimage "$T/img2.tar" di-overlay-test/seen:1 "$T/base.layer" "$T/l1.tar" "$T/l2.tar" "$T/l3.tar"
+	di-overlay --from "$T/img2.tar" | treelist >"$T/want"
+	# busybox tar inside takes a copy of the root as the command sees it.
+	di-overlay --from "$T/img2.tar" -c 'cd / && busybox tar -cf /snap.tar \
+		$(ls -A / | grep -v "^proc$\|^sys$\|^dev$\|^snap.tar$")' >"$T/layer.tar"
+	tar -xOf "$T/layer.tar" snap.tar | treelist >"$T/got"
+	diff "$T/want" "$T/got"
+	grep -q '^own/file|file|0600|1000:100|' "$T/got"
+	grep -q '^hardlinks: y2 z2$' "$T/got"
 }
 
 @test "--run over an image: Docker runs the cooked image and sees exactly the changes" {

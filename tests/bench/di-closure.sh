@@ -46,22 +46,14 @@ eval "$seed"
 diff <(tar -tf "$BT/ours.tar" | grep -v '/$' | sort) \
 	<(tar -tf "$BT/seed.tar" | sed 's|^\./||' | grep -v '/$' | grep . | sort) >/dev/null
 
-median() {
-	local name=$1 json
-	json=$(mktemp)
-	shift
-	hyperfine --style none --warmup 1 --runs "$BENCH_RUNS" \
-		--prepare "rm -rf $BT/rootfs" --export-json "$json" "$*" >/dev/null 2>&1
-	printf -v "$name" '%s' "$(jq '.results[0].median' "$json")"
-	rm -f "$json"
-}
-median t_ours "$ours"
-median t_scan "$scan"
-median t_seed "$seed"
+bench_time t_ours "$ours"
+bench_time t_scan "$scan"
+bench_time t_seed "$seed" "rm -rf $BT/rootfs"
 rss_ours=$(bench_rss "$ours")
 rss_scan=$(bench_rss "$scan")
 rm -rf "$BT/rootfs"
-printf 'di-closure --graph   %6.2f s  %6d KiB peak\n' "$t_ours" "$rss_ours"
-printf 'di-closure --scan    %6.2f s  %6d KiB peak\n' "$t_scan" "$rss_scan"
-printf 'cp -drf + tar -cpf   %6.2f s\n' "$t_seed"
+echo "median wall time, mean CPU time (user + system), peak RSS:"
+printf 'di-closure --graph   %6.2f s  %6.2f s CPU  %6d KiB\n' "$t_ours" "$t_ours_cpu" "$rss_ours"
+printf 'di-closure --scan    %6.2f s  %6.2f s CPU  %6d KiB\n' "$t_scan" "$t_scan_cpu" "$rss_scan"
+printf 'cp -drf + tar -cpf   %6.2f s  %6.2f s CPU\n' "$t_seed" "$t_seed_cpu"
 echo "speed-up: $(bench_ratio "$t_seed" "$t_ours")x with --graph, $(bench_ratio "$t_seed" "$t_scan")x with --scan (goal: 3x)"

@@ -29,15 +29,16 @@ sum=$(tar -xOf "$BT/layer.bundle" json | jq -r .checksum)
 }
 rm -f "$BT/layer.tar"
 
-bench_median t_ours "$ours"
-bench_median t_pipe "di-layer $BT/tree | cat > $BT/layer.bundle"
-bench_median t_tar "di-layer --tar $BT/tree > $BT/layer.tar"
-bench_median t_seed "$seed"
+bench_time t_ours "$ours"
+bench_time t_pipe "di-layer $BT/tree | cat > $BT/layer.bundle"
+bench_time t_tar "di-layer --tar $BT/tree > $BT/layer.tar"
+bench_time t_seed "$seed"
 rss_ours=$(bench_rss "$ours")
 rss_seed_tar=$(bench_rss "tar -C $BT/tree --sort=name -cf $BT/seed.tar .")
 rss_seed_sum=$(bench_rss "$GOTARSUM < $BT/seed.tar")
-printf 'di-layer > file        %6.2f s  %6d KiB peak (one walk)\n' "$t_ours" "$rss_ours"
-printf 'di-layer | cat > file  %6.2f s  (two walks)\n' "$t_pipe"
-printf 'di-layer --tar         %6.2f s\n' "$t_tar"
-printf 'tar --sort + Go tarsum %6.2f s  %6d + %d KiB peak\n' "$t_seed" "$rss_seed_tar" "$rss_seed_sum"
+echo "median wall time, mean CPU time (user + system), peak RSS:"
+printf 'di-layer > file        %6.2f s  %6.2f s CPU  %6d KiB (one walk)\n' "$t_ours" "$t_ours_cpu" "$rss_ours"
+printf 'di-layer | cat > file  %6.2f s  %6.2f s CPU  (two walks)\n' "$t_pipe" "$t_pipe_cpu"
+printf 'di-layer --tar         %6.2f s  %6.2f s CPU\n' "$t_tar" "$t_tar_cpu"
+printf 'tar --sort + Go tarsum %6.2f s  %6.2f s CPU  %6d + %d KiB\n' "$t_seed" "$t_seed_cpu" "$rss_seed_tar" "$rss_seed_sum"
 echo "speed-up: $(bench_ratio "$t_seed" "$t_ours")x into a file, $(bench_ratio "$t_seed" "$t_pipe")x through a pipe (goal: 2x)"
