@@ -19,6 +19,7 @@
 #include "errors.h"
 #include "flatten.h"
 #include "image.h"
+#include "image_stack.h"
 #include "outfile.h"
 #include "path.h"
 #include "rootdir.h"
@@ -202,50 +203,6 @@ output_mtime(void)
 	return t;
 }
 
-/* --- the image's layers, for flatten ------------------------------------ */
-
-struct layer_stack {
-	struct image *img;
-	struct image_layer **open; /* per layer: the one open, or NULL */
-};
-
-static struct tar_reader *
-open_layer(void *ctx, size_t i)
-{
-	struct layer_stack *s = ctx;
-
-	s->open[i] = image_layer_open(s->img, i);
-	return image_layer_tar(s->open[i]);
-}
-
-/* Closing checks the layer's diff_id against the config's. */
-static void
-close_layer(void *ctx, size_t i, struct tar_reader *r)
-{
-	struct layer_stack *s = ctx;
-
-	(void)r;
-	image_layer_close(s->open[i]);
-	s->open[i] = NULL;
-}
-
-static struct flatten_layers
-image_layers(struct image *img, struct layer_stack *s)
-{
-	struct flatten_layers layers = {
-	    .count = image_layer_count(img),
-	    .open = open_layer,
-	    .close = close_layer,
-	    .ctx = s,
-	};
-
-	s->img = img;
-	s->open = calloc(layers.count ? layers.count : 1, sizeof(*s->open));
-	if (s->open == NULL)
-		err(EXIT_DATA, "malloc");
-	return layers;
-}
-
 /* --- --export ------------------------------------------------------------ */
 
 static int
@@ -253,14 +210,14 @@ export_image(const struct options *o)
 {
 	int out = outfile_open(o->output, OUT_TAR);
 	struct image *img = image_open(o->from, o->name, o->tag);
-	struct layer_stack stack;
-	struct flatten_layers layers = image_layers(img, &stack);
+	struct image_stack *stack = image_stack_new(img);
+	struct flatten_layers layers = image_stack_layers(stack);
 	struct tar_writer *w = tar_writer_new(out);
 
 	flatten_write(&layers, w);
 	tar_writer_finish(w);
 	outfile_commit();
-	free(stack.open);
+	image_stack_free(stack);
 	image_close(img);
 	return 0;
 }
@@ -359,12 +316,12 @@ static void
 extract_image(struct image *img, const char *lower)
 {
 	struct rootdir *rd = rootdir_open(lower, image_label(img));
-	struct layer_stack stack;
-	struct flatten_layers layers = image_layers(img, &stack);
+	struct image_stack *stack = image_stack_new(img);
+	struct flatten_layers layers = image_stack_layers(stack);
 
 	pathset_free(flatten_walk(&layers, 0, extract_item, rd));
 	rootdir_close(rd);
-	free(stack.open);
+	image_stack_free(stack);
 }
 
 static void
