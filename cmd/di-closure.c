@@ -458,7 +458,7 @@ print_list(const struct options *o, const struct paths *c)
 	for (size_t i = 0; i < c->n; i++)
 		fprintf(out, "%s%c", c->v[i], o->nul ? '\0' : '\n');
 	if (fflush(out) != 0 || ferror(out))
-		err(EXIT_DATA, "write");
+		outfile_write_failed(fileno(out));
 	outfile_commit();
 }
 

@@ -29,6 +29,7 @@
 #include "instream.h"
 #include "json.h"
 #include "outfile.h"
+#include "path.h"
 #include "spool.h"
 #include "tar_reader.h"
 
@@ -417,25 +418,107 @@ check_tail(const struct source *s, const struct tail *t)
 			     s->label);
 }
 
+/* A layer's bytes on their way from its source to the image. */
+struct copy {
+	struct cook *k;
+	struct source *s;
+	int64_t left;
+	struct tail t;
+};
+
+static ssize_t
+copy_read(void *ctx, void *buf, size_t n)
+{
+	struct copy *c = ctx;
+	ssize_t got;
+
+	if ((int64_t)n > c->left)
+		n = (size_t)c->left;
+	if (n == 0)
+		return 0;
+	if ((got = source_read(c->s, buf, n)) == 0)
+		errx(EXIT_DATA, "%s: ends %" PRId64 " bytes early", c->s->label,
+		     c->left);
+	c->left -= got;
+	return got;
+}
+
+static void
+copy_write(void *ctx, const void *p, size_t n)
+{
+	struct copy *c = ctx;
+
+	image_writer_layer_write(c->k->w, p, n);
+	if (c->s->is_tar)
+		tail_add(&c->t, p, n);
+}
+
+/* A name that climbs out with ".." has no place in a layer. */
+static void
+check_names(const struct source *s, const struct tar_entry *e)
+{
+	char *path;
+
+	if (e->typeflag == 'g')
+		return;
+	if ((path = path_normalize(e->name)) == NULL)
+		errx(EXIT_DATA,
+		     "%s: offset %" PRIu64 ": '%s': name climbs out "
+		     "with '..'",
+		     s->label, e->offset, e->name);
+	free(path);
+	if (e->typeflag != '1')
+		return;
+	if ((path = path_normalize(e->linkname)) == NULL)
+		errx(EXIT_DATA,
+		     "%s: offset %" PRIu64 ": '%s': hard link to '%s' climbs "
+		     "out with '..'",
+		     s->label, e->offset, e->name, e->linkname);
+	free(path);
+}
+
+/*
+ * Copy S's bytes unchanged.  A plain layer is read as a tar on its way
+ * (its bytes are teed to the image as the reader takes them), so that a
+ * malformed one, or one whose names climb out, stops here rather than in
+ * whatever loads the image.
+ */
 static void
 copy_layer(struct cook *k, struct source *s)
 {
-	int64_t left = s->size;
-	struct tail t = {0};
+	struct copy c = {k, s, s->size, {{0}, 0}};
+	struct tar_reader *r;
+	struct tar_entry *e;
+	struct instream *in;
+	char *label;
+	int got;
 
-	while (left > 0) {
-		size_t want = left < COPY_BUF ? (size_t)left : COPY_BUF;
-		ssize_t n = source_read(s, k->buf, want);
-		if (n == 0)
-			errx(EXIT_DATA, "%s: ends %" PRId64 " bytes early",
-			     s->label, left);
-		image_writer_layer_write(k->w, k->buf, (size_t)n);
-		if (s->is_tar)
-			tail_add(&t, k->buf, (size_t)n);
-		left -= n;
+	/* A bundle's offsets count from the start of its layer.tar. */
+	if (asprintf(&label, "%s%s", s->label, s->tar ? ": layer.tar" : "") < 0)
+		err(EXIT_DATA, "malloc");
+	in = instream_fnopen(copy_read, &c, label);
+	free(label);
+
+	instream_plain(in);
+	instream_tee_fn(in, copy_write, &c);
+	if (!s->is_tar) {
+		if (instream_drain_tee(in) < 0)
+			errx(EXIT_DATA, "%s: %s", s->label, instream_error(in));
+		instream_close(in);
+		return;
 	}
-	if (s->is_tar)
-		check_tail(s, &t);
+	r = tar_reader_new(in);
+	while ((got = tar_reader_next(r, &e)) == 1) {
+		check_names(s, e);
+		while (tar_reader_read(r, k->buf, COPY_BUF) > 0)
+			;
+	}
+	if (got < 0)
+		errx(EXIT_DATA, "%s", tar_reader_error(r));
+	if (instream_drain_tee(in) < 0)
+		errx(EXIT_DATA, "%s: %s", s->label, instream_error(in));
+	tar_reader_close(r);
+	check_tail(s, &c.t);
 }
 
 static void
@@ -576,24 +659,79 @@ spool_write(int fd, const void *p, size_t n)
 		err(EXIT_DATA, "spool");
 }
 
+/* What may follow the end-of-archive: padding to a record, not more. */
+#define SPOOL_SLACK (1 << 20)
+
+/* The spool's bytes: the header blocks read already, then the rest. */
+struct replay {
+	const unsigned char *head;
+	size_t headlen, pos;
+	struct instream *in;
+	const char *label;
+};
+
+static ssize_t
+replay_read(void *ctx, void *buf, size_t n)
+{
+	struct replay *p = ctx;
+	ssize_t got;
+
+	if (p->pos < p->headlen) {
+		if (n > p->headlen - p->pos)
+			n = p->headlen - p->pos;
+		memcpy(buf, p->head + p->pos, n);
+		p->pos += n;
+		return (ssize_t)n;
+	}
+	if ((got = instream_read(p->in, buf, n)) < 0)
+		errx(EXIT_DATA, "%s: %s", p->label, instream_error(p->in));
+	return got;
+}
+
+static void
+spool_sink(void *ctx, const void *p, size_t n)
+{
+	spool_write(*(int *)ctx, p, n);
+}
+
+/*
+ * Spool the tar up to its end-of-archive and what pads it; a stream that
+ * goes on for more (a few bytes of gzip that inflate to gigabytes of
+ * zeros) is refused before it fills the disk.
+ */
 static void
 spool_rest(struct source *s, struct tar_reader *r, struct tar_entry *e, int got)
 {
 	static const unsigned char zeros[2 * TAR_BLOCK];
 	struct instream *in = tar_reader_stream(r);
+	struct replay p = {zeros, (size_t)instream_offset(in), 0, in, s->label};
 	unsigned char buf[64 * 1024];
+	struct tar_reader *copy;
+	struct instream *spooled;
+	uint64_t after = 0;
 	ssize_t n;
 
+	if (got == 1) {
+		p.head = e->raw;
+		p.headlen = e->rawlen;
+	}
 	s->fd = spool_tempfile();
-	/* What the reader took already: a header, or the end-of-archive. */
-	if (got == 1)
-		spool_write(s->fd, e->raw, e->rawlen);
-	else
-		spool_write(s->fd, zeros, (size_t)instream_offset(in));
-	while ((n = instream_read(in, buf, sizeof(buf))) > 0)
-		spool_write(s->fd, buf, (size_t)n);
-	if (n < 0)
-		errx(EXIT_DATA, "%s: %s", s->label, instream_error(in));
+	spooled = instream_fnopen(replay_read, &p, s->label);
+	instream_plain(spooled);
+	instream_tee_fn(spooled, spool_sink, &s->fd);
+	copy = tar_reader_new(spooled);
+	while ((got = tar_reader_next(copy, &e)) == 1)
+		while (tar_reader_read(copy, buf, sizeof(buf)) > 0)
+			;
+	if (got < 0)
+		errx(EXIT_DATA, "%s", tar_reader_error(copy));
+	while ((n = instream_read(spooled, buf, sizeof(buf))) > 0)
+		if ((after += (uint64_t)n) > SPOOL_SLACK)
+			errx(EXIT_DATA,
+			     "%s: more than %d bytes follow the end of the "
+			     "archive at offset %" PRIu64,
+			     s->label, SPOOL_SLACK, tar_reader_offset(copy));
+	tar_reader_close(copy);
 	s->size = lseek(s->fd, 0, SEEK_END);
 	s->in = instream_range(s->fd, 0, (uint64_t)s->size, s->label);
 	instream_plain(s->in);

@@ -216,7 +216,7 @@ main(int argc, char **argv)
 		fprintf(out, "%s\n", sum);
 	}
 	if (fflush(out) != 0 || ferror(out))
-		err(EXIT_DATA, "write");
+		outfile_write_failed(fileno(out));
 	if (o.output != NULL)
 		outfile_commit();
 	free(sum);

@@ -584,6 +584,14 @@ parents_visible(struct flat *f, const char *path)
 		if (i > 0 && path[i] != '/')
 			continue;
 		struct path_info *p = pathset_getn(f->tree, path, i);
+		if (p != NULL && p->type != 0 && !(p->flags & PATH_DIR) &&
+		    p->input == f->layer)
+			/* Written through a link, or under a file. */
+			fail(f, f->layer, path,
+			     "lies under '%.*s', which this layer made %s",
+			     (int)i, path,
+			     p->type == '2' ? "a symbolic link"
+			                    : "a non-directory");
 		if (p != NULL && hides_below(p, f->layer))
 			return 0;
 	}

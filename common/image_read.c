@@ -541,6 +541,12 @@ legacy_chain(struct image *img, const char *top, char ***ids, size_t *n)
 		if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64)
 			errx(EXIT_DATA, "%s: bad layer id '%s'", img->m.label,
 			     id);
+		for (size_t i = 0; i < *n; i++)
+			if (strcmp((*ids)[i], id) == 0)
+				errx(EXIT_DATA,
+				     "%s: %s/json: its parent chain loops "
+				     "back to %s",
+				     img->m.label, (*ids)[*n - 1], id);
 		snprintf(path, sizeof(path), "%s/json", id);
 		jv v = load_json(img, path, NULL, NULL);
 		const char *parent = json_peek_string(v, "parent");

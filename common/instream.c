@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "errors.h"
 #include "instream.h"
+#include "outfile.h"
 
 #define RAW_BUFSZ (128 * 1024)
 
@@ -26,7 +27,11 @@ struct instream {
 	int plain; /* never decompress */
 	const unsigned char *mem;
 	size_t memlen, mempos;
-	int tee_fd;            /* -1: no tee */
+	instream_read_fn readfn; /* the source, when it is a function */
+	void *readctx;
+	int tee_fd;             /* -1: no tee */
+	instream_sink_fn teefn; /* or a function as tee */
+	void *teectx;
 	struct digest *digest; /* of the decompressed bytes, or NULL */
 	unsigned char peek[8]; /* first raw bytes, replayed before the rest */
 	size_t npeek, peekpos;
@@ -49,10 +54,14 @@ tee_write(struct instream *s, const void *buf, size_t n)
 {
 	const unsigned char *p = buf;
 
+	if (s->teefn != NULL && n > 0)
+		s->teefn(s->teectx, buf, n);
 	while (s->tee_fd >= 0 && n > 0) {
 		ssize_t w = write(s->tee_fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && errno == EPIPE)
+			outfile_write_failed(s->tee_fd);
 		if (w < 0) {
 			set_error(s, "tee", strerror(errno));
 			return -1;
@@ -69,6 +78,12 @@ source_read(struct instream *s, void *buf, size_t n)
 {
 	ssize_t r;
 
+	if (s->readfn != NULL) {
+		r = s->readfn(s->readctx, buf, n);
+		if (r < 0)
+			set_error(s, "read", "the source failed");
+		return r;
+	}
 	if (s->ranged) {
 		if (n > s->end - s->pos)
 			n = (size_t)(s->end - s->pos);
@@ -215,6 +230,16 @@ instream_range(int fd, uint64_t offset, uint64_t len, const char *label)
 	return s;
 }
 
+struct instream *
+instream_fnopen(instream_read_fn fn, void *ctx, const char *label)
+{
+	struct instream *s = instream_new(-1, label);
+
+	s->readfn = fn;
+	s->readctx = ctx;
+	return s;
+}
+
 void
 instream_plain(struct instream *s)
 {
@@ -254,6 +279,13 @@ void
 instream_tee(struct instream *s, int fd)
 {
 	s->tee_fd = fd;
+}
+
+void
+instream_tee_fn(struct instream *s, instream_sink_fn fn, void *ctx)
+{
+	s->teefn = fn;
+	s->teectx = ctx;
 }
 
 static ssize_t

@@ -29,11 +29,23 @@ struct instream *instream_range(int fd, uint64_t offset, uint64_t len,
 struct instream *instream_memopen(const void *buf, size_t len,
                                   const char *label);
 
+/*
+ * Bytes that a function hands out: up to N into BUF, 0 at the end, -1 on
+ * an error (which the function reports itself, or instream_error says
+ * "the source failed").
+ */
+typedef ssize_t (*instream_read_fn)(void *ctx, void *buf, size_t n);
+struct instream *instream_fnopen(instream_read_fn fn, void *ctx,
+                                 const char *label);
+
 /* Hand out the bytes as they are, compressed or not (before any read). */
 void instream_plain(struct instream *s);
 
 /* Copy every raw byte read from now on to FD. */
 void instream_tee(struct instream *s, int fd);
+/* Hand every raw byte read from now on to FN as well (before a tee FD). */
+typedef void (*instream_sink_fn)(void *ctx, const void *p, size_t n);
+void instream_tee_fn(struct instream *s, instream_sink_fn fn, void *ctx);
 /* Read and tee the rest of the raw input; -1 on a read or write error. */
 int instream_drain_tee(struct instream *s);
 

@@ -77,3 +77,13 @@ outfile_commit(void)
 	free(temp_path);
 	temp_path = NULL;
 }
+
+void
+outfile_write_failed(int fd)
+{
+	if (errno == EPIPE)
+		exit(EXIT_DATA);
+	if (fd == out_fd && final_path != NULL)
+		err(EXIT_DATA, "%s", final_path);
+	err(EXIT_DATA, "%s", fd == STDOUT_FILENO ? "standard output" : "write");
+}

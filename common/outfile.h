@@ -17,4 +17,12 @@ int outfile_open(const char *path, enum outfile_kind kind);
 /* Flush to disk and rename into place; err(3) on failure. */
 void outfile_commit(void);
 
+/*
+ * A write to FD failed, errno says why: exit EXIT_DATA, naming the output
+ * file, or quietly when FD is a pipe whose reader went away (EPIPE: the
+ * reader of `| head` wants no more, which is no error worth a message).
+ * The temporary file of -o is removed on the way out.
+ */
+void outfile_write_failed(int fd) __attribute__((noreturn));
+
 #endif

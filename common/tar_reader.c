@@ -27,6 +27,7 @@ struct tar_reader {
 	int64_t remaining; /* data bytes of the current entry not yet read */
 	int64_t pad;
 	uint64_t end_offset;
+	int ended; /* the end-of-archive was read: nothing follows */
 	int failed;
 	char err[512];
 };
@@ -106,13 +107,12 @@ skip_data(struct tar_reader *r)
 		err(EXIT_DATA, "malloc");
 	while (n > 0) {
 		size_t k = n > SKIP_BUF ? SKIP_BUF : (size_t)n;
-		uint64_t off = instream_offset(r->in);
-		int got = read_exact(r, r->skipbuf, k, "data");
+		ssize_t got = instream_read(r->in, r->skipbuf, k);
 		if (got < 0)
-			return -1;
-		if (got == 0)
+			return fail_stream(r);
+		if ((size_t)got < k)
 			return fail(
-			    r, off,
+			    r, instream_offset(r->in),
 			    "truncated data of '%s' (entry at offset %" PRIu64
 			    ")",
 			    r->e.name, r->e.offset);
@@ -683,6 +683,8 @@ tar_reader_next(struct tar_reader *r, struct tar_entry **out)
 
 	if (r->failed)
 		return -1;
+	if (r->ended)
+		return 0;
 	if (skip_data(r) < 0)
 		return -1;
 	got = next_entry(r, &h, &longname, &longlink);
@@ -691,6 +693,7 @@ tar_reader_next(struct tar_reader *r, struct tar_entry **out)
 	free(longlink);
 	if (got == 0 && r->end_offset == 0)
 		r->end_offset = instream_offset(r->in);
+	r->ended = got == 0;
 	if (got == 1)
 		*out = &r->e;
 	return got;

@@ -63,7 +63,8 @@ struct tar_reader *tar_reader_new(struct instream *in);
 struct tar_reader *tar_reader_open(const char *path);
 
 /*
- * Advance to the next entry: 1 and *out set, 0 at the end of the archive,
+ * Advance to the next entry: 1 and *out set, 0 at the end of the archive
+ * (and on every call after it: what follows the end is not read),
  * -1 on a corrupt or truncated archive (see tar_reader_error).  Any data of
  * the previous entry that was not read is skipped.
  */

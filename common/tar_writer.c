@@ -8,6 +8,7 @@
 
 #include "buffer.h"
 #include "errors.h"
+#include "outfile.h"
 #include "tar_writer.h"
 
 #define OUTBUF (256 * 1024)
@@ -38,7 +39,7 @@ write_all(int fd, const unsigned char *p, size_t n)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			err(EXIT_DATA, "write");
+			outfile_write_failed(fd);
 		p += r;
 		n -= (size_t)r;
 	}

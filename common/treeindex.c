@@ -272,6 +272,42 @@ drop_replaced(struct treeindex *x)
 	x->n = out;
 }
 
+/*
+ * Entries under a path that the archive made a non-directory: when that
+ * came later, it replaced the directory and all in it, as extracting
+ * would; when it came first, the entry would be written through it (a
+ * symbolic link, maybe out of the tree) or fail, so it is an error.  In
+ * walk order everything under a path follows it at once.
+ */
+static void
+drop_shadowed(struct treeindex *x)
+{
+	const struct treeindex_entry *blocker = NULL;
+	size_t out = 0;
+
+	for (size_t i = 0; i < x->n; i++) {
+		struct treeindex_entry *v = &x->v[i];
+		if (blocker != NULL && path_within(v->path, blocker->path)) {
+			if (blocker->tar.offset < v->tar.offset)
+				errx(EXIT_DATA,
+				     "%s: offset %llu: '%s': lies under '%s', "
+				     "which the archive made %s",
+				     x->label,
+				     (unsigned long long)v->tar.offset,
+				     v->tar.name, blocker->path,
+				     blocker->tar.typeflag == '2'
+				         ? "a symbolic link"
+				         : "a non-directory");
+			free_entry(v);
+			continue;
+		}
+		x->v[out++] = *v;
+		if (v->tar.typeflag != '5')
+			blocker = &x->v[out - 1];
+	}
+	x->n = out;
+}
+
 static struct treeindex_entry *
 find(struct treeindex *x, const char *path)
 {
@@ -371,6 +407,7 @@ treeindex_open(const char *path)
 	if (x->n > 1)
 		qsort(x->v, x->n, sizeof(*x->v), by_walk_order);
 	drop_replaced(x);
+	drop_shadowed(x);
 	resolve_links(x);
 	return x;
 }
