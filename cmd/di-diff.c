@@ -3,13 +3,14 @@
  * base's files and the new tree's files, and on request what it changes and
  * what it deletes, so that the output is a true layer from base to NEW.
  *
- *	di-diff [--base IMAGE|TREE]... [--changed] [--whiteouts] [--list]
+ *	di-diff [--base IMAGE|TREE]... [--changed] [--whiteouts] [--list [-0]]
  *	        [-o FILE] [NEW]
  *
- * The bases are read first into a set of paths (an IMAGE counts with its
- * flattened view); NEW is then streamed through, each entry kept or not.
- * With --whiteouts NEW is read twice (spooled when it is a pipe): once for
- * its paths, so that the deletions can be written first.
+ * The bases are stacked, the first at the bottom, and flattened into one
+ * set of paths (common/flatten: an IMAGE counts with its layers, whiteouts
+ * obeyed).  NEW is read twice (spooled when it is a pipe): once for its
+ * paths and hardlinks, so that the deletions can be written first and a
+ * hardlink's target is kept with it; then each entry is kept or not.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -34,14 +35,15 @@
 #include "timestamp.h"
 #include "whiteout.h"
 
-#define FP_SIZE 32 /* a path's fingerprint: sha256 of what --changed compares  \
-	            */
+#define FP_SIZE                                                                \
+	32 /* a path's fingerprint: sha256 of what --changed compares          \
+	    */
 #define CHUNK (64 * 1024)
 
 struct options {
 	char **bases;
 	int nbases;
-	int changed, whiteouts, list;
+	int changed, whiteouts, list, nul;
 	const char *output;
 	const char *input;
 };
@@ -58,8 +60,8 @@ usage(int status)
 	fprintf(
 	    status ? stderr : stdout,
 	    "usage: di-diff [--base IMAGE|TREE]... [--changed] [--whiteouts] "
-	    "[--list] [-o FILE]\n"
-	    "               [NEW]\n"
+	    "[--list [-0]]\n"
+	    "               [-o FILE] [NEW]\n"
 	    "Write the entries of the tree NEW (or stdin) whose path is in "
 	    "no base.\n"
 	    "      --base B     a base: an image archive or a tar "
@@ -71,6 +73,7 @@ usage(int status)
 	    "lacks\n"
 	    "      --list       print 'A path', 'M path', 'D path' lines "
 	    "instead\n"
+	    "  -0               with --list, end lines with NUL, not newline\n"
 	    "  -o, --output F   write to F instead of stdout\n"
 	    "      --help, --version\n");
 	exit(status);
@@ -102,7 +105,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->bases = calloc((size_t)argc + 1, sizeof(*o->bases));
 	if (o->bases == NULL)
 		err(EXIT_DATA, "malloc");
-	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:0", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_BASE:
 			o->bases[o->nbases++] = optarg;
@@ -119,6 +122,9 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'o':
 			o->output = optarg;
 			break;
+		case '0':
+			o->nul = 1;
+			break;
 		case OPT_HELP:
 			usage(0);
 			break;
@@ -131,6 +137,8 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (argc - optind > 1)
 		usage_error("one NEW tree at most");
+	if (o->nul && !o->list)
+		usage_error("-0 goes with --list");
 	o->input = optind < argc ? argv[optind] : "-";
 }
 
@@ -203,12 +211,220 @@ fingerprint_data(struct digest *d, struct tar_reader *r, int spool)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
 }
 
-/* --- the bases ---------------------------------------------------------- */
+/* --- the bases: one stack of layers ----------------------------------- */
 
-struct bases {
-	struct pathset *set;
-	int changed;
+/* A layer of the stack: a TREE base, or one layer of an IMAGE base. */
+struct base_layer {
+	int fd; /* a TREE's bytes (spooled when a pipe); -1 for an image's */
+	const char *label;
+	struct flatten_layers image; /* an image's stack, and which layer */
+	size_t k;
 };
+
+struct stack {
+	struct base_layer *v;
+	size_t n;
+	struct image **images;
+	struct image_stack **stacks;
+	size_t nimages;
+};
+
+static struct tar_reader *
+open_base_layer(void *ctx, size_t i)
+{
+	struct base_layer *l = &((struct stack *)ctx)->v[i];
+	int fd;
+
+	if (l->fd < 0)
+		return l->image.open(l->image.ctx, l->k);
+	/* Layers are opened one at a time, so the offset may be shared. */
+	if (lseek(l->fd, 0, SEEK_SET) < 0 || (fd = dup(l->fd)) < 0)
+		err(EXIT_DATA, "%s", l->label);
+	return tar_reader_new(instream_fdopen(fd, l->label));
+}
+
+static void
+close_base_layer(void *ctx, size_t i, struct tar_reader *r)
+{
+	struct base_layer *l = &((struct stack *)ctx)->v[i];
+
+	if (l->fd < 0 && l->image.close != NULL)
+		l->image.close(l->image.ctx, l->k, r);
+	else
+		tar_reader_close(r);
+}
+
+static void
+stack_push(struct stack *s, const struct base_layer *l)
+{
+	s->v = reallocarray(s->v, s->n + 1, sizeof(*s->v));
+	if (s->v == NULL)
+		err(EXIT_DATA, "malloc");
+	s->v[s->n++] = *l;
+}
+
+/* Could member P (normalized) be part of an image archive? */
+static int
+image_like(const char *p)
+{
+	static const char *const top[] = {"", "manifest.json", "index.json",
+	                                  "oci-layout", "repositories"};
+	size_t n = strcspn(p, "/"), hex = strspn(p, "0123456789abcdef");
+
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		if (strcmp(p, top[i]) == 0)
+			return 1;
+	if (n == 5 && strncmp(p, "blobs", 5) == 0)
+		return 1;
+	return hex == 64 && (hex == n || strncmp(p + 64, ".json", 5) == 0 ||
+	                     strncmp(p + 64, ".tar", 4) == 0);
+}
+
+/*
+ * Is the tar on FD an image archive?  Its top-level members tell; a tree
+ * gives itself away at its first member that no image would hold.
+ */
+static int
+is_image(int fd, const char *label)
+{
+	struct tar_reader *r = tar_reader_new(instream_fdopen(dup(fd), label));
+	struct tar_entry *e;
+	int manifest = 0, index = 0, layout = 0, repos = 0, layer = 0, got;
+	int tree = 0;
+
+	while (!tree && (got = tar_reader_next(r, &e)) == 1) {
+		char *p = path_normalize(e->name);
+		if (p == NULL || !image_like(p)) {
+			tree = 1;
+			free(p);
+			break;
+		}
+		manifest |= strcmp(p, "manifest.json") == 0;
+		index |= strcmp(p, "index.json") == 0;
+		layout |= strcmp(p, "oci-layout") == 0;
+		repos |= strcmp(p, "repositories") == 0;
+		layer |=
+		    strchr(p, '/') && strcmp(strchr(p, '/'), "/layer.tar") == 0;
+		free(p);
+	}
+	tar_reader_close(r);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		err(EXIT_DATA, "%s", label);
+	if (tree || got < 0)
+		return 0; /* flatten reports the damage */
+	return manifest || (index && layout) || (repos && layer);
+}
+
+static void
+push_image(struct stack *s, int fd, const char *label)
+{
+	char path[64];
+	struct image *img;
+	struct image_stack *st;
+	struct base_layer l = {.fd = -1, .label = label};
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	img = image_open(strcmp(label, "-") ? label : path, NULL, NULL);
+	close(fd);
+	st = image_stack_new(img);
+	s->images = reallocarray(s->images, s->nimages + 1, sizeof(*s->images));
+	s->stacks = reallocarray(s->stacks, s->nimages + 1, sizeof(*s->stacks));
+	if (s->images == NULL || s->stacks == NULL)
+		err(EXIT_DATA, "malloc");
+	s->images[s->nimages] = img;
+	s->stacks[s->nimages++] = st;
+	l.image = image_stack_layers(st);
+	for (l.k = 0; l.k < l.image.count; l.k++)
+		stack_push(s, &l);
+}
+
+/* A base entry: what --changed compares, in the record's extra bytes. */
+static void
+visit_base(void *ctx, const struct flatten_item *it)
+{
+	const int *changed = ctx;
+	struct digest d;
+
+	if (!*changed)
+		return;
+	fingerprint_head(&d, it->entry);
+	if (it->data != NULL && kind_of(it->entry->typeflag) == '0')
+		fingerprint_data(&d, it->data, -1);
+	digest_final_raw(&d, it->extra);
+}
+
+/* The bases, stacked bottom first, flattened into one set of paths. */
+static struct pathset *
+read_bases(const struct options *o)
+{
+	struct stack s = {0};
+	struct flatten_layers layers;
+	struct pathset *set;
+
+	for (int i = 0; i < o->nbases; i++) {
+		const char *label = o->bases[i];
+		struct base_layer l = {.fd = spool_open(label), .label = label};
+		if (is_image(l.fd, label))
+			push_image(&s, l.fd, label);
+		else
+			stack_push(&s, &l);
+	}
+	layers = (struct flatten_layers){
+	    .count = s.n,
+	    .open = open_base_layer,
+	    .close = close_base_layer,
+	    .ctx = &s,
+	};
+	set = flatten_walk(&layers, o->changed ? FP_SIZE : 0, visit_base,
+	                   (void *)&o->changed);
+	for (size_t i = 0; i < s.n; i++)
+		if (s.v[i].fd >= 0)
+			close(s.v[i].fd);
+	for (size_t i = 0; i < s.nimages; i++) {
+		image_stack_free(s.stacks[i]);
+		image_close(s.images[i]);
+	}
+	free(s.images);
+	free(s.stacks);
+	free(s.v);
+	return set;
+}
+
+/* Does the base hold PATH with an entry (not only as an implied parent)? */
+static struct path_info *
+base_entry(struct pathset *base, const char *path)
+{
+	struct path_info *b = pathset_get(base, path);
+
+	return b != NULL && b->type != 0 && (b->flags & PATH_WRITTEN) ? b
+	                                                              : NULL;
+}
+
+/* --- NEW's paths: the first read --------------------------------------- */
+
+/* What the first read learns about each of NEW's paths. */
+struct new_path {
+	uint32_t target; /* a hardlink's: index + 1 in diff.targets */
+	char header;     /* what its header alone says: 'A', 'M' or 0 */
+	uint8_t emitted; /* written (or listed) */
+	uint8_t pulled;  /* kept because a kept hardlink points at it */
+};
+
+struct diff {
+	const struct options *o;
+	struct pathset *base, *new;
+	char **targets;
+	size_t ntargets;
+	struct tar_writer *w;
+	struct lines lines;
+	int spool; /* entry data held while --changed decides */
+};
+
+static struct new_path *
+new_path(struct diff *df, struct path_info *p)
+{
+	return (struct new_path *)pathset_extra(df->new, p);
+}
 
 static void
 add_parents(struct pathset *set, const char *path)
@@ -227,124 +443,116 @@ add_parents(struct pathset *set, const char *path)
 	}
 }
 
-/* Record a base's entry; the first base to hold a path decides it. */
-static void
-add_base_entry(struct bases *b, const char *path, const struct tar_entry *e,
-               struct tar_reader *data)
+/*
+ * What E's header says about PATH against the base: 'A' added (no base
+ * entry), 'M' changed (a directory for a non-directory or the reverse,
+ * with --changed or --whiteouts; with --changed any difference but the
+ * data's, which the caller weighs), or 0.
+ */
+static char
+header_status(struct diff *df, const char *path, const struct tar_entry *e,
+              struct digest *d)
 {
-	int added;
-	struct path_info *info;
+	struct path_info *b = base_entry(df->base, path);
+	unsigned char fp[DIGEST_MAX_BYTES];
+
+	if (b == NULL)
+		return 'A';
+	if ((b->type == '5') != (kind_of(e->typeflag) == '5'))
+		return df->o->changed || df->o->whiteouts ? 'M' : 0;
+	if (!df->o->changed)
+		return 0;
+	fingerprint_head(d, e);
+	if (kind_of(e->typeflag) == '0' && e->datasize > 0)
+		return '?'; /* the data decides */
+	digest_final_raw(d, fp);
+	return memcmp(fp, pathset_extra(df->base, b), FP_SIZE) ? 'M' : 0;
+}
+
+static void
+note_link(struct diff *df, struct path_info *p, const struct tar_entry *e,
+          const char *label)
+{
+	char *target = path_normalize(e->linkname);
 	struct digest d;
 
-	if (*path == '\0')
-		return;
-	info = pathset_add(b->set, path, &added);
-	if (!added && !(info->flags & PATH_IMPLIED))
-		return;
-	info->type = kind_of(e->typeflag);
-	info->flags = info->type == '5' ? PATH_DIR : 0;
-	add_parents(b->set, path);
-	if (!b->changed)
-		return;
-	fingerprint_head(&d, e);
-	if (data != NULL && kind_of(e->typeflag) == '0')
-		fingerprint_data(&d, data, -1);
-	digest_final_raw(&d, pathset_extra(b->set, info));
+	if (target == NULL || *target == '\0')
+		errx(EXIT_DATA, "%s: '%s': hardlink to '%s' outside the tree",
+		     label, e->name, e->linkname);
+	df->targets =
+	    reallocarray(df->targets, df->ntargets + 1, sizeof(*df->targets));
+	if (df->targets == NULL)
+		err(EXIT_DATA, "malloc");
+	df->targets[df->ntargets++] = target;
+	new_path(df, p)->target = (uint32_t)df->ntargets;
+	new_path(df, p)->header = header_status(df, p->path, e, &d);
 }
 
+/* The first read: NEW's paths, the parents they imply, its hardlinks. */
 static void
-visit_image_item(void *ctx, const struct flatten_item *it)
+scan_new(struct diff *df, int fd, const char *label)
 {
-	add_base_entry(ctx, it->path, it->entry, it->data);
-}
-
-static void
-read_image_base(struct bases *b, const char *path)
-{
-	struct image *img = image_open(path, NULL, NULL);
-	struct image_stack *stack = image_stack_new(img);
-	struct flatten_layers layers = image_stack_layers(stack);
-
-	pathset_free(flatten_walk(&layers, 0, visit_image_item, b));
-	image_stack_free(stack);
-	image_close(img);
-}
-
-static void
-read_tree_base(struct bases *b, int fd, const char *label)
-{
-	struct tar_reader *r = tar_reader_new(instream_fdopen(fd, label));
+	struct tar_reader *r = tar_reader_new(instream_fdopen(dup(fd), label));
 	struct tar_entry *e;
 	int got;
 
 	while ((got = tar_reader_next(r, &e)) == 1) {
 		char *path = path_normalize(e->name);
+		struct path_info *p;
 		if (path == NULL)
 			errx(EXIT_DATA, "%s: '%s': a name that leaves the root",
 			     label, e->name);
-		add_base_entry(b, path, e, r);
+		if (*path == '\0' || e->typeflag == 'g') {
+			free(path);
+			continue;
+		}
+		p = pathset_add(df->new, path, NULL);
+		if (p->type == 0 || (p->flags & PATH_IMPLIED)) {
+			p->type = kind_of(e->typeflag);
+			p->flags = p->type == '5' ? PATH_DIR : 0;
+			p->aux = e->offset;
+			if (p->type == '1')
+				note_link(df, p, e, label);
+		}
+		add_parents(df->new, path);
 		free(path);
 	}
 	if (got < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
 	tar_reader_close(r);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		err(EXIT_DATA, "%s", label);
 }
 
-/* Is the tar on FD an image archive?  Its top-level members tell. */
-static int
-is_image(int fd, const char *label)
+/*
+ * A hardlink that is kept needs its target in the same layer (a runtime
+ * extracts a layer on its own): keep the target too, and its own target.
+ */
+static void
+pull_targets(struct diff *df, const char *label)
 {
-	struct tar_reader *r = tar_reader_new(instream_fdopen(dup(fd), label));
-	struct tar_entry *e;
-	int manifest = 0, index = 0, layout = 0, repos = 0, layer = 0, got;
-
-	while ((got = tar_reader_next(r, &e)) == 1) {
-		char *p = path_normalize(e->name);
-		if (p == NULL)
-			continue;
-		manifest |= strcmp(p, "manifest.json") == 0;
-		index |= strcmp(p, "index.json") == 0;
-		layout |= strcmp(p, "oci-layout") == 0;
-		repos |= strcmp(p, "repositories") == 0;
-		layer |=
-		    strchr(p, '/') && strcmp(strchr(p, '/'), "/layer.tar") == 0;
-		free(p);
-	}
-	tar_reader_close(r);
-	if (got < 0 || lseek(fd, 0, SEEK_SET) < 0)
-		return 0; /* read_tree_base reports the damage */
-	return manifest || (index && layout) || (repos && layer);
-}
-
-static struct pathset *
-read_bases(const struct options *o)
-{
-	struct bases b = {pathset_new(o->changed ? FP_SIZE : 0), o->changed};
-
-	for (int i = 0; i < o->nbases; i++) {
-		const char *label = o->bases[i];
-		int fd = spool_open(label);
-		if (is_image(fd, label)) {
-			char path[64];
-			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-			read_image_base(&b, strcmp(label, "-") ? label : path);
-			close(fd);
-		} else {
-			read_tree_base(&b, fd, label);
+	for (size_t i = 0; i < pathset_count(df->new); i++) {
+		struct path_info *p = pathset_at(df->new, i);
+		while (p->type == '1' && new_path(df, p)->header != 0) {
+			const char *t =
+			    df->targets[new_path(df, p)->target - 1];
+			struct path_info *q = pathset_get(df->new, t);
+			if (q == NULL || q->type == 0 || (q->flags & PATH_DIR))
+				errx(EXIT_DATA,
+				     "%s: '%s': hardlink to '%s', which is not "
+				     "a file of it",
+				     label, p->path, t);
+			if (new_path(df, q)->pulled)
+				break;
+			new_path(df, q)->pulled = 1;
+			if (q->type == '1' && new_path(df, q)->header == 0)
+				new_path(df, q)->header = 'M';
+			p = q;
 		}
 	}
-	return b.set;
 }
 
-/* --- NEW ---------------------------------------------------------------- */
-
-struct diff {
-	const struct options *o;
-	struct pathset *base;
-	struct tar_writer *w;
-	struct lines lines;
-	int spool; /* entry data held while --changed decides */
-};
+/* --- the deletions ------------------------------------------------------ */
 
 static void
 add_line(struct lines *l, char what, const char *path)
@@ -359,34 +567,78 @@ add_line(struct lines *l, char what, const char *path)
 		err(EXIT_DATA, "malloc");
 }
 
+/*
+ * The base paths NEW lacks, each deleted by one whiteout: only the topmost
+ * (a deleted directory's contents go with it) and only where NEW has the
+ * parent as a directory (a file that replaced it deletes it already).
+ */
+static void
+deletions(struct diff *df)
+{
+	struct path_info **sorted = pathset_sorted(df->base);
+	int64_t mtime = timestamp_default();
+
+	for (size_t i = 0; i < pathset_count(df->base); i++) {
+		struct path_info *b = sorted[i], *n, *parent;
+		char *up;
+		if (b->type == 0 || *b->path == '\0')
+			continue;
+		n = pathset_get(df->new, b->path);
+		if (n != NULL && n->type != 0)
+			continue;
+		up = path_parent(b->path);
+		parent = *up ? pathset_get(df->new, up) : NULL;
+		free(up);
+		if (strchr(b->path, '/') &&
+		    (parent == NULL || !(parent->flags & PATH_DIR)))
+			continue;
+		if (df->o->list) {
+			add_line(&df->lines, 'D', b->path);
+		} else {
+			struct tar_entry e;
+			char *name = whiteout_name(b->path);
+			whiteout_entry(&e, name, mtime);
+			tar_writer_header(df->w, &e);
+			free(name);
+		}
+	}
+	free(sorted);
+}
+
+/* --- NEW's entries: the second read ------------------------------------ */
+
 /* 'A' (added), 'M' (changed) or 0 (the same); E's data may go to spool. */
 static char
-classify(struct diff *df, const char *path, const struct tar_entry *e,
+classify(struct diff *df, struct path_info *p, const struct tar_entry *e,
          struct tar_reader *r, int *spooled)
 {
-	struct path_info *b = pathset_get(df->base, path);
 	unsigned char fp[DIGEST_MAX_BYTES];
 	struct digest d;
+	char what;
 
 	*spooled = 0;
-	if (b == NULL || b->type == 0)
-		return 'A';
-	if (!df->o->changed)
-		return 0;
-	if ((b->type == '5') != (kind_of(e->typeflag) == '5'))
-		return 'M';
-	if (b->flags & PATH_IMPLIED)
-		return 0; /* a directory the base only implies */
-	fingerprint_head(&d, e);
-	if (kind_of(e->typeflag) == '0' && e->datasize > 0) {
-		if (ftruncate(df->spool, 0) < 0 ||
-		    lseek(df->spool, 0, SEEK_SET))
-			err(EXIT_DATA, "spool");
-		fingerprint_data(&d, r, df->o->list ? -1 : df->spool);
-		*spooled = 1;
+	if (p->type == '1') {
+		/* A link to a file that changed links to the new inode. */
+		struct path_info *t = pathset_get(
+		    df->new, df->targets[new_path(df, p)->target - 1]);
+		what = new_path(df, p)->header;
+		if (what == 0 && df->o->changed && new_path(df, t)->emitted)
+			what = 'M';
+		return what;
 	}
+	what = header_status(df, p->path, e, &d);
+	if (what != '?')
+		return what;
+	if (ftruncate(df->spool, 0) < 0 || lseek(df->spool, 0, SEEK_SET))
+		err(EXIT_DATA, "spool");
+	fingerprint_data(&d, r, df->o->list ? -1 : df->spool);
+	*spooled = 1;
 	digest_final_raw(&d, fp);
-	return memcmp(fp, pathset_extra(df->base, b), FP_SIZE) ? 'M' : 0;
+	return memcmp(fp,
+	              pathset_extra(df->base, base_entry(df->base, p->path)),
+	              FP_SIZE)
+	           ? 'M'
+	           : 0;
 }
 
 static void
@@ -433,90 +685,24 @@ diff_new(struct diff *df, int fd, const char *label)
 
 	while ((got = tar_reader_next(r, &e)) == 1) {
 		char *path = path_normalize(e->name);
+		struct path_info *p = *path ? pathset_get(df->new, path) : NULL;
 		char what;
-		if (path == NULL)
-			errx(EXIT_DATA, "%s: '%s': a name that leaves the root",
-			     label, e->name);
-		what = *path ? classify(df, path, e, r, &spooled) : 0;
-		if (what != 0 && df->o->list)
-			add_line(&df->lines, what, path);
-		else if (what != 0)
+		free(path);
+		/* The root, a pax global header, a repeated path: skipped. */
+		if (p == NULL || e->typeflag == 'g' || p->aux != e->offset)
+			continue;
+		what = classify(df, p, e, r, &spooled);
+		if (what == 0 && !new_path(df, p)->pulled)
+			continue;
+		new_path(df, p)->emitted = 1;
+		if (df->o->list && what != 0)
+			add_line(&df->lines, what, p->path);
+		else if (!df->o->list)
 			copy_entry(df, e, r, spooled);
-		free(path);
 	}
 	if (got < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
 	tar_reader_close(r);
-}
-
-/* NEW's paths (and the directories they imply), from a first read. */
-static struct pathset *
-new_paths(int fd, const char *label)
-{
-	struct tar_reader *r = tar_reader_new(instream_fdopen(dup(fd), label));
-	struct pathset *set = pathset_new(0);
-	struct tar_entry *e;
-	int got;
-
-	while ((got = tar_reader_next(r, &e)) == 1) {
-		char *path = path_normalize(e->name);
-		if (path == NULL)
-			errx(EXIT_DATA, "%s: '%s': a name that leaves the root",
-			     label, e->name);
-		if (*path != '\0') {
-			struct path_info *p = pathset_add(set, path, NULL);
-			if (p->type == 0 || (p->flags & PATH_IMPLIED)) {
-				p->type = kind_of(e->typeflag);
-				p->flags = p->type == '5' ? PATH_DIR : 0;
-			}
-			add_parents(set, path);
-		}
-		free(path);
-	}
-	if (got < 0)
-		errx(EXIT_DATA, "%s", tar_reader_error(r));
-	tar_reader_close(r);
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		err(EXIT_DATA, "%s", label);
-	return set;
-}
-
-/*
- * The base paths NEW lacks, each deleted by one whiteout: only the topmost
- * (a deleted directory's contents go with it) and only where NEW has the
- * parent as a directory (a file that replaced it deletes it already).
- */
-static void
-deletions(struct diff *df, struct pathset *newset)
-{
-	struct path_info **sorted = pathset_sorted(df->base);
-	int64_t mtime = timestamp_default();
-
-	for (size_t i = 0; i < pathset_count(df->base); i++) {
-		struct path_info *b = sorted[i], *n, *parent;
-		char *up;
-		if (b->type == 0)
-			continue;
-		n = pathset_get(newset, b->path);
-		if (n != NULL && n->type != 0)
-			continue;
-		up = path_parent(b->path);
-		parent = *up ? pathset_get(newset, up) : NULL;
-		free(up);
-		if (*b->path && strchr(b->path, '/') &&
-		    (parent == NULL || !(parent->flags & PATH_DIR)))
-			continue;
-		if (df->o->list) {
-			add_line(&df->lines, 'D', b->path);
-		} else {
-			struct tar_entry e;
-			char *name = whiteout_name(b->path);
-			whiteout_entry(&e, name, mtime);
-			tar_writer_header(df->w, &e);
-			free(name);
-		}
-	}
-	free(sorted);
 }
 
 static int
@@ -527,8 +713,28 @@ cmp_line(const void *a, const void *b)
 	return c ? c : (**(char *const *)a - **(char *const *)b);
 }
 
+/* A line, with newline and backslash escaped unless lines end in NUL. */
 static void
-print_lines(struct lines *l, int fd)
+print_line(FILE *f, const char *line, int nul)
+{
+	if (nul) {
+		fputs(line, f);
+		putc('\0', f);
+		return;
+	}
+	for (const char *c = line; *c; c++) {
+		if (*c == '\n')
+			fputs("\\n", f);
+		else if (*c == '\\')
+			fputs("\\\\", f);
+		else
+			putc(*c, f);
+	}
+	putc('\n', f);
+}
+
+static void
+print_lines(struct lines *l, int fd, int nul)
 {
 	FILE *f = fdopen(fd, "w");
 
@@ -537,7 +743,7 @@ print_lines(struct lines *l, int fd)
 	if (l->n > 0)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_line);
 	for (size_t i = 0; i < l->n; i++) {
-		fprintf(f, "%s\n", l->v[i]);
+		print_line(f, l->v[i], nul);
 		free(l->v[i]);
 	}
 	free(l->v);
@@ -545,37 +751,46 @@ print_lines(struct lines *l, int fd)
 		err(EXIT_DATA, "write");
 }
 
+static void
+diff_free(struct diff *df)
+{
+	for (size_t i = 0; i < df->ntargets; i++)
+		free(df->targets[i]);
+	free(df->targets);
+	pathset_free(df->new);
+	pathset_free(df->base);
+	if (df->spool >= 0)
+		close(df->spool);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o = {0};
 	struct diff df = {0};
-	struct pathset *newset = NULL;
 	int in, out;
 
 	parse_options(argc, argv, &o);
 	df.o = &o;
 	df.spool = o.changed ? spool_tempfile() : -1;
 	df.base = read_bases(&o);
-	/* Deletions need NEW's paths before its entries: read it twice. */
-	in = o.whiteouts || o.list || strcmp(o.input, "-") != 0
-	         ? spool_open(o.input)
-	         : STDIN_FILENO;
+	df.new = pathset_new(sizeof(struct new_path));
+	/* NEW is read twice: its paths and links first, then its entries. */
+	in = spool_open(o.input);
+	scan_new(&df, in, o.input);
+	pull_targets(&df, o.input);
 	out = outfile_open(o.output, o.list ? OUT_TEXT : OUT_TAR);
 	if (!o.list)
 		df.w = tar_writer_new(out);
-	if (o.whiteouts || o.list) {
-		newset = new_paths(in, o.input);
-		deletions(&df, newset);
-		pathset_free(newset);
-	}
+	if (o.whiteouts || o.list)
+		deletions(&df);
 	diff_new(&df, in, o.input);
 	if (o.list)
-		print_lines(&df.lines, out);
+		print_lines(&df.lines, out, o.nul);
 	else
 		tar_writer_finish(df.w);
 	outfile_commit();
-	pathset_free(df.base);
+	diff_free(&df);
 	free(o.bases);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "pathset.h"
 #include "tar_reader.h"
 #include "tar_writer.h"
+#include "timestamp.h"
 
 #define COPY_BUF (256 * 1024)
 
@@ -91,22 +92,6 @@ parse_options(int argc, char **argv, struct options *o)
 		nstdin += strcmp(o->inputs[i], "-") == 0;
 	if (nstdin > 1)
 		usage_error("standard input given more than once");
-}
-
-static int64_t
-epoch(void)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long v;
-
-	if (s == NULL || *s == '\0')
-		return 1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < 0 || errno != 0)
-		errx(EXIT_USAGE, "SOURCE_DATE_EPOCH: not a number of seconds");
-	return v;
 }
 
 /* --- inputs: a tar stream or a directory ------------------------------ */
@@ -512,7 +497,7 @@ main(int argc, char **argv)
 	int64_t mtime;
 
 	parse_options(argc, argv, &o);
-	mtime = epoch();
+	mtime = timestamp_default();
 	m.tree = pathset_new(0);
 	m.last_wins = o.last_wins;
 	m.w = tar_writer_new(outfile_open(o.output, OUT_TAR));

@@ -21,6 +21,7 @@
 #include "errors.h"
 #include "flatten.h"
 #include "path.h"
+#include "timestamp.h"
 #include "whiteout.h"
 
 enum node_state {
@@ -165,6 +166,7 @@ visit(struct flat *f, const char *path, const struct tar_entry *e,
 	    .data = e->datasize > 0 ? data : NULL,
 	    .layer = layer,
 	    .info = info,
+	    .extra = info != NULL ? pathset_extra(f->tree, info) : NULL,
 	};
 
 	f->visit(f->ctx, &it);
@@ -907,27 +909,12 @@ write_visit(void *ctx, const struct flatten_item *it)
 	flatten_write_item(ctx, it);
 }
 
-static int64_t
-epoch(void)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long v;
-
-	if (s == NULL || *s == '\0')
-		return 1;
-	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < 0)
-		errx(EXIT_USAGE, "SOURCE_DATE_EPOCH: not a number of seconds");
-	return v;
-}
-
 /* Directories the layers imply but never describe, sorted. */
 static void
 write_implied(struct tar_writer *w, struct pathset *tree)
 {
 	struct path_info **v = pathset_sorted(tree);
-	int64_t mtime = epoch();
+	int64_t mtime = timestamp_default();
 
 	for (size_t i = 0; v[i] != NULL; i++) {
 		struct tar_entry e = {0};

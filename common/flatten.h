@@ -73,6 +73,7 @@ struct flatten_item {
 	struct tar_reader *data;
 	size_t layer;           /* the layer it comes from */
 	struct path_info *info; /* the tree's record of path */
+	unsigned char *extra;   /* the record's EXTRA bytes (flatten_walk) */
 };
 
 typedef void (*flatten_visit_fn)(void *ctx, const struct flatten_item *it);

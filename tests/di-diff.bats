@@ -189,3 +189,138 @@ EOF
 	[ "$status" -eq 1 ]
 	[ ! -e "$T/out" ]
 }
+
+# --- with lib/tree: random trees, hardlinks, common/flatten as the applier
+
+# BASE (a directory) and NEW (a directory): di-diff --changed --whiteouts of
+# their tars, applied on the base with flatten, must give NEW exactly:
+# paths, types, modes, owners, link targets, contents and link counts.
+check_layer() {
+	local base=$1 new=$2
+	tar -C "$base" -cf "$T/b.tar" . || return 1
+	tar -C "$new" -cf "$T/n.tar" . || return 1
+	di-diff --base "$T/b.tar" --changed --whiteouts "$T/n.tar" >"$T/delta.tar" || return 1
+	"$DI_UNIT/flatten" "$T/b.tar" "$T/delta.tar" >"$T/flat.tar" || return 1
+	rm -rf "$T/got" && mkdir "$T/got"
+	tar -C "$T/got" -xpf "$T/flat.tar" || return 1
+	tree_list "$new" >"$T/want.list"
+	tree_list "$T/got" >"$T/got.list"
+	diff -u "$T/want.list" "$T/got.list" || return 1
+	# Nothing unchanged is carried, beyond the targets of kept hardlinks.
+	di-diff --base "$T/b.tar" --changed --whiteouts --list "$T/n.tar" >"$T/list"
+	[ "$(grep -c '^[AM] ' "$T/list")" -le "$(tar -tf "$T/delta.tar" | grep -vc '\.wh\.')" ]
+}
+
+@test "property: base + di-diff --changed --whiteouts is NEW (random trees with hardlinks)" {
+	load lib/tree
+	local seed
+	for seed in $(seq 1 25); do
+		rm -rf "$T/base" "$T/new" "$T/edit"
+		random_tree "$T/base" $((seed * 7))
+		# NEW: the base with a random layer applied (deletions, type
+		# changes, new links), or an unrelated tree.
+		cp -a "$T/base" "$T/new"
+		random_layer "$T/edit" $((seed * 7 + 1))
+		tar -C "$T/edit" -cf "$T/edit.tar" .
+		apply_layer "$T/new" "$T/edit.tar"
+		check_layer "$T/base" "$T/new" || { echo "seed $seed (edit)"; return 1; }
+		rm -rf "$T/new"
+		random_tree "$T/new" $((seed * 7 + 2))
+		check_layer "$T/base" "$T/new" || { echo "seed $seed (other)"; return 1; }
+	done
+}
+
+@test "default mode is comm -1 -3 of the listings, over random trees" {
+	load lib/tree
+	local seed
+	for seed in $(seq 1 15); do
+		rm -rf "$T/a" "$T/b"
+		random_tree "$T/a" $((seed * 3))
+		random_tree "$T/b" $((seed * 3 + 1))
+		tar -C "$T/a" -cf "$T/a.tar" . && tar -C "$T/b" -cf "$T/b.tar" .
+		di-diff --base "$T/a.tar" "$T/b.tar" >"$T/out.tar"
+		# what comm says, and the targets of new hardlinks
+		comm -13 <(tar_list "$T/a.tar" | LC_ALL=C sort) \
+			<(tar_list "$T/b.tar" | LC_ALL=C sort) >"$T/comm"
+		tar -tvf "$T/out.tar" | awk '/^h/ {print $NF}' | sed 's,^\./,,' >"$T/targets"
+		diff <(LC_ALL=C sort -u "$T/comm" "$T/targets") \
+			<(tar_list "$T/out.tar" | LC_ALL=C sort) || { echo "seed $seed"; return 1; }
+	done
+}
+
+@test "a new hardlink to an unchanged file carries the file with it" {
+	mkdir -p "$T/base/bin" "$T/new/bin"
+	echo prog >"$T/base/bin/perl"
+	echo prog >"$T/new/bin/perl"
+	touch -d @5 "$T/base/bin/perl" "$T/new/bin/perl"
+	ln "$T/new/bin/perl" "$T/new/bin/perl5"
+	tar -C "$T/base" -cf "$T/b.tar" . && tar -C "$T/new" -cf "$T/n.tar" .
+	run di-diff --base "$T/b.tar" --changed --list "$T/n.tar"
+	[ "$output" = "A bin/perl5" ]
+	di-diff --base "$T/b.tar" --changed "$T/n.tar" >"$T/d.tar"
+	[ "$(tar -tf "$T/d.tar" | tr '\n' ' ')" = "./bin/perl ./bin/perl5 " ]
+	# without --changed too: a layer never links into the layers below
+	di-diff --base "$T/b.tar" "$T/n.tar" >"$T/d.tar"
+	[ "$(tar -tf "$T/d.tar" | tr '\n' ' ')" = "./bin/perl ./bin/perl5 " ]
+}
+
+@test "an unchanged hardlink to a changed file is written again" {
+	mkdir -p "$T/base" "$T/new"
+	echo old >"$T/base/f" && ln "$T/base/f" "$T/base/g"
+	echo new >"$T/new/f" && ln "$T/new/f" "$T/new/g"
+	tar -C "$T/base" -cf "$T/b.tar" . && tar -C "$T/new" -cf "$T/n.tar" .
+	run di-diff --base "$T/b.tar" --changed --list "$T/n.tar"
+	[ "$output" = "$(printf 'M f\nM g')" ]
+	load lib/tree
+	check_layer "$T/base" "$T/new"
+}
+
+@test "bases stack, the first at the bottom: a later base's whiteout deletes" {
+	mkdir -p "$T/b1/etc" "$T/b2/etc" "$T/new/etc"
+	echo 1 >"$T/b1/etc/a" && echo 1 >"$T/b1/etc/b"
+	touch "$T/b2/etc/.wh.a"
+	echo 2 >"$T/b2/etc/b"
+	echo 1 >"$T/new/etc/a" && echo 2 >"$T/new/etc/b"
+	for d in b1 b2 new; do tar -C "$T/$d" -cf "$T/$d.tar" .; done
+	run di-diff --base "$T/b1.tar" --base "$T/b2.tar" --changed --list "$T/new.tar"
+	[ "$output" = "A etc/a" ]
+	run di-diff --base "$T/b2.tar" --base "$T/b1.tar" --changed --list "$T/new.tar"
+	[ "$output" = "M etc/b" ]
+}
+
+@test "--whiteouts alone: a directory that became a file is changed" {
+	mkdir -p "$T/base/x" "$T/new"
+	echo in >"$T/base/x/in"
+	echo file >"$T/new/x"
+	tar -C "$T/base" -cf "$T/b.tar" . && tar -C "$T/new" -cf "$T/n.tar" .
+	run di-diff --base "$T/b.tar" "$T/n.tar"
+	[ "$(di-diff --base "$T/b.tar" "$T/n.tar" | tar -tf - | wc -l)" -eq 0 ]
+	di-diff --base "$T/b.tar" --whiteouts "$T/n.tar" >"$T/d.tar"
+	[ "$(tar -tf "$T/d.tar")" = ./x ]
+}
+
+@test "--list escapes newlines and backslashes; -0 ends lines with NUL" {
+	mkdir -p "$T/base" "$T/new"
+	echo 1 >"$T/new/$(printf 'a\nb')"
+	echo 2 >"$T/new/c\\d"
+	tar -C "$T/base" -cf "$T/b.tar" . && tar -C "$T/new" -cf "$T/n.tar" .
+	run di-diff --base "$T/b.tar" --list "$T/n.tar"
+	[ "$output" = "$(printf '%s\n' 'A a\nb' 'A c\\d')" ]
+	di-diff --base "$T/b.tar" --list -0 "$T/n.tar" >"$T/list0"
+	[ "$(tr '\0' '|' <"$T/list0")" = "$(printf 'A a\nb|A c\\d|')" ]
+	run di-diff -0 "$T/n.tar"
+	[ "$status" -eq 2 ]
+}
+
+@test "an IMAGE base whose upper layer deletes and replaces" {
+	require di-cook
+	mkdir -p "$T/l1/etc" "$T/l2/etc" "$T/new/etc"
+	echo 1 >"$T/l1/etc/gone" && echo 1 >"$T/l1/etc/kept" && echo 1 >"$T/l1/etc/repl"
+	touch "$T/l2/etc/.wh.gone"
+	echo 2 >"$T/l2/etc/repl"
+	echo 1 >"$T/new/etc/gone" && echo 1 >"$T/new/etc/kept" && echo 2 >"$T/new/etc/repl"
+	for d in l1 l2 new; do tar -C "$T/$d" -cf "$T/$d.tar" .; done
+	di-cook -n img "$T/l1.tar" "$T/l2.tar" | gzip -n >"$T/img.tar.gz"
+	run di-diff --base "$T/img.tar.gz" --changed --whiteouts --list "$T/new.tar"
+	[ "$output" = "A etc/gone" ]
+}
