@@ -34,8 +34,9 @@
 #include "timestamp.h"
 #include "whiteout.h"
 
-#define FP_SIZE 32 /* a path's fingerprint: sha256 of what --changed compares  \
-	            */
+#define FP_SIZE                                                                \
+	32 /* a path's fingerprint: sha256 of what --changed compares          \
+	    */
 #define CHUNK (64 * 1024)
 
 struct options {
