@@ -54,12 +54,11 @@ setup_file() {
 
 # --- running a tool ---------------------------------------------------------
 
-# The tools that take a TREE here.
+# The tools that take a TREE here.  di-merge and di-diff are not in the
+# table yet: their answers to these cases are still to be settled.
 tree_tools() {
 	echo tarsum layer bundle cook export
 	[ -z "$CAN_RUN" ] || echo contents
-	[ ! -x "$DI_BIN/di-merge" ] || echo merge
-	[ ! -x "$DI_BIN/di-diff" ] || echo diff
 }
 
 # run_in_place CMD...: run CMD in an empty directory with an empty $TMPDIR;
@@ -462,10 +461,6 @@ image_case() {
 	python3 "$HOSTILE" tar absolute >"$T/layer.tar"
 	run_in_place di-cook -n hostile --from "$img" "$T/layer.tar"
 	expect cook 1 "$pat"
-	if [ -x "$DI_BIN/di-diff" ]; then
-		run_in_place di-diff --base "$img" "$T/layer.tar"
-		expect diff 1 "$pat"
-	fi
 }
 
 @test "image: manifest.json is not JSON" {
