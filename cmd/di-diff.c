@@ -34,8 +34,9 @@
 #include "timestamp.h"
 #include "whiteout.h"
 
-#define FP_SIZE 32 /* a path's fingerprint: sha256 of what --changed compares  \
-	            */
+#define FP_SIZE                                                                \
+	32 /* a path's fingerprint: sha256 of what --changed compares          \
+	    */
 #define CHUNK (64 * 1024)
 
 struct options {
@@ -311,7 +312,9 @@ is_image(int fd, const char *label)
 		free(p);
 	}
 	tar_reader_close(r);
-	if (got < 0 || lseek(fd, 0, SEEK_SET) < 0)
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		err(EXIT_DATA, "%s", label);
+	if (got < 0)
 		return 0; /* read_tree_base reports the damage */
 	return manifest || (index && layout) || (repos && layer);
 }
@@ -423,6 +426,20 @@ copy_entry(struct diff *df, const struct tar_entry *e, struct tar_reader *r,
 	tar_writer_pad(df->w, e->datasize);
 }
 
+/* A hard link out of the root has no place in a tree. */
+static void
+check_link(const struct tar_entry *e, const char *label)
+{
+	char *target;
+
+	if (e->typeflag != '1')
+		return;
+	if ((target = path_normalize(e->linkname)) == NULL)
+		errx(EXIT_DATA, "%s: '%s': a hard link to '%s' leaves the root",
+		     label, e->name, e->linkname);
+	free(target);
+}
+
 /* Stream NEW, keeping what is added (and changed, with --changed). */
 static void
 diff_new(struct diff *df, int fd, const char *label)
@@ -437,6 +454,7 @@ diff_new(struct diff *df, int fd, const char *label)
 		if (path == NULL)
 			errx(EXIT_DATA, "%s: '%s': a name that leaves the root",
 			     label, e->name);
+		check_link(e, label);
 		what = *path ? classify(df, path, e, r, &spooled) : 0;
 		if (what != 0 && df->o->list)
 			add_line(&df->lines, what, path);
