@@ -626,6 +626,15 @@ claim(struct flat *f, const char *path, char typeflag)
 	if ((p->flags & PATH_GONE) && p->gone > f->layer)
 		return NULL;
 	if (p->type != 0) {
+		/*
+		 * A directory above, a non-directory here: this layer had
+		 * replaced what the layers below hold under the path.
+		 */
+		if ((p->flags & PATH_DIR) && !isdir && p->input > f->layer &&
+		    !((p->flags & PATH_OPAQUE) && p->opaque > f->layer)) {
+			p->flags |= PATH_OPAQUE;
+			p->opaque = (uint32_t)f->layer;
+		}
 		/* Decided above: only a directory's description is left. */
 		if (!(p->flags & PATH_DIR) || !isdir ||
 		    (p->flags & PATH_WRITTEN))

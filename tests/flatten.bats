@@ -15,29 +15,29 @@ flatten() {
 check_stack() {
 	local layers=() d
 	for d in "$@"; do
-		tar -C "$T/$d" -cf "$T/$d.tar" .
+		tar -C "$T/$d" -cf "$T/$d.tar" . || return 1
 		layers+=("$T/$d.tar")
 	done
-	flatten "${layers[@]}" >"$T/flat.tar"
+	flatten "${layers[@]}" >"$T/flat.tar" || return 1
 	mkdir "$T/got" "$T/want"
-	tar -C "$T/got" -xpf "$T/flat.tar"
+	tar -C "$T/got" -xpf "$T/flat.tar" || return 1
 	for d in "${layers[@]}"; do
-		apply_layer "$T/want" "$d"
+		apply_layer "$T/want" "$d" || return 1
 	done
 	tree_list "$T/want" >"$T/want.list"
 	tree_list "$T/got" >"$T/got.list"
-	diff -u "$T/want.list" "$T/got.list"
-	# Each path once, no whiteout left.
-	! tar_list "$T/flat.tar" | sort | uniq -d | grep .
-	! tar_list "$T/flat.tar" | grep -F .wh.
+	diff -u "$T/want.list" "$T/got.list" || return 1
+	# Each path once, no whiteout left, a whole archive.
+	[ -z "$(tar_list "$T/flat.tar" | sort | uniq -d)" ] || return 1
+	[ -z "$(tar_list "$T/flat.tar" | grep -F .wh.)" ] || return 1
 	has_eoa "$T/flat.tar"
 }
 
 @test "pathset: a million paths, found again, sorted" {
-	run "$DI_UNIT/pathset"
+	run "$DI_UNIT/test_pathset"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	! grep -q '^not ok' <<<"$output"
+	refute grep -q '^not ok' <<<"$output"
 	grep -q '^1\.\.8$' <<<"$output"
 }
 
@@ -86,7 +86,7 @@ check_stack() {
 	echo dir >"$T/l3/c/f"
 	check_stack l1 l2 l3
 	grep -q '^a f ' "$T/got.list"
-	! grep -q '^a/' "$T/got.list"
+	refute grep -q '^a/' "$T/got.list"
 	grep -q '^c/f f ' "$T/got.list"
 }
 
@@ -106,7 +106,7 @@ check_stack() {
 	flatten "$T/l1.tar" "$T/l2.tar" >"$T/flat.tar"
 	[ "$(tar_list "$T/flat.tar" | sort | tr '\n' ' ')" = "d d/kept o o/own " ]
 	# The mark is not carried into the tree.
-	! grep -a -q 'overlay.opaque' "$T/flat.tar"
+	refute grep -a -q 'overlay.opaque' "$T/flat.tar"
 }
 
 @test "winning entries are copied byte for byte" {

@@ -11,6 +11,12 @@
 #                            directories, symlinks, hardlinks, whiteouts and
 #                            opaque markers over a few reused names
 #   random_tree DIR SEED     the same without whiteouts
+#   refute CMD...            succeed when CMD fails (a bare `! CMD` never
+#                            fails a bats test)
+
+refute() {
+	! "$@"
+}
 
 tree_list() {
 	(
@@ -63,13 +69,14 @@ apply_layer() {
 	rm -rf "$tmp"
 }
 
-# Names are few and short so that layers collide often.
+# Names are few and short so that layers collide often.  The path is left
+# in REPLY: a subshell would reseed RANDOM and lose the sequence.
 _tree_pick_path() {
-	local names=(a b c) n=$((1 + RANDOM % 3)) p="" i
+	local names=(a b c) n=$((1 + RANDOM % 3)) i
+	REPLY=""
 	for ((i = 0; i < n; i++)); do
-		p=${p:+$p/}${names[RANDOM % 3]}
+		REPLY=${REPLY:+$REPLY/}${names[RANDOM % 3]}
 	done
-	echo "$p"
 }
 
 # Can PATH be created in DIR (every parent a directory or missing, the path
@@ -92,7 +99,8 @@ _tree_random() {
 	RANDOM=$3
 	mkdir -p "$dir"
 	for ((k = 0; k < 14; k++)); do
-		p=$(_tree_pick_path)
+		_tree_pick_path
+		p=$REPLY
 		_tree_free "$dir" "$p" || continue
 		mkdir -p "$dir/$(dirname "$p")"
 		case $((RANDOM % (whiteouts ? 9 : 7))) in

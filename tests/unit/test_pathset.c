@@ -1,5 +1,5 @@
 /*
- * pathset: the path set keeps a million paths, finds each, keeps records
+ * test_pathset: the path set keeps a million paths, finds each, keeps records
  * in place while it grows, sorts bytewise (TAP).
  */
 #include <stdio.h>

@@ -1,0 +1,528 @@
+/*
+ * di-merge: several trees into one, the first to have a path wins: the
+ * seed's mergeTarballs and mergeDrvs (tar -xk of each input, then tar -c),
+ * without extracting anything.
+ *
+ *	di-merge [--last-wins] [-o FILE] [INPUT]...
+ *
+ * Each input is read once, in order (reversed with --last-wins), against
+ * one set of the paths written so far.  Entries of tar inputs that win are
+ * copied through byte for byte; entries of directory inputs are encoded.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dirtree.h"
+#include "errors.h"
+#include "outfile.h"
+#include "path.h"
+#include "pathset.h"
+#include "tar_reader.h"
+#include "tar_writer.h"
+
+#define COPY_BUF (256 * 1024)
+
+static void
+usage(int status)
+{
+	fprintf(
+	    status ? stderr : stdout,
+	    "usage: di-merge [--last-wins] [-o FILE] [INPUT]...\n"
+	    "Merge trees (tars, compressed or not, or directories) into one "
+	    "tar;\n"
+	    "the first input to have a path wins, as with tar -xk.\n"
+	    "      --last-wins      the last input to have a path wins\n"
+	    "  -o, --output FILE    write to FILE instead of stdout\n"
+	    "      --help, --version\n");
+	exit(status);
+}
+
+struct options {
+	const char *output;
+	int last_wins;
+	char **inputs;
+	int ninputs;
+};
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_LAST = 256, OPT_HELP, OPT_VERSION };
+	static const struct option longopts[] = {
+	    {"last-wins", no_argument, NULL, OPT_LAST},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
+	};
+	static char *stdin_only[] = {"-"};
+	int c, nstdin = 0;
+
+	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_LAST:
+			o->last_wins = 1;
+			break;
+		case OPT_HELP:
+			usage(0);
+			break;
+		case OPT_VERSION:
+			print_version();
+			break;
+		default:
+			usage(EXIT_USAGE);
+		}
+	}
+	o->inputs = argv + optind;
+	o->ninputs = argc - optind;
+	if (o->ninputs == 0) {
+		o->inputs = stdin_only;
+		o->ninputs = 1;
+	}
+	for (int i = 0; i < o->ninputs; i++)
+		nstdin += strcmp(o->inputs[i], "-") == 0;
+	if (nstdin > 1)
+		usage_error("standard input given more than once");
+}
+
+static int64_t
+epoch(void)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return 1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v < 0 || errno != 0)
+		errx(EXIT_USAGE, "SOURCE_DATE_EPOCH: not a number of seconds");
+	return v;
+}
+
+/* --- inputs: a tar stream or a directory ------------------------------ */
+
+struct input {
+	const char *label;
+	struct tar_reader *tar;
+	struct dirtree *dir;
+	int64_t mtime; /* of directory entries */
+};
+
+static void
+input_open(struct input *in, const char *path, int64_t mtime)
+{
+	struct stat st;
+
+	memset(in, 0, sizeof(*in));
+	in->label = strcmp(path, "-") == 0 ? "stdin" : path;
+	in->mtime = mtime;
+	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		in->dir = dirtree_open(path, NULL, DIRTREE_HARDLINKS);
+		if (in->dir == NULL)
+			err(EXIT_DATA, "%s", path);
+	} else {
+		in->tar = tar_reader_open(path);
+	}
+}
+
+/*
+ * The next entry: 1, or 0 at the end.  *raw says whether E's raw header
+ * bytes describe it (a tar input); a directory's entries get owner 0:0 and
+ * the time of everything di makes.
+ */
+static int
+input_next(struct input *in, struct tar_entry **e, int *raw)
+{
+	struct dirtree_entry *de;
+	int got;
+
+	*raw = in->tar != NULL;
+	if (in->tar != NULL) {
+		got = tar_reader_next(in->tar, e);
+		if (got < 0)
+			errx(EXIT_DATA, "%s", tar_reader_error(in->tar));
+		return got;
+	}
+	got = dirtree_next(in->dir, &de);
+	if (got < 0)
+		errx(EXIT_DATA, "%s", dirtree_error(in->dir));
+	if (got == 0)
+		return 0;
+	de->tar.uid = de->tar.gid = 0;
+	de->tar.mtime = in->mtime;
+	*e = &de->tar;
+	return 1;
+}
+
+static ssize_t
+input_read(struct input *in, void *buf, size_t n)
+{
+	ssize_t k = in->tar != NULL ? tar_reader_read(in->tar, buf, n)
+	                            : dirtree_read(in->dir, buf, n);
+
+	if (k < 0)
+		errx(EXIT_DATA, "%s",
+		     in->tar != NULL ? tar_reader_error(in->tar)
+		                     : dirtree_error(in->dir));
+	return k;
+}
+
+static void
+input_close(struct input *in)
+{
+	if (in->tar != NULL)
+		tar_reader_close(in->tar);
+	else
+		dirtree_close(in->dir);
+}
+
+/* --- the merge -------------------------------------------------------- */
+
+/* A hardlink that won but whose target has not been written yet. */
+struct deferred {
+	struct tar_entry e; /* header fields; name and linkname owned */
+	unsigned char *raw; /* NULL: encode the header */
+	size_t rawlen;
+	char *path, *target;
+	const char *label;
+};
+
+struct merge {
+	struct pathset *tree;
+	struct tar_writer *w;
+	struct deferred *deferred;
+	size_t ndeferred;
+	uint32_t input;
+	int last_wins;
+	/* the parent directory last found open to this input's entries */
+	char *cache;
+};
+
+/*
+ * May an entry live under the parents of PATH (none of them a
+ * non-directory)?  If so, the parents not yet in the tree become
+ * directories that this input implies.
+ */
+static int
+parents_open(struct merge *m, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t plen = slash ? (size_t)(slash - path) : 0;
+
+	if (slash == NULL)
+		return 1;
+	if (m->cache != NULL && strlen(m->cache) == plen &&
+	    memcmp(m->cache, path, plen) == 0)
+		return 1;
+	for (size_t i = 1; i <= plen; i++) {
+		if (path[i] != '/')
+			continue;
+		struct path_info *p = pathset_getn(m->tree, path, i);
+		if (p != NULL && p->type != 0 && !(p->flags & PATH_DIR))
+			return 0;
+		if (p != NULL && (p->flags & PATH_OPAQUE))
+			return 0;
+	}
+	for (size_t i = 1; i <= plen; i++) {
+		if (path[i] != '/')
+			continue;
+		struct path_info *p = pathset_addn(m->tree, path, i, NULL);
+		if (p->type == 0) {
+			p->type = '5';
+			p->flags |= PATH_DIR | PATH_IMPLIED;
+			p->input = m->input;
+		}
+	}
+	free(m->cache);
+	m->cache = strndup(path, plen);
+	if (m->cache == NULL)
+		err(EXIT_DATA, "malloc");
+	return 1;
+}
+
+/*
+ * The tree's record for entry E at PATH if E wins it, else NULL: the path
+ * is new, or a directory so far only implied gets its description.
+ */
+static struct path_info *
+claim(struct merge *m, const struct tar_entry *e, const char *path)
+{
+	int isdir = e->typeflag == '5';
+	struct path_info *p;
+
+	if (!parents_open(m, path))
+		return NULL;
+	p = pathset_add(m->tree, path, NULL);
+	/*
+	 * With --last-wins, inputs go last first: a non-directory that a
+	 * later input's directory replaced had replaced what earlier inputs
+	 * hold under it.
+	 */
+	if (m->last_wins && p->type != 0 && (p->flags & PATH_DIR) && !isdir &&
+	    p->input != m->input)
+		p->flags |= PATH_OPAQUE;
+	if (p->type != 0) {
+		if (!isdir || !(p->flags & PATH_DIR) ||
+		    (p->flags & PATH_WRITTEN))
+			return NULL;
+		p->flags |= PATH_WRITTEN;
+		return p;
+	}
+	p->type = e->typeflag;
+	p->input = m->input;
+	/* A hardlink counts as written only once it is (see take_link). */
+	if (e->typeflag != '1')
+		p->flags |= PATH_WRITTEN;
+	if (isdir)
+		p->flags |= PATH_DIR;
+	return p;
+}
+
+static void
+copy_data(struct merge *m, struct input *in, int64_t size)
+{
+	static char buf[COPY_BUF];
+	int64_t left = size;
+
+	while (left > 0) {
+		size_t want = left > COPY_BUF ? COPY_BUF : (size_t)left;
+		ssize_t k = input_read(in, buf, want);
+		if (k == 0)
+			errx(EXIT_DATA, "%s: short data", in->label);
+		tar_writer_raw(m->w, buf, (size_t)k);
+		left -= k;
+	}
+	tar_writer_pad(m->w, size);
+}
+
+/*
+ * Write E at PATH: its own bytes when it has them and its names need no
+ * change, else encoded with the normalized name (and link TARGET).
+ */
+static void
+write_entry(struct merge *m, struct input *in, const struct tar_entry *e,
+            int raw, const char *path, const char *target)
+{
+	int64_t size = e->datasize;
+
+	if (raw && e->name[0] != '/' &&
+	    (target == NULL || e->linkname[0] != '/'))
+		tar_writer_raw(m->w, e->raw, e->rawlen);
+	else {
+		struct tar_entry c = *e;
+		if (e->name[0] == '/')
+			c.name = (char *)path;
+		if (target != NULL)
+			c.linkname = (char *)target;
+		if (tar_type_header_only(c.typeflag))
+			c.size = 0;
+		tar_writer_header(m->w, &c);
+	}
+	if (size > 0)
+		copy_data(m, in, size);
+}
+
+/* Has TARGET been written as something a hardlink may point at? */
+static int
+link_target_written(struct merge *m, const char *target)
+{
+	struct path_info *t = pathset_get(m->tree, target);
+
+	return t != NULL && (t->flags & PATH_WRITTEN) &&
+	       !(t->flags & PATH_DIR) && t->type != 0;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		err(EXIT_DATA, "malloc");
+	return d;
+}
+
+static void
+defer_link(struct merge *m, struct input *in, const struct tar_entry *e,
+           int raw, const char *path, char *target)
+{
+	struct deferred *d;
+
+	m->deferred =
+	    reallocarray(m->deferred, m->ndeferred + 1, sizeof(*m->deferred));
+	if (m->deferred == NULL)
+		err(EXIT_DATA, "malloc");
+	d = &m->deferred[m->ndeferred++];
+	memset(d, 0, sizeof(*d));
+	d->e = *e;
+	d->e.name = xstrdup(e->name[0] == '/' ? path : e->name);
+	d->e.linkname = xstrdup(e->linkname[0] == '/' ? target : e->linkname);
+	d->e.uname = xstrdup(e->uname);
+	d->e.gname = xstrdup(e->gname);
+	d->e.records = NULL;
+	d->e.nrecords = 0;
+	d->e.raw = NULL;
+	d->e.size = 0;
+	if (raw && e->name[0] != '/' && e->linkname[0] != '/') {
+		d->raw = malloc(e->rawlen);
+		if (d->raw == NULL)
+			err(EXIT_DATA, "malloc");
+		memcpy(d->raw, e->raw, e->rawlen);
+		d->rawlen = e->rawlen;
+	}
+	d->path = xstrdup(path);
+	d->target = target;
+	d->label = in->label;
+}
+
+/* A hardlink that won: written now if its target is, else later. */
+static void
+take_link(struct merge *m, struct input *in, const struct tar_entry *e, int raw,
+          const char *path)
+{
+	char *target = path_normalize(e->linkname);
+
+	if (target == NULL || *target == '\0')
+		errx(EXIT_DATA, "%s: '%s': hardlink to '%s' outside the tree",
+		     in->label, e->name, e->linkname);
+	if (strcmp(target, path) == 0)
+		errx(EXIT_DATA, "%s: '%s': hardlink to itself", in->label,
+		     e->name);
+	if (link_target_written(m, target)) {
+		write_entry(m, in, e, raw, path, target);
+		pathset_get(m->tree, path)->flags |= PATH_WRITTEN;
+		free(target);
+		return;
+	}
+	defer_link(m, in, e, raw, path, target);
+}
+
+static void
+take_entry(struct merge *m, struct input *in, const struct tar_entry *e,
+           int raw)
+{
+	char *path;
+	struct path_info *p;
+
+	if (e->typeflag == 'g')
+		return; /* a pax global header: no file */
+	path = path_normalize(e->name);
+	if (path == NULL)
+		errx(EXIT_DATA,
+		     "%s: '%s': name climbs out of the tree with '..'",
+		     in->label, e->name);
+	if (*path == '\0' && e->typeflag != '5') {
+		free(path);
+		return; /* the root is a directory, whatever an entry says */
+	}
+	p = claim(m, e, path);
+	if (p != NULL && e->typeflag == '1')
+		take_link(m, in, e, raw, path);
+	else if (p != NULL)
+		write_entry(m, in, e, raw, path, NULL);
+	free(path);
+}
+
+static void
+merge_input(struct merge *m, const char *path, uint32_t index, int64_t mtime)
+{
+	struct input in;
+	struct tar_entry *e;
+	int raw;
+
+	input_open(&in, path, mtime);
+	m->input = index;
+	free(m->cache);
+	m->cache = NULL;
+	while (input_next(&in, &e, &raw) == 1)
+		take_entry(m, &in, e, raw);
+	input_close(&in);
+}
+
+/*
+ * The hardlinks whose targets came later, in order; a link may wait for
+ * another, so go round until nothing moves.  What is left points at a path
+ * the output does not have.
+ */
+static void
+write_deferred(struct merge *m)
+{
+	size_t left = m->ndeferred;
+	int moved = 1;
+
+	while (left > 0 && moved) {
+		moved = 0;
+		for (size_t i = 0; i < m->ndeferred; i++) {
+			struct deferred *d = &m->deferred[i];
+			if (d->target == NULL ||
+			    !link_target_written(m, d->target))
+				continue;
+			if (d->raw != NULL)
+				tar_writer_raw(m->w, d->raw, d->rawlen);
+			else
+				tar_writer_header(m->w, &d->e);
+			pathset_get(m->tree, d->path)->flags |= PATH_WRITTEN;
+			free(d->target);
+			d->target = NULL;
+			left--;
+			moved = 1;
+		}
+	}
+	for (size_t i = 0; i < m->ndeferred; i++)
+		if (m->deferred[i].target != NULL)
+			errx(EXIT_DATA,
+			     "%s: '%s': hardlink to '%s', which the output "
+			     "does not hold",
+			     m->deferred[i].label, m->deferred[i].e.name,
+			     m->deferred[i].e.linkname);
+}
+
+static void
+merge_free(struct merge *m)
+{
+	for (size_t i = 0; i < m->ndeferred; i++) {
+		free(m->deferred[i].e.name);
+		free(m->deferred[i].e.linkname);
+		free(m->deferred[i].e.uname);
+		free(m->deferred[i].e.gname);
+		free(m->deferred[i].raw);
+		free(m->deferred[i].path);
+	}
+	free(m->deferred);
+	free(m->cache);
+	pathset_free(m->tree);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct merge m = {0};
+	int64_t mtime;
+
+	parse_options(argc, argv, &o);
+	mtime = epoch();
+	m.tree = pathset_new(0);
+	m.last_wins = o.last_wins;
+	m.w = tar_writer_new(outfile_open(o.output, OUT_TAR));
+	for (int i = 0; i < o.ninputs; i++) {
+		int k = o.last_wins ? o.ninputs - 1 - i : i;
+		merge_input(&m, o.inputs[k], (uint32_t)k, mtime);
+	}
+	write_deferred(&m);
+	tar_writer_finish(m.w);
+	outfile_commit();
+	merge_free(&m);
+	return 0;
+}
