@@ -189,6 +189,7 @@ struct merge {
 	struct deferred *deferred;
 	size_t ndeferred;
 	uint32_t input;
+	const char *label; /* of the input being read */
 	int last_wins;
 	/* the parent directory last found open to this input's entries */
 	char *cache;
@@ -214,6 +215,12 @@ parents_open(struct merge *m, const char *path)
 		if (path[i] != '/')
 			continue;
 		struct path_info *p = pathset_getn(m->tree, path, i);
+		if (p != NULL && p->type == '2' && p->input == m->input)
+			/* tar -xk would write it through the link. */
+			errx(EXIT_DATA,
+			     "%s: '%s': lies under '%.*s', which this input "
+			     "made a symbolic link",
+			     m->label, path, (int)i, path);
 		if (p != NULL && p->type != 0 && !(p->flags & PATH_DIR))
 			return 0;
 		if (p != NULL && (p->flags & PATH_OPAQUE))
@@ -428,6 +435,7 @@ merge_input(struct merge *m, const char *path, uint32_t index, int64_t mtime)
 
 	input_open(&in, path, mtime);
 	m->input = index;
+	m->label = in.label;
 	free(m->cache);
 	m->cache = NULL;
 	while (input_next(&in, &e, &raw) == 1)

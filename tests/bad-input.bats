@@ -17,8 +17,10 @@
 #   export    di-overlay --from IN.image       (IN.tar as an image's layer)
 #   contents  di-overlay --contents IN.tar --contents BUSYBOX-ROOT -c true
 #             (root with overlayfs only)
-#   merge     di-merge IN.tar                  (when di-merge is built)
-#   diff      di-diff IN.tar                   (when di-diff is built)
+#   merge     di-merge IN.tar                  (when di-merge is built; the
+#             first entry for a path wins, as with tar -xk)
+#   diff      di-diff IN.tar                   (when di-diff is built; a
+#             filter: entries are copied as they are, names included)
 
 load lib/testlib
 
@@ -54,11 +56,12 @@ setup_file() {
 
 # --- running a tool ---------------------------------------------------------
 
-# The tools that take a TREE here.  di-merge and di-diff are not in the
-# table yet: their answers to these cases are still to be settled.
+# The tools that take a TREE here.
 tree_tools() {
 	echo tarsum layer bundle cook export
 	[ -z "$CAN_RUN" ] || echo contents
+	[ ! -x "$DI_BIN/di-merge" ] || echo merge
+	[ ! -x "$DI_BIN/di-diff" ] || echo diff
 }
 
 # run_in_place CMD...: run CMD in an empty directory with an empty $TMPDIR;
@@ -311,68 +314,73 @@ same_tree() {
 # --- tar: names and links -----------------------------------------------------
 
 @test "tar: a name that climbs out with '..' is refused; di-tarsum hashes it" {
-	tree_case dotdot 1 "'\.\./di-hostile-escaped': name (leads out of the tree|climbs out)|\.\./di-hostile-escaped: name leaves the root" \
+	tree_case dotdot 1 "'\.\./di-hostile-escaped': (a )?name (leads out of the tree|climbs out|that leaves the root)|\.\./di-hostile-escaped: name leaves the root" \
 		tarsum=0
 }
 
 @test "tar: '..' deep in a name, in a pax path and in a GNU long name" {
 	local c
 	for c in dotdot-deep dotdot-pax dotdot-longname; do
-		tree_case "$c" 1 "(\.\./)+di-hostile-escaped'?: name (leads out of the tree|climbs out|leaves the root)" \
+		tree_case "$c" 1 "(\.\./)+di-hostile-escaped'?: (a )?name (leads out of the tree|climbs out|leaves the root|that leaves the root)" \
 			tarsum=0
 	done
 }
 
 @test "tar: an absolute name is the same path made relative" {
 	tree_case absolute 0 ''
-	same_tree layer bundle cook export contents merge diff -- abs abs/file
+	same_tree layer bundle cook export contents merge -- abs abs/file
+	same_tree diff -- /abs /abs/file
 	[ "$(tar -xOf "$T/out.layer" abs/file)" = absolute ]
 	[ ! -e /abs ]
 }
 
 @test "tar: a symlink out of the tree, then an entry through it: refused, or (contents) kept inside" {
 	tree_case symlink-through 1 "'?link/di-hostile-through'?: (lies under 'link', which|/link)" \
-		tarsum=0 cook=0
+		tarsum=0 cook=0 diff=0
 	# In the root, ../../.. stops at the root: contents land there.
 	tree_case symlink-through-dotdot 1 "'up/di-hostile-through': lies under 'up', which" \
-		tarsum=0 cook=0 contents=0
+		tarsum=0 cook=0 contents=0 diff=0
 	same_tree contents -- ok up di-hostile-through
 }
 
 @test "tar: a hard link to a path outside the tree" {
-	tree_case hardlink-outside 1 "'hard': hard ?link to '\.\./\.\./etc/passwd'|hard: hard link to '\.\./\.\./etc/passwd' leaves the root" \
+	tree_case hardlink-outside 1 "'hard': (a )?hard ?link to '\.\./\.\./etc/passwd'|hard: hard link to '\.\./\.\./etc/passwd' leaves the root" \
 		tarsum=0 cook=1:"'hard': hard link to '\.\./\.\./etc/passwd' climbs out"
 }
 
 @test "tar: a hard link to an absolute path that the tree lacks" {
 	tree_case hardlink-absolute 1 "'hard': hard ?link to '(/?etc/passwd)'|hard: hard link to /etc/passwd" \
-		tarsum=0 cook=0
+		tarsum=0 cook=0 diff=0
 }
 
 @test "tar: a hard link to a missing path" {
 	tree_case hardlink-missing 1 "'hard': hard ?link to 'not-there'|hard: hard link to /not-there" \
-		tarsum=0 cook=0
+		tarsum=0 cook=0 diff=0
 }
 
 @test "tar: a hard link to a directory" {
 	tree_case hardlink-to-dir 1 "'hard': hard ?link to (the directory )?'d/?'|hard: hard link to /d" \
-		tarsum=0 cook=0
+		tarsum=0 cook=0 diff=0
 }
 
 @test "tar: a directory replaced by a file in one stream" {
 	# Extraction (di-layer) lets the file win with the directory's
-	# contents gone; a layer of an image keeps its first entry
-	# (di-overlay --export); contents on disk find the directory in the way.
+	# contents gone; a layer of an image (di-overlay --export) and a merge
+	# (tar -xk) keep the first entry; contents on disk find the directory
+	# in the way.
 	tree_case dir-then-file 0 '' contents=1:'d: a directory is in the way'
-	same_tree layer bundle merge diff -- ok d
+	same_tree layer bundle -- ok d
 	[ "$(tar -xOf "$T/out.layer" d)" = "now a file" ]
-	same_tree export cook -- ok d d/inner
+	same_tree export cook merge -- ok d d/inner
+	same_tree diff -- ok d d/inner d
 }
 
 @test "tar: a file replaced by a directory in one stream" {
 	tree_case file-then-dir 0 '' \
 		export=1:"'d/inner': lies under 'd', which this layer made a non-directory"
-	same_tree layer bundle contents merge diff -- ok d d/inner
+	same_tree layer bundle contents -- ok d d/inner
+	same_tree merge -- ok d
+	same_tree diff -- ok d d d/inner
 }
 
 @test "tar: names with a newline and with bytes that are not UTF-8 are kept as they are" {
@@ -385,12 +393,13 @@ same_tree() {
 
 @test "tar: an unknown entry type" {
 	tree_case unknown-type 1 "'?odd'?: unsupported entry type 'Z'" \
-		tarsum=0 cook=0 export=0
+		tarsum=0 cook=0 export=0 diff=0 merge=0
 }
 
 @test "tar: a set-uid device node is kept as it is" {
 	tree_case setuid-device 0 ''
-	same_tree layer bundle cook export contents merge diff -- ok dev dev/mem
+	same_tree layer bundle cook export contents -- ok dev dev/mem
+	same_tree diff merge -- ok dev/mem
 	tar -tvf "$T/out.layer" dev/mem | grep -q '^crwSrw-rw- .* 1,1 '
 }
 
@@ -451,16 +460,24 @@ same_tree() {
 
 # --- JSON and images ------------------------------------------------------------
 
-# image_case CASE PATTERN: the image CASE, as the base of di-cook and
-# di-diff and as the image of di-overlay --export, is refused with PATTERN.
+# image_case CASE PATTERN [DIFF-STATUS [DIFF-PATTERN]]: the image CASE, as
+# the base of di-cook and di-diff and as the image of di-overlay --export,
+# is refused with PATTERN.  di-diff takes a base that is not an image as a
+# tree, which may be right.
 image_case() {
-	local name=$1 pat=$2 img=$IMAGES/$1.tar
-	[ -e "$img" ] || img=$2 pat=$3
+	local name=$1 pat=$2 img=$IMAGES/$1.tar dstatus=${3:-1} dpat=${4:-$2}
+	if [ ! -e "$img" ]; then
+		img=$2 pat=$3 dstatus=1 dpat=$3
+	fi
 	run_in_place di-overlay --from "$img"
 	expect export 1 "$pat"
 	python3 "$HOSTILE" tar absolute >"$T/layer.tar"
 	run_in_place di-cook -n hostile --from "$img" "$T/layer.tar"
 	expect cook 1 "$pat"
+	if [ -x "$DI_BIN/di-diff" ]; then
+		run_in_place di-diff --base "$img" "$T/layer.tar"
+		expect diff "$dstatus" "$dpat"
+	fi
 }
 
 @test "image: manifest.json is not JSON" {
@@ -490,8 +507,10 @@ image_case() {
 @test "image: a parent cycle in the legacy format" {
 	image_case parent-cycle 'b{64}/json: its parent chain loops back to a{64}'
 	image_case parent-missing "'b{64}/json' is missing"
-	image_case bad-legacy-id "bad layer id '\.\./\.\./x'"
-	image_case repositories-invalid 'repositories: Unfinished JSON term'
+	image_case bad-legacy-id "bad layer id '\.\./\.\./x'" 1 \
+		"bad layer id '\.\./\.\./x'|'\.\./\.\./x/VERSION': a name that leaves the root"
+	# Without a layer beside it, repositories is a tree's file to di-diff.
+	image_case repositories-invalid 'repositories: Unfinished JSON term' 0
 }
 
 @test "image: a config of 100 MB is refused by its size, not read" {
@@ -511,8 +530,9 @@ image_case() {
 }
 
 @test "image: not an image, and an image cut short" {
-	image_case not-an-image 'not an image: no manifest.json, index.json or repositories'
-	image_case truncated "member '[0-9a-f]{64}/layer.tar' at offset 0 is truncated"
+	image_case not-an-image 'not an image: no manifest.json, index.json or repositories' 0
+	image_case truncated "member '[0-9a-f]{64}/layer.tar' at offset 0 is truncated" 1 \
+		"member '[0-9a-f]{64}/layer.tar' at offset 0 is truncated|truncated data of '[0-9a-f]{64}/layer.tar'"
 }
 
 @test "image: a compressed image cut short, from a pipe" {

@@ -25,6 +25,7 @@ import os
 import sys
 import zlib
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mktars import (BLOCK, END, GNU_MAGIC, entry, gnu_long, header, pad,  # noqa: E402
                     pax, pax_record)
