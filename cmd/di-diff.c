@@ -507,7 +507,10 @@ scan_new(struct diff *df, int fd, const char *label)
 			continue;
 		}
 		p = pathset_add(df->new, path, NULL);
-		if (p->type == 0 || (p->flags & PATH_IMPLIED)) {
+		/* The first entry wins; a directory that earlier entries
+		 * implied stands in the way of a later non-directory. */
+		if (p->type == 0 || ((p->flags & PATH_IMPLIED) &&
+		                     kind_of(e->typeflag) == '5')) {
 			p->type = kind_of(e->typeflag);
 			p->flags = p->type == '5' ? PATH_DIR : 0;
 			p->aux = e->offset;
@@ -675,6 +678,22 @@ copy_entry(struct diff *df, const struct tar_entry *e, struct tar_reader *r,
 	tar_writer_pad(df->w, e->datasize);
 }
 
+/*
+ * Does an earlier entry of NEW make one of PATH's parents a non-directory?
+ * Then PATH could not be extracted, and is dropped as di-merge drops it.
+ */
+static int
+under_non_dir(struct diff *df, const char *path)
+{
+	for (const char *p = path; (p = strchr(p, '/')) != NULL; p++) {
+		struct path_info *q =
+		    pathset_getn(df->new, path, (size_t)(p - path));
+		if (q != NULL && !(q->flags & PATH_DIR))
+			return 1;
+	}
+	return 0;
+}
+
 /* Stream NEW, keeping what is added (and changed, with --changed). */
 static void
 diff_new(struct diff *df, int fd, const char *label)
@@ -689,7 +708,8 @@ diff_new(struct diff *df, int fd, const char *label)
 		char what;
 		free(path);
 		/* The root, a pax global header, a repeated path: skipped. */
-		if (p == NULL || e->typeflag == 'g' || p->aux != e->offset)
+		if (p == NULL || e->typeflag == 'g' || p->aux != e->offset ||
+		    under_non_dir(df, p->path))
 			continue;
 		what = classify(df, p, e, r, &spooled);
 		if (what == 0 && !new_path(df, p)->pulled)

@@ -350,17 +350,17 @@ same_tree() {
 
 @test "tar: a hard link to an absolute path that the tree lacks" {
 	tree_case hardlink-absolute 1 "'hard': hard ?link to '(/?etc/passwd)'|hard: hard link to /etc/passwd" \
-		tarsum=0 cook=0 diff=0
+		tarsum=0 cook=0
 }
 
 @test "tar: a hard link to a missing path" {
 	tree_case hardlink-missing 1 "'hard': hard ?link to 'not-there'|hard: hard link to /not-there" \
-		tarsum=0 cook=0 diff=0
+		tarsum=0 cook=0
 }
 
 @test "tar: a hard link to a directory" {
 	tree_case hardlink-to-dir 1 "'hard': hard ?link to (the directory )?'d/?'|hard: hard link to /d" \
-		tarsum=0 cook=0 diff=0
+		tarsum=0 cook=0
 }
 
 @test "tar: a directory replaced by a file in one stream" {
@@ -371,16 +371,14 @@ same_tree() {
 	tree_case dir-then-file 0 '' contents=1:'d: a directory is in the way'
 	same_tree layer bundle -- ok d
 	[ "$(tar -xOf "$T/out.layer" d)" = "now a file" ]
-	same_tree export cook merge -- ok d d/inner
-	same_tree diff -- ok d d/inner d
+	same_tree export cook merge diff -- ok d d/inner
 }
 
 @test "tar: a file replaced by a directory in one stream" {
 	tree_case file-then-dir 0 '' \
 		export=1:"'d/inner': lies under 'd', which this layer made a non-directory"
 	same_tree layer bundle contents -- ok d d/inner
-	same_tree merge -- ok d
-	same_tree diff -- ok d d d/inner
+	same_tree merge diff -- ok d
 }
 
 @test "tar: names with a newline and with bytes that are not UTF-8 are kept as they are" {
@@ -508,7 +506,7 @@ image_case() {
 	image_case parent-cycle 'b{64}/json: its parent chain loops back to a{64}'
 	image_case parent-missing "'b{64}/json' is missing"
 	image_case bad-legacy-id "bad layer id '\.\./\.\./x'" 1 \
-		"bad layer id '\.\./\.\./x'|'\.\./\.\./x/VERSION': a name that leaves the root"
+		"bad layer id '\.\./\.\./x'|'\.\./\.\./x/VERSION': (a )?name (that leaves the root|climbs out)"
 	# Without a layer beside it, repositories is a tree's file to di-diff.
 	image_case repositories-invalid 'repositories: Unfinished JSON term' 0
 }

@@ -324,3 +324,25 @@ check_layer() {
 	run di-diff --base "$T/img.tar.gz" --changed --whiteouts --list "$T/new.tar"
 	[ "$output" = "A etc/gone" ]
 }
+
+@test "a path NEW holds twice counts once, as di-merge (tar -xk) counts it" {
+	python3 - "$T/twice.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
+    for name, data in [("f", b"file"), ("f/under", b"u"), ("d/inner", b"x"),
+                       ("d", b"file"), ("e/f", b"y"), ("e", None),
+                       ("g", b"first"), ("g", b"second")]:
+        ti = tarfile.TarInfo(name)
+        if data is None:
+            ti.type = tarfile.DIRTYPE
+            t.addfile(ti)
+        else:
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+PY
+	di-diff "$T/twice.tar" >"$T/diff.tar"
+	di-merge "$T/twice.tar" >"$T/merge.tar"
+	[ "$(tar -tf "$T/diff.tar" | tr '\n' ' ')" = "f d/inner e/f e/ g " ]
+	cmp "$T/diff.tar" "$T/merge.tar"
+	[ "$(tar -xOf "$T/diff.tar" g)" = first ]
+}
