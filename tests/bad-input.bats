@@ -441,6 +441,23 @@ same_tree() {
 	[ "$(cat "$T/rss.tarsum")" -lt 200000 ]
 }
 
+@test "tar: a million entries through di-merge and di-diff, memory bounded" {
+	local n=1000000 limit=400000
+	[ "${DI_BUILD:-plain}" = plain ] || n=100000 limit=1500000
+	python3 "$HOSTILE" many $n >"$T/many.tar"
+	# The same million twice: every path of the second loses.
+	/usr/bin/time -f %M -o "$T/rss.merge" \
+		di-merge "$T/many.tar" - <"$T/many.tar" >"$T/merged.tar"
+	cmp "$T/merged.tar" "$T/many.tar"
+	# The million as its own base: nothing is new, nothing deleted.
+	/usr/bin/time -f %M -o "$T/rss.diff" \
+		di-diff --base "$T/many.tar" --changed --whiteouts "$T/many.tar" >"$T/diff.tar"
+	[ "$(stat -c %s "$T/diff.tar")" -eq 1024 ]
+	echo "peak RSS for $n entries: di-merge $(cat "$T/rss.merge") KiB, di-diff $(cat "$T/rss.diff") KiB" >&3
+	[ "$(cat "$T/rss.merge")" -lt "$limit" ]
+	[ "$(cat "$T/rss.diff")" -lt "$limit" ]
+}
+
 @test "tar: a gzip bomb (a small tar, then 256 MiB of zeros): output bounded by what the tar says" {
 	python3 "$HOSTILE" bomb 256 >"$CASES/bomb.tar"
 	[ "$(stat -c %s "$CASES/bomb.tar")" -lt 1000000 ]

@@ -81,6 +81,41 @@ vg() {
 	[ "$status" -eq 1 ]
 }
 
+@test "valgrind: di-merge of tars, a directory and a pipe, with links; a bad tar" {
+	mkdir -p "$T/dir/sub"
+	echo dir >"$T/dir/sub/file"
+	ln "$T/dir/sub/file" "$T/dir/sub/hard"
+	gzip -c "$T/cases/gnu-basic.tar" |
+		vg di-merge "$T/cases/many.tar" "$T/dir" - "$T/cases/xattrs.tar" >"$T/m.tar"
+	tar -tf "$T/m.tar" | grep -qx sub/hard
+	tar -tf "$T/m.tar" | grep -qx dir/hard
+	vg di-merge --last-wins "$T/cases/many.tar" "$T/m.tar" >/dev/null
+	run $VG "$B/di-merge" "$T/m.tar" "$T/cases/no-end.tar"
+	[ "$status" -eq 0 ]
+	head -c 3000 "$T/cases/many.tar" >"$T/cut.tar"
+	run $VG "$B/di-merge" "$T/m.tar" "$T/cut.tar"
+	[ "$status" -eq 1 ]
+}
+
+@test "valgrind: di-diff against a tree and an image, every mode; a bad base" {
+	mkdir -p "$T/new/sub"
+	echo changed >"$T/new/sub/file"
+	echo added >"$T/new/added"
+	ln "$T/new/added" "$T/new/hard"
+	tar -C "$T/new" -cf "$T/new.tar" .
+	"$B/di-cook" -n x "$T/cases/gnu-basic.tar" >"$T/img.tar"
+	vg di-diff --base "$T/cases/gnu-basic.tar" "$T/new.tar" >"$T/d.tar"
+	tar -tf "$T/d.tar" | grep -qx ./added
+	vg di-diff --base "$T/img.tar" --base "$T/cases/many.tar" --changed \
+		--whiteouts - <"$T/new.tar" >"$T/w.tar"
+	tar -tf "$T/w.tar" | grep -q '\.wh\.'
+	vg di-diff --base "$T/img.tar" --list -0 "$T/new.tar" >"$T/list"
+	grep -qz '^A added$' "$T/list"
+	head -c 3000 "$T/cases/many.tar" >"$T/cut.tar"
+	run $VG "$B/di-diff" --base "$T/cut.tar" "$T/new.tar"
+	[ "$status" -eq 1 ]
+}
+
 @test "valgrind: di-overlay --export of a stack with whiteouts and links; a bad image" {
 	python3 "$TOP/tests/lib/hostile.py" tar absolute >"$T/l1.tar"
 	mkdir -p "$T/up/abs"

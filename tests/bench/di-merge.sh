@@ -3,20 +3,19 @@
 # with tar -xkp (the first to hold a path keeps it; --skip-old-files is -k
 # without an error for each kept path), then the directory put back into one
 # tar with tar -cp.  Three inputs of about MERGE_MIB MiB (default 300) cut
-# from one tree of /usr/lib and /usr/share so that each overlaps the next by
-# half.
+# from one tree of /usr/lib and /usr/share, each sharing a third of it with
+# each other.
 set -eu
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/tree.bash"
 : "${MERGE_MIB:=300}"
 bench_tmp
-bench_usr_tree "$BT/tree" $((MERGE_MIB * 2)) >"$BT/names"
-n=$(wc -l <"$BT/names")
-q=$((n / 4))
-window() { sed -n "$(($1 + 1)),$(($1 + 2 * q))p" "$BT/names"; }
-window 0 >"$BT/a.list"
-window "$q" >"$BT/b.list"
-sed -n "$((2 * q + 1)),\$p" "$BT/names" >"$BT/c.list"
+bench_usr_tree "$BT/tree" $((MERGE_MIB * 3 / 2)) >"$BT/names"
+# Each input leaves out a different third of the tree's directories, so
+# that any two share a third.
+awk 'NR % 3 != 0' "$BT/names" >"$BT/a.list"
+awk 'NR % 3 != 1' "$BT/names" >"$BT/b.list"
+awk 'NR % 3 != 2' "$BT/names" >"$BT/c.list"
 for i in a b c; do
 	tar -C "$BT/tree" -cf "$BT/$i.tar" -T "$BT/$i.list"
 done
