@@ -259,7 +259,7 @@ peek_key(jv obj, const char *key)
 {
 	if (jv_get_kind(obj) != JV_KIND_OBJECT)
 		return jv_null();
-	return jv_object_get(jv_copy(obj), jv_string(key));
+	return json_get(jv_copy(obj), key);
 }
 
 /* KEY ("architecture", "os") from the top bundle, the base, or here. */
@@ -340,7 +340,7 @@ v1_top(struct cook *k, const char *text)
 
 	if (!jv_is_valid(v) || jv_get_kind(v) != JV_KIND_OBJECT)
 		errx(EXIT_DATA, "layer json is not a JSON object");
-	old = jv_object_get(jv_copy(v), jv_string("config"));
+	old = json_get(jv_copy(v), "config");
 	if (text != NULL && jv_equal(old, jv_copy(cfg))) {
 		jv_free(v);
 		jv_free(cfg);

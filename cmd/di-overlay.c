@@ -20,6 +20,7 @@
 #include "flatten.h"
 #include "image.h"
 #include "image_stack.h"
+#include "json.h"
 #include "outfile.h"
 #include "path.h"
 #include "rootdir.h"
@@ -368,10 +369,9 @@ image_env(struct image *img)
 
 	if (img == NULL)
 		return jv_null();
-	c = jv_object_get(jv_copy(image_config(img)), jv_string("config"));
-	list = jv_get_kind(c) == JV_KIND_OBJECT
-	           ? jv_object_get(jv_copy(c), jv_string("Env"))
-	           : jv_null();
+	c = json_get(jv_copy(image_config(img)), "config");
+	list = jv_get_kind(c) == JV_KIND_OBJECT ? json_get(jv_copy(c), "Env")
+	                                        : jv_null();
 	jv_free(c);
 	return list;
 }

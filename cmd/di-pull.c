@@ -677,7 +677,7 @@ top_layer_json(const struct buffer *config)
 	static const char *keys[] = {"architecture", "os", "config", "created"};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		jv v = jv_object_get(jv_copy(c), jv_string(keys[i]));
+		jv v = json_get(jv_copy(c), keys[i]);
 		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL)
 			top = jv_object_set(top, jv_string(keys[i]), v);
 		else

@@ -288,7 +288,7 @@ auth_parse_token(const char *s, size_t len, struct auth_token *tok, char **why)
 	}
 	tok->token = xstrndup(t, strlen(t));
 	tok->expires_in = 60;
-	jv e = jv_object_get(jv_copy(v), jv_string("expires_in"));
+	jv e = json_get(jv_copy(v), "expires_in");
 	if (jv_get_kind(e) == JV_KIND_NUMBER && jv_number_value(e) >= 1 &&
 	    jv_number_value(e) < 1e9)
 		tok->expires_in = (long)jv_number_value(e);
@@ -513,9 +513,8 @@ auth_file_lookup(const char *json, size_t len, const char *domain,
 		free(msg);
 		return -1;
 	}
-	auths = jv_get_kind(v) == JV_KIND_OBJECT
-	            ? jv_object_get(jv_copy(v), jv_string("auths"))
-	            : jv_invalid();
+	auths = jv_get_kind(v) == JV_KIND_OBJECT ? json_get(jv_copy(v), "auths")
+	                                         : jv_invalid();
 	if (jv_get_kind(auths) != JV_KIND_OBJECT)
 		goto out;
 	jv_object_foreach(auths, key, entry)

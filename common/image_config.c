@@ -5,6 +5,7 @@
 
 #include "errors.h"
 #include "image_config.h"
+#include "json.h"
 
 /* Is V an array of strings? */
 static int
@@ -90,7 +91,7 @@ merged_by_key(const char *key)
 static jv
 lay_key(jv out, const char *key, jv v)
 {
-	jv old = jv_object_get(jv_copy(out), jv_string(key));
+	jv old = json_get(jv_copy(out), key);
 
 	if (strcmp(key, "Env") == 0 && !string_array(v)) {
 		jv_free(old);

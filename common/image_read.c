@@ -232,7 +232,7 @@ choose_entry(struct image *img, jv man, const char *name, const char *tag)
 		                               : NULL;
 		for (int i = 0; i < n; i++) {
 			jv e = jv_array_get(jv_copy(man), i);
-			jv tags = jv_object_get(e, jv_string("RepoTags"));
+			jv tags = json_get(e, "RepoTags");
 			int match = tags_match(tags, name, want);
 			jv_free(tags);
 			if (match)
@@ -259,7 +259,7 @@ open_docker(struct image *img, const char *name, const char *tag)
 	}
 	e = jv_array_get(man, k);
 	cfg = json_peek_string(e, "Config");
-	layers = jv_object_get(jv_copy(e), jv_string("Layers"));
+	layers = json_get(jv_copy(e), "Layers");
 	if (cfg == NULL || jv_get_kind(layers) != JV_KIND_ARRAY)
 		errx(EXIT_DATA,
 		     "%s: manifest.json: entry %d lacks Config or "
@@ -354,7 +354,7 @@ desc_matches(jv desc, const char *name, const char *tag)
 {
 	static const char *keys[] = {"io.containerd.image.name",
 	                             "org.opencontainers.image.ref.name"};
-	jv ann = jv_object_get(jv_copy(desc), jv_string("annotations"));
+	jv ann = json_get(jv_copy(desc), "annotations");
 	int match = 0;
 
 	for (size_t k = 0; k < 2 && !match; k++) {
@@ -376,7 +376,7 @@ desc_matches(jv desc, const char *name, const char *tag)
 static int
 platform_rank(jv desc)
 {
-	jv p = jv_object_get(jv_copy(desc), jv_string("platform"));
+	jv p = json_get(jv_copy(desc), "platform");
 	const char *os = json_peek_string(p, "os");
 	const char *arch = json_peek_string(p, "architecture");
 	int rank = 1;
@@ -411,9 +411,12 @@ static jv
 choose_manifest(struct image *img, jv index, const char *name, const char *tag,
                 int depth)
 {
-	jv list = jv_object_get(index, jv_string("manifests"));
+	jv list;
 	int best = -1, best_rank = -1;
 
+	if (jv_get_kind(index) != JV_KIND_OBJECT)
+		errx(EXIT_DATA, "%s: an index is not an object", img->m.label);
+	list = json_get(index, "manifests");
 	if (jv_get_kind(list) != JV_KIND_ARRAY ||
 	    jv_array_length(jv_copy(list)) == 0)
 		errx(EXIT_DATA, "%s: an index lists no manifests",
@@ -463,8 +466,8 @@ open_oci(struct image *img, const char *name, const char *tag)
 		return -1;
 	man = load_blob(img, desc, NULL, NULL);
 	jv_free(desc);
-	cfg = jv_object_get(jv_copy(man), jv_string("config"));
-	add_oci_layers(img, jv_object_get(man, jv_string("layers")));
+	cfg = json_get(jv_copy(man), "config");
+	add_oci_layers(img, json_get(man, "layers"));
 	path = blob_path(img, cfg, NULL);
 	img->config = load_blob(img, cfg, &img->config_text, &img->config_len);
 	check_config(img, path);
@@ -598,7 +601,7 @@ legacy_diff_ids(struct image *img)
 static jv
 copy_key(jv to, jv from, const char *key)
 {
-	jv v = jv_object_get(jv_copy(from), jv_string(key));
+	jv v = json_get(jv_copy(from), key);
 	jv_kind k = jv_get_kind(v);
 
 	if (k == JV_KIND_STRING || k == JV_KIND_OBJECT)

@@ -469,12 +469,11 @@ put_oci(struct image_writer *w, jv config, const char *cfg_digest,
 	if (json_peek_string(config, "architecture") &&
 	    json_peek_string(config, "os")) {
 		platform = jv_object();
-		platform = jv_object_set(
-		    platform, jv_string("architecture"),
-		    jv_object_get(jv_copy(config), jv_string("architecture")));
-		platform = jv_object_set(
-		    platform, jv_string("os"),
-		    jv_object_get(jv_copy(config), jv_string("os")));
+		platform =
+		    jv_object_set(platform, jv_string("architecture"),
+		                  json_get(jv_copy(config), "architecture"));
+		platform = jv_object_set(platform, jv_string("os"),
+		                         json_get(jv_copy(config), "os"));
 		entry = jv_object_set(entry, jv_string("platform"), platform);
 	}
 	jv index = jv_object();

@@ -60,6 +60,16 @@ json_dump(jv v)
 	return out;
 }
 
+jv
+json_get(jv obj, const char *key)
+{
+	if (jv_get_kind(obj) != JV_KIND_OBJECT) {
+		jv_free(obj);
+		return jv_invalid();
+	}
+	return jv_object_get(obj, jv_string(key));
+}
+
 const char *
 json_peek_string(jv obj, const char *key)
 {

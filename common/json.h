@@ -22,6 +22,10 @@ char *json_dump(jv v);
 /* Why V (an invalid, consumed) is invalid, into a malloc'd string. */
 char *json_error(jv v);
 
+/* The value at KEY of OBJ (consumed); an invalid when OBJ lacks KEY or is
+ * not an object at all, where jv_object_get would abort. */
+jv json_get(jv obj, const char *key);
+
 /* Borrowing accessors: NULL or the fallback when absent or mistyped. */
 const char *json_peek_string(jv obj, const char *key);
 int json_peek_is(jv obj, const char *key, jv_kind kind);

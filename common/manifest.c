@@ -70,7 +70,7 @@ static const struct {
 static int
 size_of(jv d, int64_t *size)
 {
-	jv s = jv_object_get(jv_copy(d), jv_string("size"));
+	jv s = json_get(jv_copy(d), "size");
 	double v = jv_get_kind(s) == JV_KIND_NUMBER ? jv_number_value(s) : -1;
 
 	jv_free(s);
@@ -140,8 +140,8 @@ parse_layer(jv d, size_t i, struct descriptor *out, char **why)
 static int
 parse_image(jv v, struct manifest *m, char **why)
 {
-	jv config = jv_object_get(jv_copy(v), jv_string("config"));
-	jv layers = jv_object_get(jv_copy(v), jv_string("layers"));
+	jv config = json_get(jv_copy(v), "config");
+	jv layers = json_get(jv_copy(v), "layers");
 	int rc = -1;
 
 	m->kind = MANIFEST_IMAGE;
@@ -181,8 +181,8 @@ out:
 static void
 parse_platform(jv d, struct descriptor *out)
 {
-	jv p = jv_object_get(jv_copy(d), jv_string("platform"));
-	jv a = jv_object_get(jv_copy(d), jv_string("annotations"));
+	jv p = json_get(jv_copy(d), "platform");
+	jv a = json_get(jv_copy(d), "annotations");
 
 	if (jv_get_kind(p) == JV_KIND_OBJECT) {
 		out->os = xstrdup_or_null(json_peek_string(p, "os"));
@@ -205,7 +205,7 @@ parse_platform(jv d, struct descriptor *out)
 static int
 parse_index(jv v, struct manifest *m, char **why)
 {
-	jv list = jv_object_get(jv_copy(v), jv_string("manifests"));
+	jv list = json_get(jv_copy(v), "manifests");
 	int rc = -1;
 
 	m->kind = MANIFEST_INDEX;
@@ -298,7 +298,7 @@ manifest_parse(const char *s, size_t len, const char *content_type,
 		error_set(why, "manifest is not a JSON object");
 		goto out;
 	}
-	sv = jv_object_get(jv_copy(v), jv_string("schemaVersion"));
+	sv = json_get(jv_copy(v), "schemaVersion");
 	double version =
 	    jv_get_kind(sv) == JV_KIND_NUMBER ? jv_number_value(sv) : 0;
 	jv_free(sv);
@@ -453,10 +453,10 @@ manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
 		return -1;
 	}
 	rootfs = jv_get_kind(v) == JV_KIND_OBJECT
-	             ? jv_object_get(jv_copy(v), jv_string("rootfs"))
+	             ? json_get(jv_copy(v), "rootfs")
 	             : jv_invalid();
 	list = jv_get_kind(rootfs) == JV_KIND_OBJECT
-	           ? jv_object_get(jv_copy(rootfs), jv_string("diff_ids"))
+	           ? json_get(jv_copy(rootfs), "diff_ids")
 	           : jv_invalid();
 	if (jv_get_kind(list) != JV_KIND_ARRAY) {
 		error_set(why, "config has no rootfs.diff_ids");
