@@ -513,8 +513,7 @@ auth_file_lookup(const char *json, size_t len, const char *domain,
 		free(msg);
 		return -1;
 	}
-	auths = jv_get_kind(v) == JV_KIND_OBJECT ? json_get(jv_copy(v), "auths")
-	                                         : jv_invalid();
+	auths = json_get(jv_copy(v), "auths");
 	if (jv_get_kind(auths) != JV_KIND_OBJECT)
 		goto out;
 	jv_object_foreach(auths, key, entry)

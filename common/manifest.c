@@ -452,12 +452,8 @@ manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
 		free(msg);
 		return -1;
 	}
-	rootfs = jv_get_kind(v) == JV_KIND_OBJECT
-	             ? json_get(jv_copy(v), "rootfs")
-	             : jv_invalid();
-	list = jv_get_kind(rootfs) == JV_KIND_OBJECT
-	           ? json_get(jv_copy(rootfs), "diff_ids")
-	           : jv_invalid();
+	rootfs = json_get(jv_copy(v), "rootfs");
+	list = json_get(jv_copy(rootfs), "diff_ids");
 	if (jv_get_kind(list) != JV_KIND_ARRAY) {
 		error_set(why, "config has no rootfs.diff_ids");
 		goto out;

@@ -1060,8 +1060,7 @@ registry_parse_errors(const char *body, size_t len, char **text)
 	struct buffer b = {0};
 
 	*text = NULL;
-	list = jv_get_kind(v) == JV_KIND_OBJECT ? json_get(jv_copy(v), "errors")
-	                                        : jv_invalid();
+	list = json_get(jv_copy(v), "errors");
 	jv_free(v);
 	if (jv_get_kind(list) != JV_KIND_ARRAY) {
 		jv_free(list);
