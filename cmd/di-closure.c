@@ -28,6 +28,7 @@
 #include "tar_writer.h"
 #include "timestamp.h"
 #include "treemerge.h"
+#include "xalloc.h"
 
 #define COPY_CHUNK (1 << 20)
 
@@ -75,16 +76,6 @@ usage(int status)
 	    "  -o, --output FILE    write to FILE instead of stdout\n"
 	    "      --help, --version\n");
 	exit(status);
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		err(EXIT_DATA, "malloc");
-	return d;
 }
 
 /* "/a//b/" as "/a/b"; NULL when it is not absolute or climbs out. */

@@ -25,6 +25,7 @@
 #include "tar_reader.h"
 #include "tar_writer.h"
 #include "timestamp.h"
+#include "xalloc.h"
 
 #define COPY_BUF (256 * 1024)
 
@@ -333,16 +334,6 @@ link_target_written(struct merge *m, const char *target)
 
 	return t != NULL && (t->flags & PATH_WRITTEN) &&
 	       !(t->flags & PATH_DIR) && t->type != 0;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		err(EXIT_DATA, "malloc");
-	return d;
 }
 
 static void

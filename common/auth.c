@@ -13,16 +13,7 @@
 #include "buffer.h"
 #include "errors.h"
 #include "json.h"
-
-static char *
-xstrndup(const char *s, size_t n)
-{
-	char *p = strndup(s, n);
-
-	if (p == NULL)
-		err(EXIT_DATA, "malloc");
-	return p;
-}
+#include "xalloc.h"
 
 void
 auth_wipe_free(char *s)

@@ -23,6 +23,7 @@
 #include "path.h"
 #include "timestamp.h"
 #include "whiteout.h"
+#include "xalloc.h"
 
 enum node_state {
 	NODE_PENDING,  /* waiting for a request to be answered */
@@ -78,25 +79,6 @@ struct flat {
 	size_t *rereads; /* nodes to read again at the end */
 	size_t nrereads;
 };
-
-static void *
-xreallocarray(void *p, size_t n, size_t size)
-{
-	p = reallocarray(p, n, size);
-	if (p == NULL)
-		err(EXIT_DATA, "malloc");
-	return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		err(EXIT_DATA, "malloc");
-	return d;
-}
 
 static void __attribute__((noreturn, format(printf, 4, 5)))
 fail(struct flat *f, size_t layer, const char *name, const char *fmt, ...)

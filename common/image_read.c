@@ -14,6 +14,7 @@
 #include "image_ref.h"
 #include "json.h"
 #include "path.h"
+#include "xalloc.h"
 
 #define JSON_LIMIT (64u << 20)
 #define MAX_DEPTH 8
@@ -43,16 +44,6 @@ struct image_layer {
 	struct digest sha;
 	struct tar_reader *tar;
 };
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		err(EXIT_DATA, "malloc");
-	return d;
-}
 
 /* The JSON file NAME in the archive, parsed; errx when it is not JSON. */
 static jv

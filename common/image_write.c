@@ -19,6 +19,7 @@
 #include "image.h"
 #include "json.h"
 #include "tar_writer.h"
+#include "xalloc.h"
 
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -91,16 +92,6 @@ static int
 has_oci(const struct image_writer *w)
 {
 	return w->format == IMAGE_HYBRID || w->format == IMAGE_OCI;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		err(EXIT_DATA, "malloc");
-	return d;
 }
 
 /* --- members ----------------------------------------------------------- */

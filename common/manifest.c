@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "json.h"
 #include "manifest.h"
+#include "xalloc.h"
 
 #define MT_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
 #define MT_SCHEMA1_SIGNED                                                      \
@@ -22,13 +23,7 @@
 static char *
 xstrdup_or_null(const char *s)
 {
-	char *p;
-
-	if (s == NULL)
-		return NULL;
-	if ((p = strdup(s)) == NULL)
-		err(EXIT_DATA, "malloc");
-	return p;
+	return s != NULL ? xstrdup(s) : NULL;
 }
 
 /* "type/subtype; charset=..." -> a malloc'd "type/subtype", or NULL. */

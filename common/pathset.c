@@ -10,6 +10,7 @@
 
 #include "errors.h"
 #include "pathset.h"
+#include "xalloc.h"
 
 #define CHUNK_RECORDS 4096
 #define ARENA_BLOCK (1 << 20)
@@ -40,16 +41,6 @@ struct pathset {
 	size_t extra, recsize;
 	struct arena_block *arena;
 };
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (p == NULL)
-		err(EXIT_DATA, "malloc");
-	return p;
-}
 
 /* A 64-bit multiply-xorshift hash, folded to 32 bits. */
 static uint32_t

@@ -10,6 +10,7 @@
 
 #include "errors.h"
 #include "refgraph.h"
+#include "xalloc.h"
 
 /* Nix's base32 alphabet: the digits and the letters but e, o, u, t. */
 static int
@@ -50,14 +51,6 @@ refgraph_store_path(const char *store, const char *path)
 		if (!refgraph_base32((unsigned char)base[i]))
 			return -1;
 	return base[REFGRAPH_HASH_LEN] == '-' ? (long)(n + 1) : -1;
-}
-
-static void *
-xreallocarray(void *p, size_t n, size_t size)
-{
-	if ((p = reallocarray(p, n, size)) == NULL)
-		err(EXIT_DATA, "malloc");
-	return p;
 }
 
 /* --- the graph ---------------------------------------------------------- */

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "manifest.h"
 #include "registry.h"
+#include "xalloc.h"
 
 #define MANIFEST_MAX (4 << 20)
 #define SMALL_BLOB_MAX (16 << 20)
@@ -77,16 +78,6 @@ struct response {
 	double last_change; /* ...and when that last changed */
 	int timed_out;
 };
-
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		err(EXIT_DATA, "malloc");
-	return p;
-}
 
 static double
 now(void)

@@ -14,6 +14,7 @@
 #include "path.h"
 #include "spool.h"
 #include "treeindex.h"
+#include "xalloc.h"
 
 struct treeindex {
 	char *label;
@@ -25,16 +26,6 @@ struct treeindex {
 	struct treeindex_entry *v;
 	size_t n, cap;
 };
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		err(EXIT_DATA, "malloc");
-	return d;
-}
 
 /* --- reading the archive ------------------------------------------------ */
 

@@ -18,6 +18,7 @@
 #include "path.h"
 #include "treeindex.h"
 #include "treemerge.h"
+#include "xalloc.h"
 
 enum source_kind { SOURCE_DIR, SOURCE_TREE };
 
@@ -62,16 +63,6 @@ struct treemerge {
 	int has_output;
 	int walks; /* walks begun before this one */
 };
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		err(EXIT_DATA, "malloc");
-	return d;
-}
 
 /* --- sources ------------------------------------------------------------ */
 
