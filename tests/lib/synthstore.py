@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A synthetic Nix store with real references, for di-closure --layers.
 
-    synthstore.py STORE OUT SCENARIO [--scale S] [--seed N]
+    synthstore.py STORE OUT SCENARIO [--scale S] [--seed N] [--sparse]
 
 Writes under STORE the store paths of SCENARIO's closure (a directory per
 path: a file of the path's size, and a file naming the store paths it
@@ -12,7 +12,8 @@ a changed path changes everything above it.  Sizes are realistic (a 30 MB
 libc, a 110 MB language runtime, 160 modules of a few hundred KB with a
 few large ones, a 5 MB application) times S (default 1/1000 for tests).
 
-Scenarios: app (the application), app-rebuilt (the same, rebuilt), app-dep
+--sparse makes each data file a hole of its size (for plans: no data
+read).  Scenarios: app (the application), app-rebuilt (the same, rebuilt), app-dep
 (one small dependency added), sibling (another application over the same
 base).
 """
@@ -129,7 +130,7 @@ def write_graph(graph, out):
             f.writelines(r + "\n" for r in refs)
 
 
-def write_store(graph, scale):
+def write_store(graph, scale, sparse):
     for p, (size, refs) in sorted(graph.items()):
         if os.path.isdir(p):
             continue
@@ -138,15 +139,21 @@ def write_store(graph, scale):
             f.writelines(r + "\n" for r in refs)
         n = max(1, int(size * scale))
         with open(p + ".tmp/lib/data", "wb") as f:
-            # Bytes of the path's own (not zeros: layers get compressed).
-            seed = hashlib.sha256(p.encode()).digest()
-            f.write((seed * (n // 32 + 1))[:n])
+            if sparse:  # the size alone, for plans that read no data
+                f.truncate(n)
+            else:  # bytes of the path's own, a block at a time
+                block = hashlib.sha256(p.encode()).digest() * 2048
+                for off in range(0, n, len(block)):
+                    f.write(block[:min(len(block), n - off)])
         os.rename(p + ".tmp", p)
 
 
 def main():
     args = sys.argv[1:]
-    scale, seed = 1e-3, 1
+    scale, seed, sparse = 1e-3, 1, False
+    if "--sparse" in args:
+        args.remove("--sparse")
+        sparse = True
     if "--scale" in args:
         i = args.index("--scale")
         scale = float(args[i + 1])
@@ -162,7 +169,7 @@ def main():
     with open(out + ".roots", "w") as f:
         f.writelines(r + "\n" for r in rootpaths)
     if scale > 0:
-        write_store(graph, scale)
+        write_store(graph, scale, sparse)
 
 
 if __name__ == "__main__":
