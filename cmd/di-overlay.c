@@ -466,7 +466,7 @@ run_script(const struct options *o)
 		exit(status);
 	}
 	w = tar_writer_new(out);
-	upperdir_write_layer(sandbox_upper(sb), w, output_mtime());
+	upperdir_write_layer(sandbox_upper(sb), w, output_mtime(), NULL);
 	tar_writer_finish(w);
 	outfile_commit();
 
