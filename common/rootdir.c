@@ -105,8 +105,15 @@ make_dir(const struct rootdir *rd, const char *path, const char *entry)
 	parent = path_parent(path);
 	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : (char *)path;
 	pfd = make_dir(rd, parent, entry);
-	if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST)
+	if (mkdirat(pfd, base, 0755) == 0) {
+		/* Root's inside, shifted as every owner is. */
+		if (rd->ids.count != 0 &&
+		    fchownat(pfd, base, (uid_t)rd->ids.uid, (gid_t)rd->ids.gid,
+		             AT_SYMLINK_NOFOLLOW) < 0)
+			err(EXIT_DATA, "%s: %s: /%s", rd->label, entry, path);
+	} else if (errno != EEXIST) {
 		err(EXIT_DATA, "%s: %s: /%s", rd->label, entry, path);
+	}
 	close(pfd);
 	free(parent);
 	fd = open_dir(rd, path);

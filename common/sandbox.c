@@ -193,6 +193,7 @@ static void __attribute__((noreturn))
 guard(pid_t worker, const char *dir, const sigset_t *waitset)
 {
 	int status = EXIT_DATA << 8, worker_done = 0, devnull;
+	struct rlimit nofile;
 
 	/* The worker's output must end when the worker does. */
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -208,6 +209,11 @@ guard(pid_t worker, const char *dir, const sigset_t *waitset)
 		} else if (sig > 0 && !worker_done) {
 			kill(worker, sig);
 		}
+	}
+	/* Removal holds a descriptor per level of a tree of any depth. */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
 	remove_tree(dir);
 	end_like(status);
@@ -432,9 +438,13 @@ handshake_open(struct handshake *h)
 		err(EXIT_DATA, "pipe");
 }
 
-/* In the child: a new user namespace, mapped by the worker; root of it. */
+/*
+ * In the child: a new user namespace, mapped by the worker; root of it.
+ * A change of credentials clears the parent-death signal: set it again,
+ * and make sure the worker did not end before it was.
+ */
 static void
-enter_mapped_userns(struct handshake *h)
+enter_mapped_userns(struct handshake *h, pid_t worker)
 {
 	char c;
 
@@ -447,6 +457,8 @@ enter_mapped_userns(struct handshake *h)
 	if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
 	    setresuid(0, 0, 0) < 0)
 		fail("root of the user namespace");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != worker)
+		_exit(EXIT_DATA);
 	close(h->ready[1]);
 	close(h->mapped[0]);
 }
@@ -537,7 +549,7 @@ probe_overlay(struct sandbox *sb)
 	struct handshake h;
 	int status, fd[2];
 	char why[256] = "";
-	pid_t pid;
+	pid_t pid, worker = getpid();
 
 	if (fchdir(sb->dirfd) < 0)
 		err(EXIT_DATA, "%s", sb->dir);
@@ -553,7 +565,7 @@ probe_overlay(struct sandbox *sb)
 		report_fd = fd[1];
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (sb->mode == SHIFTED)
-			enter_mapped_userns(&h);
+			enter_mapped_userns(&h, worker);
 		if (unshare(CLONE_NEWNS) < 0 ||
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 		    mount_overlay("probe/l", "probe/u", "probe/w", "probe/m",
@@ -1175,7 +1187,7 @@ child(const struct sandbox *sb, const struct sandbox_command *cmd, pid_t worker,
 	if (fchdir(sb->dirfd) < 0)
 		fail("%s", sb->dir);
 	if (sb->mode == SHIFTED)
-		enter_mapped_userns(h);
+		enter_mapped_userns(h, worker);
 	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
 	            CLONE_NEWNET) < 0)
 		fail("namespaces");

@@ -322,7 +322,8 @@ read_xattrs(const struct walk *wk, int fd, const char *name,
 		r = &e->records[e->nrecords++];
 		if (asprintf(&r->key, XATTR_KEY "%s", list + i) < 0)
 			err(EXIT_DATA, "malloc");
-		r->value = xstrndup(v, (size_t)len);
+		r->value = xcalloc(1, (size_t)len + 1);
+		memcpy(r->value, v, (size_t)len);
 		r->len = (size_t)len;
 		unshift_capability(wk, r);
 	}
