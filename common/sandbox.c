@@ -55,8 +55,7 @@
 
 struct bind {
 	char *src, *dest;
-	int fd; /* SRC opened by the worker, which may reach what SCRIPT may not
-	         */
+	int fd; /* a copy of SRC's mounts (when root inside cannot reach it) */
 };
 
 enum mode {
@@ -307,8 +306,8 @@ enter_userns(void)
 	char map[64];
 
 	if (unshare(CLONE_NEWUSER) < 0)
-		err(EXIT_DATA, "not root, and no user namespace either "
-		               "(unprivileged user namespaces disabled?)");
+		err(EXIT_DATA, "the command cannot be confined here: no user "
+		               "namespace (disabled, or none left?)");
 	write_file("/proc/self/setgroups", "deny");
 	snprintf(map, sizeof(map), "0 %lu 1\n", (unsigned long)uid);
 	write_file("/proc/self/uid_map", map);
@@ -397,6 +396,8 @@ choose_mode(const struct sandbox_options *o, struct rootdir_ids *ids)
 			errx(EXIT_USAGE, "--host-root: not the host's root");
 		return HOST_ROOT;
 	}
+	if (geteuid() != 0 && o->ids != NULL)
+		errx(EXIT_USAGE, "--subids: only root may map a range of ids");
 	if (geteuid() != 0)
 		return OWN_USERNS;
 	if (o->ids != NULL)
@@ -648,7 +649,8 @@ sandbox_free(struct sandbox *sb)
 	for (size_t i = 0; i < sb->nbinds; i++) {
 		free(sb->binds[i].src);
 		free(sb->binds[i].dest);
-		close(sb->binds[i].fd);
+		if (sb->binds[i].fd >= 0)
+			close(sb->binds[i].fd);
 	}
 	close(sb->dirfd);
 	free(sb->binds);
@@ -688,9 +690,15 @@ sandbox_bind(struct sandbox *sb, const char *src, const char *dest)
 		err(EXIT_DATA, "bind %s", src);
 	if (!S_ISDIR(st.st_mode))
 		errx(EXIT_DATA, "bind %s: not a directory", src);
-	b[sb->nbinds].fd =
-	    open(b[sb->nbinds].src, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (b[sb->nbinds].fd < 0)
+	/*
+	 * Root inside may not reach SRC by name: a copy of its mounts, made
+	 * now, is attached inside.  Others are the same user inside.
+	 */
+	b[sb->nbinds].fd = -1;
+	if (sb->mode == SHIFTED &&
+	    (b[sb->nbinds].fd = open_tree(AT_FDCWD, b[sb->nbinds].src,
+	                                  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+	                                      AT_RECURSIVE)) < 0)
 		err(EXIT_DATA, "bind %s", src);
 	b[sb->nbinds++].dest = d;
 }
@@ -836,11 +844,16 @@ mount_dev(int root)
 	close(dev);
 }
 
-/* Make the mount at PATH in ROOT, and all mounts under it, read-only. */
+/*
+ * Make the mount at PATH in ROOT, and all mounts under it, read-only, and
+ * let nothing there be a device or a set-id program.
+ */
 static void
 make_read_only(int root, const char *path)
 {
-	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY |
+	                                      MOUNT_ATTR_NOSUID |
+	                                      MOUNT_ATTR_NODEV};
 	int fd = must_open_in_root(root, path);
 
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
@@ -912,8 +925,11 @@ mount_binds(const struct sandbox *sb, int root)
 	for (size_t i = 0; i < sb->nbinds; i++) {
 		const struct bind *b = &sb->binds[i];
 		int fd = must_open_in_root(root, b->dest);
-		if (mount(fd_path(b->fd, NULL), fd_path(fd, NULL), NULL,
-		          MS_BIND | MS_REC, NULL) < 0)
+		if ((b->fd >= 0 ? move_mount(b->fd, "", fd, "",
+		                             MOVE_MOUNT_F_EMPTY_PATH |
+		                                 MOVE_MOUNT_T_EMPTY_PATH)
+		                : mount(b->src, fd_path(fd, NULL), NULL,
+		                        MS_BIND | MS_REC, NULL)) < 0)
 			fail("bind %s on /%s", b->src, b->dest);
 		close(fd);
 		make_read_only(root, b->dest);

@@ -1104,6 +1104,24 @@ print(v.encode("latin-1", "surrogateescape").hex())' "$T/confined.tar" |
 	[[ $output == *"--host-root: not the host's root"* ]]
 }
 
+@test "--run: where no user namespace can be made, the command does not run unconfined: exit 1 and a message" {
+	need_root
+	require unshare
+	bbroot "$T/root"
+	# No user namespace left, in a user namespace of its own: the host's
+	# limit stays as it is.
+	limit=$(cat /proc/sys/user/max_user_namespaces)
+	run unshare --user --map-root-user sh -c '
+		echo 0 >/proc/sys/user/max_user_namespaces || exit 99
+		exec "$1" --contents "$2" -c "echo ran >&2" -o "$3"' sh \
+		"$(di_tool di-overlay)" "$T/root" "$T/out.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == *"the command cannot be confined here: no user namespace"* ]]
+	[[ $output != *ran* ]]
+	[ ! -e "$T/out.tar" ]
+	[ "$(cat /proc/sys/user/max_user_namespaces)" = "$limit" ]
+}
+
 @test "usage errors exit 2" {
 	run di-overlay --run a -c b
 	[ "$status" -eq 2 ]
