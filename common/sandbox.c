@@ -390,7 +390,7 @@ sandbox_default_ids(struct rootdir_ids *ids)
 static enum mode
 choose_mode(const struct sandbox_options *o, struct rootdir_ids *ids)
 {
-	ids->count = 0;
+	*ids = (struct rootdir_ids){0};
 	if (o->host_root) {
 		if (geteuid() != 0 || in_child_userns())
 			errx(EXIT_USAGE, "--host-root: not the host's root");
@@ -420,7 +420,7 @@ choose_mode(const struct sandbox_options *o, struct rootdir_ids *ids)
 		     "this user namespace",
 		     ids->uid, ids->gid, ids->count);
 	/* Root of a user namespace without the range: root alone inside. */
-	ids->count = 0;
+	*ids = (struct rootdir_ids){0};
 	return OWN_USERNS;
 }
 
@@ -725,7 +725,7 @@ open_in_root(int root, const char *path)
  * there take the mode and owner the image gives them.
  */
 static void
-make_point(int lower, int points, const char *dest)
+make_point(const struct sandbox *sb, int lower, int points, const char *dest)
 {
 	char *p = strdup(dest);
 	int fd;
@@ -734,7 +734,10 @@ make_point(int lower, int points, const char *dest)
 		err(EXIT_DATA, "malloc");
 	fd = open_in_root(lower, p);
 	for (char *slash = p; fd < 0 && slash != NULL;) {
-		struct stat st = {.st_mode = 0755};
+		/* Root's inside, as the image's owners are shifted. */
+		struct stat st = {.st_mode = 0755,
+		                  .st_uid = (uid_t)sb->ids.uid,
+		                  .st_gid = (gid_t)sb->ids.gid};
 		slash = strchr(slash + 1, '/');
 		if (slash != NULL)
 			*slash = '\0';
@@ -768,9 +771,9 @@ make_points(struct sandbox *sb)
 	if (dir < 0 || lower < 0 || points < 0)
 		err(EXIT_DATA, "%s", sb->dir);
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		make_point(lower, points, fixed[i]);
+		make_point(sb, lower, points, fixed[i]);
 	for (size_t i = 0; i < sb->nbinds; i++)
-		make_point(lower, points, sb->binds[i].dest);
+		make_point(sb, lower, points, sb->binds[i].dest);
 	close(points);
 	close(lower);
 	close(dir);

@@ -1043,12 +1043,17 @@ with tarfile.open(sys.argv[1], "w") as t:
 	EOF
 	cc -static -O -o "$T/cap/bin/setcap" "$T/setcap.c"
 	tar -C "$T/cap" -cf "$T/cap.tar" bin/setcap
+	# A bind whose mount point the image lacks, in a directory that root
+	# inside cannot reach by name.
+	mkdir -p "$T/store" && echo pkg >"$T/store/pkg" && chmod 0700 "$T"
 	for how in confined host; do
 		opt=()
 		[ $how = confined ] || opt=(--host-root)
 		di-overlay "${opt[@]}" --from "$T/base.tar" --contents "$T/devs.tar" \
-			--contents "$T/cap.tar" \
-			-c "$ORDINARY; echo c >/bin/capped; setcap /bin/capped" >"$T/$how.tar"
+			--contents "$T/cap.tar" --bind "$T/store:/nix/store" \
+			-c "$ORDINARY; echo c >/bin/capped; setcap /bin/capped
+			    cat /nix/store/pkg >/nix-seen; mkdir /nix/var; echo v >/nix/var/x" \
+			>"$T/$how.tar"
 	done
 	cmp "$T/host.tar" "$T/confined.tar"
 	python3 -c '
@@ -1059,7 +1064,7 @@ print(v.encode("latin-1", "surrogateescape").hex())' "$T/confined.tar" |
 		grep -qx 0100000200040000000000000000000000000000
 	# And the owners, by hand.
 	tar -tvf "$T/confined.tar" --numeric-owner | awk '{print $1, $2, $6}' |
-		grep ' home/\| srv.txt\| y$\| bin/s\| dev/\| run/' >"$T/list"
+		grep ' home/\| srv.txt\| y$\| bin/s\| dev/\| run/\| nix' >"$T/list"
 	cat >"$T/want" <<-'EOF'
 	-rwxr-xr-x 0/0 bin/setcap
 	-rwsr-xr-x 0/0 bin/suid
@@ -1076,6 +1081,10 @@ print(v.encode("latin-1", "surrogateescape").hex())' "$T/confined.tar" |
 	drwxr-xr-x 0/0 run/
 	prw-r--r-- 0/0 run/fifo
 	lrwxrwxrwx 0/0 run/sl
+	-rw-r--r-- 0/0 nix-seen
+	drwxr-xr-x 0/0 nix/
+	drwxr-xr-x 0/0 nix/var/
+	-rw-r--r-- 0/0 nix/var/x
 	-rw-r--r-- 65534/65534 srv.txt
 	-rw-r--r-- 4242/777 y
 	EOF
