@@ -30,7 +30,7 @@ struct rootdir {
 	char *label;
 	struct rootdir_ids ids;
 	/* What could not be kept, counted for the warning at close. */
-	unsigned long lost_owners, lost_devices, lost_xattrs;
+	unsigned long lost_owners, lost_devices, lost_xattrs, lost_range;
 };
 
 static int open_dir(const struct rootdir *rd, const char *path);
@@ -66,6 +66,10 @@ rootdir_close(struct rootdir *rd)
 		warnx("%s: %lu owners other than root were not kept (no "
 		      "root)",
 		      rd->label, rd->lost_owners);
+	if (rd->lost_range)
+		warnx("%s: %lu owners beyond the %lu ids the command has were "
+		      "made root's",
+		      rd->label, rd->lost_range, rd->ids.count);
 	if (rd->lost_devices)
 		warnx("%s: %lu device nodes were left out (no root)", rd->label,
 		      rd->lost_devices);
@@ -153,7 +157,7 @@ copy_data(const struct rootdir *rd, const struct tar_entry *e, int fd,
 
 /* E's owner as the host stores it. */
 static void
-host_owner(const struct rootdir *rd, const struct tar_entry *e, uid_t *uid,
+host_owner(struct rootdir *rd, const struct tar_entry *e, uid_t *uid,
            gid_t *gid)
 {
 	const struct rootdir_ids *ids = &rd->ids;
@@ -163,12 +167,17 @@ host_owner(const struct rootdir *rd, const struct tar_entry *e, uid_t *uid,
 	if (ids->count == 0)
 		return;
 	if (e->uid < 0 || e->gid < 0 || (uint64_t)e->uid >= ids->count ||
-	    (uint64_t)e->gid >= ids->count)
-		errx(EXIT_DATA,
-		     "%s: %s: owner %lld:%lld is beyond the %lu ids the "
-		     "command has",
-		     rd->label, e->name, (long long)e->uid, (long long)e->gid,
-		     ids->count);
+	    (uint64_t)e->gid >= ids->count) {
+		/* No id inside stands for it: root's, as without root. */
+		if (rd->lost_range++ == 0)
+			warnx("%s: %s: owner %lld:%lld is beyond the %lu ids "
+			      "the command has",
+			      rd->label, e->name, (long long)e->uid,
+			      (long long)e->gid, ids->count);
+		*uid = (uid_t)ids->uid;
+		*gid = (gid_t)ids->gid;
+		return;
+	}
 	*uid = (uid_t)(ids->uid + (unsigned long)e->uid);
 	*gid = (gid_t)(ids->gid + (unsigned long)e->gid);
 }

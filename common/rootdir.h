@@ -47,8 +47,9 @@ void rootdir_write(struct rootdir *rd, const struct tar_entry *e,
                    rootdir_read_fn read, void *ctx);
 
 /*
- * Store owners shifted by IDS from now on; an owner of COUNT or more is an
- * error naming the entry.  Extended attributes of overlayfs's own
+ * Store owners shifted by IDS from now on; an owner of COUNT or more has
+ * no id inside and becomes root's, with a warning naming the first entry
+ * and one counting them at close.  Extended attributes of overlayfs's own
  * (trusted.overlay.*, user.overlay.*) are never written, shifted or not:
  * they would be read as whiteouts or opaque marks.
  */
