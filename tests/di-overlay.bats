@@ -7,6 +7,8 @@
 load lib/testlib
 load lib/peers
 
+: "${DI_UNIT:=$TOP/build/unit}"
+
 setup_file() {
 	# Docker and umoci are compared against in some tests only; the
 	# others run without them.
@@ -878,6 +880,75 @@ with tarfile.open(sys.argv[1]) as t:
 print(deep)' "$T/deep.tar" | grep -qx 1
 	tar -tf "$T/deep.tar" | grep -qx etc/.wh.group
 	[ -z "$(ls -A "$T/tmp")" ]
+}
+
+@test "upper directory: whiteouts sharing one inode, overlayfs's whiteout and opaque attributes, real links, owners and a capability shifted back" {
+	need_root
+	require setfattr
+	local u=$T/upper b=1879048192
+	mkdir -p "$u/etc" "$u/bin" "$u/opq" "$u/opq2" "$u/notopq" "$u/a"
+	# overlayfs's whiteouts: links to one 0/0 device.
+	mknod "$u/etc/shadow" c 0 0
+	ln "$u/etc/shadow" "$u/etc/x"
+	ln "$u/etc/shadow" "$u/bin/sed"
+	# Whiteouts by attribute, of both namespaces.
+	touch "$u/etc/gone" "$u/etc/gone2"
+	setfattr -n user.overlay.whiteout -v y "$u/etc/gone"
+	setfattr -n trusted.overlay.whiteout -v y "$u/etc/gone2"
+	# Opaque directories ("x" marks one that holds attribute whiteouts).
+	setfattr -n user.overlay.opaque -v y "$u/opq"
+	setfattr -n trusted.overlay.opaque -v y "$u/opq2"
+	setfattr -n user.overlay.opaque -v x "$u/notopq"
+	echo new >"$u/opq/new"
+	# Real hard links, and a copied-up file beside them.
+	echo f >"$u/a/f1"
+	ln "$u/a/f1" "$u/a/f2"
+	echo c >"$u/a/capped"
+	setfattr -n trusted.overlay.origin -v 0 "$u/a/capped"
+	setfattr -n user.note -v kept "$u/a/capped"
+	chown -R $b:$b "$u"
+	chown $((b + 1000)):$((b + 100)) "$u/a/f1"
+	# cap_net_bind_service=ep, stored with the namespace's root in it (set
+	# after the owner: chown clears it).
+	setfattr -n security.capability \
+		-v 0x010000030004000000000000000000000000000000000070 "$u/a/capped"
+	"$DI_UNIT/upperdir" "$u" $b $b 65536 >"$T/layer.tar"
+	tar -tvf "$T/layer.tar" --numeric-owner | awk '{print $1, $2, $6, $7, $8, $9}' >"$T/list"
+	cat >"$T/want" <<-'EOF'
+	drwxr-xr-x 0/0 a/   
+	-rw-r--r-- 0/0 a/capped   
+	-rw-r--r-- 1000/100 a/f1   
+	hrw-r--r-- 1000/100 a/f2 link to a/f1
+	drwxr-xr-x 0/0 bin/   
+	-rw-r--r-- 0/0 bin/.wh.sed   
+	drwxr-xr-x 0/0 etc/   
+	-rw-r--r-- 0/0 etc/.wh.gone   
+	-rw-r--r-- 0/0 etc/.wh.gone2   
+	-rw-r--r-- 0/0 etc/.wh.shadow   
+	-rw-r--r-- 0/0 etc/.wh.x   
+	drwxr-xr-x 0/0 notopq/   
+	drwxr-xr-x 0/0 opq/   
+	-rw-r--r-- 0/0 opq/.wh..wh..opq   
+	-rw-r--r-- 0/0 opq/new   
+	drwxr-xr-x 0/0 opq2/   
+	-rw-r--r-- 0/0 opq2/.wh..wh..opq   
+	EOF
+	diff "$T/want" "$T/list"
+	python3 -c '
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    for m in t:
+        for k, v in sorted(m.pax_headers.items()):
+            if k.startswith("SCHILY.xattr."):
+                print(m.name, k[13:], v.encode("latin-1", "surrogateescape").hex())
+' "$T/layer.tar" >"$T/xattrs"
+	printf '%s\n' "a/capped security.capability 0100000200040000000000000000000000000000" \
+		"a/capped user.note 6b657074" | diff - "$T/xattrs"
+	# An owner that no id inside stands for is an error, named.
+	chown 5:5 "$u/opq/new"
+	run "$DI_UNIT/upperdir" "$u" $b $b 65536
+	[ "$status" -eq 1 ]
+	[[ $output == *"opq/new: owner 5 is none of the command's ids"* ]]
 }
 
 # --- --run: confinement -------------------------------------------------------
