@@ -30,6 +30,7 @@
 #include "json.h"
 #include "outfile.h"
 #include "path.h"
+#include "reference.h"
 #include "spool.h"
 #include "tar_reader.h"
 
@@ -215,7 +216,8 @@ parse_options(int argc, char **argv, struct options *o)
 	set_name(o, name);
 	if (o->tag == NULL)
 		o->tag = "latest";
-	if (*o->name == '\0' || *o->tag == '\0' || strchr(o->tag, '/'))
+	if (!reference_name_valid(o->name, strlen(o->name)) ||
+	    !reference_tag_valid(o->tag, strlen(o->tag)))
 		usage_error("bad name '%s:%s'", o->name, o->tag);
 	if ((o->from_name || o->from_tag) && o->from == NULL)
 		usage_error("--from-name and --from-tag need --from");
