@@ -36,6 +36,7 @@ setup_file() {
 
 teardown_file() {
 	podman_cleanup
+	containerd_stop
 	dockerd_stop
 }
 
@@ -131,7 +132,8 @@ l blobs/sha256/$diff -> ../../$id/layer.tar
 	[ "$output" = '{"architecture":"amd64","config":{"Cmd":["/bin/busybox","echo","hello from di"],"Env":["PATH=/bin"]},"created":"1970-01-01T00:00:01Z","history":[{"created":"1970-01-01T00:00:01Z","created_by":"di-cook"}],"os":"linux","rootfs":{"diff_ids":["sha256:'$diff'"],"type":"layers"}}' ]
 	local idx man
 	idx=$(member "$T/img.tar" index.json)
-	[ "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' <<<"$idx")" = reg.example:5000/ns/hello:v1 ]
+	# Named as containerd's export names them: the full name, and the tag.
+	[ "$(jq -c '.manifests[0].annotations' <<<"$idx")" = '{"io.containerd.image.name":"reg.example:5000/ns/hello:v1","org.opencontainers.image.ref.name":"v1"}' ]
 	[ "$(jq -c '.manifests[0].platform' <<<"$idx")" = '{"architecture":"amd64","os":"linux"}' ]
 	man=$(jq -r '.manifests[0].digest' <<<"$idx")
 	run member "$T/img.tar" "blobs/sha256/${man#sha256:}"
@@ -201,6 +203,13 @@ null" ]
 			[ "$(tar -xOf "$T/img.tar" "$(tar -tvf "$T/img.tar" | awk -v b="blobs/sha256/${d#sha256:}" '$6 == b { sub("../../", "", $8); print $8 }')" | sha)" = "${d#sha256:}" ]
 	done
 	[ "$(jq -r '.layers | length' "$T/man.json")" = 2 ]
+	# Docker Hub's defaults are spelled out in containerd's name.
+	for n in hello=docker.io/library/hello:2 trips/bb=docker.io/trips/bb:2 \
+		docker.io/library/hello=docker.io/library/hello:2 \
+		localhost:5000/a/b=localhost:5000/a/b:2; do
+		di-cook -n "${n%%=*}" -t 2 --format oci "$FIX/bb.bundle" >"$T/n.tar"
+		[ "$(member "$T/n.tar" index.json | jq -r '.manifests[0].annotations | .["io.containerd.image.name"] + " " + .["org.opencontainers.image.ref.name"]')" = "${n#*=} 2" ]
+	done
 }
 
 @test "the same inputs give the same bytes, whatever the clock, umask or zone" {
@@ -591,6 +600,13 @@ fails() {
 	[ "$status" -eq 2 ]
 	run di-cook -n x --created yesterday "$FIX/bb.bundle"
 	[ "$status" -eq 2 ]
+	# Names that no loader would take: upper case, a bad tag.
+	run di-cook -n Hello "$FIX/bb.bundle"
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "di-cook: bad name 'Hello:latest'" ]
+	run di-cook -n hello -t -v1 "$FIX/bb.bundle"
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "di-cook: bad name 'hello:-v1'" ]
 	run di-cook --help
 	[ "$status" -eq 0 ]
 	[[ $output == usage:* ]]
@@ -694,6 +710,30 @@ NAME=di" ]
 	umoci unpack --image "$T/dir:x" "$T/b"
 	[ "$(cat "$T/b/rootfs/etc/greeting")" = hello ]
 	cmp "$FIX/bb/bin/busybox" "$T/b/rootfs/bin/busybox"
+}
+
+need_containerd() {
+	peers_check
+	peers_require containerd ctr runc
+	peers_require_root
+	containerd_start
+}
+
+@test "containerd imports it under its full name and runs it (runc, native)" {
+	need_containerd
+	local ctr=(ctr -a "$CONTAINERD_ADDRESS" -n di-cook)
+	for f in hybrid oci; do
+		di-cook -n trips/bb -t "$f" --format "$f" "$FIX/bb.bundle" >"$T/$f.tar"
+		"${ctr[@]}" images import --snapshotter native "$T/$f.tar"
+	done
+	run "${ctr[@]}" images ls -q
+	[ "$output" = "docker.io/trips/bb:hybrid
+docker.io/trips/bb:oci" ]
+	for f in hybrid oci; do
+		run "${ctr[@]}" run --rm --snapshotter native docker.io/trips/bb:$f "run-$f"
+		[ "$status" -eq 0 ]
+		[ "$output" = "hello from di" ]
+	done
 }
 
 # validate SCHEMA DOC...: check each DOC against its image-spec SCHEMA,
