@@ -298,7 +298,7 @@ container_config(struct cook *k)
 		     k->o->config ? k->o->config : "the top bundle's json",
 		     why);
 	}
-	return merged;
+	return image_config_default_path(merged);
 }
 
 /* The image config, without rootfs (the writer adds it). */

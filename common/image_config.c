@@ -150,6 +150,23 @@ image_config_merge(jv base, jv over)
 	return out;
 }
 
+jv
+image_config_default_path(jv config)
+{
+	jv env = json_get(jv_copy(config), "Env");
+
+	if (!jv_is_valid(env) || jv_get_kind(env) == JV_KIND_NULL) {
+		jv_free(env);
+		env = jv_array();
+	}
+	if (!string_array(env) || env_find(env, "PATH=") >= 0) {
+		jv_free(env);
+		return config;
+	}
+	env = jv_array_append(env, jv_string(IMAGE_CONFIG_DEFAULT_PATH));
+	return jv_object_set(config, jv_string("Env"), env);
+}
+
 void
 image_config_time(long long t, char buf[32])
 {

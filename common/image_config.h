@@ -18,6 +18,17 @@
  */
 jv image_config_merge(jv base, jv over);
 
+/*
+ * CONFIG (consumed, an object) with Docker's default PATH added to its
+ * Env when no variable there is PATH, as docker build writes it: without
+ * one, runtimes that do not add their own (containerd with an Env) find
+ * no program by a bare name.  An Env that is not an array of strings is
+ * left as it is.
+ */
+#define IMAGE_CONFIG_DEFAULT_PATH                                             \
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+jv image_config_default_path(jv config);
+
 /* "1970-01-01T00:00:01Z" for T = 1: the RFC 3339 time of a config. */
 void image_config_time(long long t, char buf[32]);
 

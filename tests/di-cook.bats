@@ -736,6 +736,35 @@ docker.io/trips/bb:oci" ]
 	done
 }
 
+@test "no PATH in the base or CONFIG: Docker's default, and sh -c runs under containerd" {
+	need_containerd
+	local ctr=(ctr -a "$CONTAINERD_ADDRESS" -n di-cook-path) cfg
+	mkdir -p "$T/r/bin"
+	cp "$FIX/bb/bin/busybox" "$T/r/bin/busybox"
+	ln -s busybox "$T/r/bin/sh"
+	ln -s busybox "$T/r/bin/echo"
+	tar -C "$T/r" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1 -cf "$T/r.tar" .
+	# An Env without PATH, as an image made by hand may have.
+	echo '{"Env":["GREETING=hi"],"Cmd":["sh","-c","echo $GREETING; echo $PATH"]}' >"$T/c.json"
+	di-cook -n nopath -t v1 -c "$T/c.json" "$T/r.tar" >"$T/img.tar"
+	cfg=$(member "$T/img.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/img.tar" "$cfg" | jq -c .config.Env)" = '["GREETING=hi","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]' ]
+	"${ctr[@]}" images import --snapshotter native "$T/img.tar"
+	run "${ctr[@]}" run --rm --snapshotter native docker.io/library/nopath:v1 nopath
+	[ "$status" -eq 0 ]
+	[ "$output" = "hi
+/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" ]
+	# No Env at all gets the same; a PATH from the base or CONFIG is kept.
+	di-cook -n a "$T/r.tar" >"$T/a.tar"
+	cfg=$(member "$T/a.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/a.tar" "$cfg" | jq -c .config)" = '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}' ]
+	echo '{"Env":["PATH=/bin"]}' >"$T/p.json"
+	di-cook -n b -c "$T/p.json" "$T/r.tar" >"$T/b.tar"
+	di-cook --from "$T/b.tar" -n c -c "$T/c.json" "$T/r.tar" >"$T/c.tar"
+	cfg=$(member "$T/c.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/c.tar" "$cfg" | jq -c .config.Env)" = '["PATH=/bin","GREETING=hi"]' ]
+}
+
 # validate SCHEMA DOC...: check each DOC against its image-spec SCHEMA,
 # references between the schemas resolved from the same directory.
 validate() {
