@@ -250,6 +250,7 @@ struct cook {
 	struct image_writer *w;
 	jv base_config; /* the base image's config, or null */
 	jv bundle_json; /* the topmost bundle's json so far, or null */
+	const char *base_label, *bundle_label; /* whose they are */
 	jv config;      /* -c CONFIG, read once: it may be a pipe */
 	jv history;     /* entries so far */
 	size_t nlayers, total;
@@ -281,22 +282,37 @@ platform_key(struct cook *k, const char *key, const char *fallback)
 	return v;
 }
 
+/* The base's container config; none when its image config has none. */
+static jv
+base_container_config(struct cook *k)
+{
+	jv c = peek_key(k->base_config, "config");
+	jv_kind kind = jv_get_kind(c);
+
+	if (jv_is_valid(c) && kind != JV_KIND_OBJECT && kind != JV_KIND_NULL)
+		errx(EXIT_DATA, "%s: the image config's \"config\" is not an "
+		                "object",
+		     k->base_label);
+	return c;
+}
+
 /* The container config: CONFIG, or the top bundle's, over the base's. */
 static jv
 container_config(struct cook *k)
 {
-	jv over, merged;
+	jv over, merged, base = base_container_config(k);
+	const char *from = k->o->config;
 
-	if (k->o->config != NULL)
+	if (from != NULL) {
 		over = jv_copy(k->config);
-	else
+	} else {
 		over = peek_key(k->bundle_json, "config");
-	merged = image_config_merge(peek_key(k->base_config, "config"), over);
+		from = k->bundle_label;
+	}
+	merged = image_config_merge(base, over);
 	if (!jv_is_valid(merged)) {
 		char *why = json_error(merged);
-		errx(EXIT_DATA, "%s: %s",
-		     k->o->config ? k->o->config : "the top bundle's json",
-		     why);
+		errx(EXIT_DATA, "%s: %s", from ? from : "-c", why);
 	}
 	return image_config_default_path(merged);
 }
@@ -630,6 +646,7 @@ put_base(struct cook *k, struct image *img)
 	size_t n = image_layer_count(img);
 
 	k->base_config = jv_copy(image_config(img));
+	k->base_label = image_label(img);
 	jv_free(k->history);
 	k->history = base_history(img);
 	for (size_t i = 0; i < n; i++)
@@ -839,6 +856,7 @@ put_input(struct cook *k, const char *path, int is_top)
 	if (s.json != NULL) {
 		jv_free(k->bundle_json);
 		k->bundle_json = parse_bundle_json(&s);
+		k->bundle_label = s.label;
 	}
 	if (is_top)
 		m.v1_json = json = v1_top(k, s.json);

@@ -115,11 +115,12 @@ image_config_merge(jv base, jv over)
 {
 	jv out;
 
-	if (jv_get_kind(base) == JV_KIND_NULL) {
+	/* An image config's "config" is optional: absent is none. */
+	if (!jv_is_valid(base) || jv_get_kind(base) == JV_KIND_NULL) {
 		jv_free(base);
 		base = jv_object();
 	}
-	if (jv_get_kind(over) == JV_KIND_NULL) {
+	if (!jv_is_valid(over) || jv_get_kind(over) == JV_KIND_NULL) {
 		jv_free(over);
 		over = jv_object();
 	}

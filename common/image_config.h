@@ -9,7 +9,8 @@
 #include <jv.h>
 
 /*
- * OVER laid on BASE (both consumed; objects, or null for none): each key
+ * OVER laid on BASE (both consumed; objects, or null or an invalid, as
+ * json_get gives for a key that is absent, for none): each key
  * of OVER replaces BASE's, except that Env is merged by variable name
  * (OVER's value wins), Labels, ExposedPorts and Volumes are merged by key,
  * a null value removes the key, and a new Entrypoint drops BASE's Cmd.
