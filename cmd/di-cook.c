@@ -250,11 +250,13 @@ struct cook {
 	struct image_writer *w;
 	jv base_config; /* the base image's config, or null */
 	jv bundle_json; /* the topmost bundle's json so far, or null */
-	const char *base_label, *bundle_label; /* whose they are */
 	jv config;      /* -c CONFIG, read once: it may be a pipe */
 	jv history;     /* entries so far */
 	size_t nlayers, total;
 	unsigned char *buf;
+
+	/* For messages: whose base_config and bundle_json are. */
+	const char *base_label, *bundle_label;
 };
 
 static jv
@@ -290,9 +292,8 @@ base_container_config(struct cook *k)
 	jv_kind kind = jv_get_kind(c);
 
 	if (jv_is_valid(c) && kind != JV_KIND_OBJECT && kind != JV_KIND_NULL)
-		errx(EXIT_DATA, "%s: the image config's \"config\" is not an "
-		                "object",
-		     k->base_label);
+		errx(EXIT_DATA, "%s: the image config's \"config\" is %s",
+		     k->base_label, "not an object");
 	return c;
 }
 

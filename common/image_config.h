@@ -26,7 +26,7 @@ jv image_config_merge(jv base, jv over);
  * no program by a bare name.  An Env that is not an array of strings is
  * left as it is.
  */
-#define IMAGE_CONFIG_DEFAULT_PATH                                             \
+#define IMAGE_CONFIG_DEFAULT_PATH                                              \
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 jv image_config_default_path(jv config);
 

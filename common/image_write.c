@@ -482,8 +482,8 @@ put_oci(struct image_writer *w, jv config, const char *cfg_digest,
 	put_blob(w, text, &mdigest);
 
 	entry = descriptor(MT_OCI_MANIFEST, mdigest, (int64_t)strlen(text));
-	entry = jv_object_set(entry, jv_string("annotations"),
-	                      oci_annotations(w));
+	entry =
+	    jv_object_set(entry, jv_string("annotations"), oci_annotations(w));
 	if (json_peek_string(config, "architecture") &&
 	    json_peek_string(config, "os")) {
 		platform = jv_object();

@@ -78,7 +78,8 @@ decimal_of(const char *s, size_t len, struct decimal *d)
 			continue;
 		}
 		if (d->n == 0 && *s == '0') {
-			point -= seen_point; /* a leading zero after the point */
+			/* a leading zero: after the point, it scales */
+			point -= seen_point;
 			continue;
 		}
 		if (d->n == sizeof(d->digits))
@@ -136,7 +137,8 @@ number_would_change(const char *s, size_t len)
 		changes = 0;
 	else if (decimal_of(s, len, &a) == 0 &&
 	         decimal_of(o, strlen(o), &b) == 0 && decimal_equal(&a, &b))
-		changes = is_integer_text(s, len) && !is_integer_text(o, strlen(o));
+		changes =
+		    is_integer_text(s, len) && !is_integer_text(o, strlen(o));
 	jv_free(out);
 	return changes;
 }

@@ -547,6 +547,99 @@ fails() {
 	fails 1 "$T/c.json: " di-cook -n x -c "$T/c.json" "$FIX/bb.bundle"
 }
 
+# oci_config_edit DIR PYTHON: the config of the OCI layout in DIR rewritten
+# by the Python statement PYTHON on `c` (its JSON, integers exact), with
+# the manifest and the index renamed after it.  Not jq: jq 1.6 would round
+# the numbers that these tests need as written.
+oci_config_edit() {
+	python3 - "$1" "$2" <<-'PY'
+	import hashlib, json, os, sys
+	d, stmt = sys.argv[1], sys.argv[2]
+	def blob(digest):
+	    return os.path.join(d, "blobs/sha256", digest[7:])
+	def put(data):
+	    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+	    open(blob(digest), "wb").write(data)
+	    return {"digest": digest, "size": len(data)}
+	index = json.load(open(os.path.join(d, "index.json")))
+	man = json.load(open(blob(index["manifests"][0]["digest"])))
+	c = json.load(open(blob(man["config"]["digest"])))
+	exec(stmt)
+	man["config"].update(put(json.dumps(c, separators=(",", ":")).encode()))
+	index["manifests"][0].update(put(json.dumps(man).encode()))
+	json.dump(index, open(os.path.join(d, "index.json"), "w"))
+	PY
+}
+
+# base_with DIR PYTHON OUT: FIX/bb.tar as an OCI archive OUT whose config
+# PYTHON changed.
+base_with() {
+	di-cook -n base -t v1 --format oci "$FIX/bb.tar" >"$T/b.tar"
+	rm -rf "$1" && mkdir "$1" && tar -C "$1" -xf "$T/b.tar"
+	oci_config_edit "$1" "$2"
+	tar -C "$1" -cf "$3" .
+}
+
+cooked_config() {
+	member "$1" "$(member "$1" manifest.json | jq -r '.[0].Config')"
+}
+
+@test "--from: a base whose config has no \"config\" (it is optional) is taken" {
+	base_with "$T/x" 'del(c["config"])' "$T/base.tar"
+	local man cfg
+	man=$(jq -r .manifests[0].digest "$T/x/index.json")
+	cfg=$(jq -r .config.digest "$T/x/blobs/sha256/${man#sha256:}")
+	[ "$(jq -c 'keys' "$T/x/blobs/sha256/${cfg#sha256:}")" = '["architecture","created","history","os","rootfs"]' ]
+	local path='"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"'
+	# A plain layer on it, the base alone, a CONFIG, a bundle's config.
+	di-cook --from "$T/base.tar" -n app "$FIX/etc.tar" >"$T/1.tar"
+	[ "$(cooked_config "$T/1.tar" | jq -c .config)" = "{\"Env\":[$path]}" ]
+	[ "$(cooked_config "$T/1.tar" | jq -r '.rootfs.diff_ids | length')" = 2 ]
+	di-cook --from "$T/base.tar" -n app >"$T/2.tar"
+	[ "$(cooked_config "$T/2.tar" | jq -c .config)" = "{\"Env\":[$path]}" ]
+	echo '{"Cmd":["/bin/busybox","true"]}' >"$T/c.json"
+	di-cook --from "$T/base.tar" -n app -c "$T/c.json" "$FIX/etc.tar" >"$T/3.tar"
+	[ "$(cooked_config "$T/3.tar" | jq -c .config)" = "{\"Cmd\":[\"/bin/busybox\",\"true\"],\"Env\":[$path]}" ]
+	di-cook --from "$T/base.tar" -n app "$FIX/etc.bundle" >"$T/4.tar"
+	[ "$(cooked_config "$T/4.tar" | jq -c .config)" = '{"Cmd":["/bin/busybox","cat","/etc/greeting"],"Env":["PATH=/bin"]}' ]
+}
+
+@test "a config of the wrong type: the message names the input at fault" {
+	base_with "$T/x" 'c["config"] = 5' "$T/base.tar"
+	fails 1 "di-cook: $T/base.tar: the image config's \"config\" is not an object" \
+		di-cook --from "$T/base.tar" -n app "$FIX/etc.tar"
+	fails 1 "di-cook: $T/base.tar: the image config's \"config\" is not an object" \
+		di-cook --from "$T/base.tar" -n app
+	mkbundle "$FIX/etc.tar" '{"config": {"Env": "PATH=/bin"}}' "$T/env.bundle"
+	fails 1 "di-cook: $T/env.bundle: Env is not an array of strings" \
+		di-cook -n x "$FIX/bb.bundle" "$T/env.bundle" "$FIX/more.tar"
+	mkbundle "$FIX/etc.tar" '{"config": 7}' "$T/seven.bundle"
+	fails 1 "di-cook: $T/seven.bundle: the config is not an object" \
+		di-cook -n x "$T/seven.bundle"
+	echo '[]' >"$T/c.json"
+	fails 1 "di-cook: $T/c.json: the config is not an object" \
+		di-cook -n x -c "$T/c.json" "$T/seven.bundle"
+}
+
+@test "numbers a double cannot hold are kept as written, from the base and CONFIG" {
+	# Beyond 2^53, beyond 2^64, an integer jq would write as 1e+17, and
+	# numbers that are fine as they are.
+	base_with "$T/x" 'c["config"]["Healthcheck"] = {"Test": ["NONE"], "Interval": 12345678901234567890, "Timeout": 9007199254740993, "StartPeriod": 100000000000000000, "Retries": 3}; c["config"]["x-ratio"] = 0.5' "$T/base.tar"
+	grep -q '"Interval":12345678901234567890' "$T/x/blobs/sha256/"*
+	echo '{"Labels":{"n":"1"},"x-big":[-98765432109876543210,1e400,1.5]}' >"$T/c.json"
+	di-cook --from "$T/base.tar" -n app -c "$T/c.json" "$FIX/etc.tar" >"$T/app.tar"
+	run cooked_config "$T/app.tar"
+	[[ $output == *'"Healthcheck":{"Interval":12345678901234567890,"Retries":3,"StartPeriod":100000000000000000,"Test":["NONE"],"Timeout":9007199254740993}'* ]]
+	[[ $output == *'"x-big":[-98765432109876543210,1e400,1.5],"x-ratio":0.5}'* ]]
+	# The legacy top layer's json carries the same numbers.
+	top=$(member "$T/app.tar" repositories | jq -r .app.latest)
+	[[ $(member "$T/app.tar" "$top/json") == *'"Interval":12345678901234567890,'* ]]
+	# And the image cooked again from it keeps them too, byte for byte.
+	di-cook --from "$T/app.tar" -n again >"$T/again.tar"
+	[ "$(cooked_config "$T/again.tar" | python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["Healthcheck"]["Interval"])')" = 12345678901234567890 ]
+	[ "$(cooked_config "$T/again.tar" | jq -c .config.Labels)" = '{"n":"1"}' ]
+}
+
 @test "a base image with a missing layer or a wrong diff_id" {
 	di-cook -n base --format docker "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/base.tar"
 	mkdir "$T/x"
