@@ -23,3 +23,10 @@ load lib/testlib
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "json: canonical text, and numbers a double would change kept as written" {
+	run "$DI_UNIT/test_json"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"1..18"* ]]
+}
