@@ -759,6 +759,11 @@ NAME=di" ]
 	[[ $output == *"di-cook-pod:v2"* ]]
 	run podman_private image inspect di-cook-pod:v2 --format '{{json .Config.Cmd}} {{len .RootFS.Layers}}'
 	[ "$output" = '["/bin/busybox","echo","hello from di"] 2' ]
+	# The OCI format alone: podman takes containerd's full name.
+	di-cook -n di-cook-pod/oci -t v3 --format oci "$FIX/bb.bundle" >"$T/oci.tar"
+	run podman_private load -i "$T/oci.tar"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "Loaded image: docker.io/di-cook-pod/oci:v3" ]
 }
 
 @test "skopeo reads it as docker-archive and oci-archive; umoci unpacks it" {
