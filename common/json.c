@@ -120,12 +120,22 @@ is_integer_text(const char *s, size_t len)
 static int
 number_would_change(const char *s, size_t len)
 {
-	char *text = xstrndup(s, len);
-	jv n = jv_parse(text), out;
+	char *text;
+	jv n, out;
 	struct decimal a, b;
 	const char *o;
 	int changes = 1;
 
+	/*
+	 * The usual case, at once: 15 significant digits or fewer and no
+	 * exponent survive a double (DBL_DIG), and jq writes them back as
+	 * the same number, integers as integers.
+	 */
+	if (len <= 15 && memchr(s, 'e', len) == NULL &&
+	    memchr(s, 'E', len) == NULL)
+		return 0;
+	text = xstrndup(s, len);
+	n = jv_parse(text);
 	free(text);
 	if (jv_get_kind(n) != JV_KIND_NUMBER) {
 		jv_free(n);
@@ -158,25 +168,13 @@ mark_used(const char *text, size_t len, int mark)
 }
 
 /*
- * TEXT with each number that would change written as the string MARK +
- * the number, MARK a control character that no string of TEXT can hold;
- * 0 (and OUT untouched) when there is no such number, or no free MARK.
+ * The next number from P on (outside strings; P is outside one) that
+ * libjq would change, with its length in *N; NULL when there is none.
  */
-static int
-mark_numbers(const char *text, size_t len, struct buffer *out, int *mark)
+static const char *
+next_changing(const char *p, const char *end, size_t *n)
 {
-	const char *p = text, *end = text + len, *from = text;
-	int found = 0;
-
-	/* \b \t \n \f \r spell their characters without \u00XX */
-	for (*mark = 1; *mark < 0x20 && (strchr("\b\t\n\f\r", *mark) != NULL ||
-	                                 mark_used(text, len, *mark));
-	     ++*mark)
-		;
-	if (*mark == 0x20)
-		return 0;
 	while (p < end) {
-		size_t n;
 		if (*p == '"') {
 			for (p++; p < end && *p != '"'; p++)
 				p += *p == '\\';
@@ -184,22 +182,44 @@ mark_numbers(const char *text, size_t len, struct buffer *out, int *mark)
 			continue;
 		}
 		if ((*p != '-' && (*p < '0' || *p > '9')) ||
-		    (n = number_len(p, end)) == 0) {
+		    (*n = number_len(p, end)) == 0) {
 			p++;
 			continue;
 		}
-		if (!number_would_change(p, n)) {
-			p += n; /* the whole number: not a tail of it */
-			continue;
-		}
+		if (number_would_change(p, *n))
+			return p;
+		p += *n; /* the whole number: not a tail of it */
+	}
+	return NULL;
+}
+
+/*
+ * TEXT with each number that would change written as the string MARK +
+ * the number, MARK a control character that no string of TEXT can hold;
+ * 0 (and OUT untouched) when there is no such number, or no free MARK.
+ */
+static int
+mark_numbers(const char *text, size_t len, struct buffer *out, int *mark)
+{
+	const char *end = text + len, *from = text, *p;
+	size_t n;
+
+	if ((p = next_changing(text, end, &n)) == NULL)
+		return 0;
+	/* \b \t \n \f \r spell their characters without \u00XX */
+	for (*mark = 1; *mark < 0x20 && (strchr("\b\t\n\f\r", *mark) != NULL ||
+	                                 mark_used(text, len, *mark));
+	     ++*mark)
+		;
+	if (*mark == 0x20)
+		return 0;
+	for (; p != NULL; p = next_changing(from, end, &n)) {
 		buffer_append(out, from, (size_t)(p - from));
 		buffer_addf(out, "\"\\u%04x%.*s\"", *mark, (int)n, p);
-		found = 1;
-		from = p += n;
+		from = p + n;
 	}
-	if (found)
-		buffer_append(out, from, (size_t)(end - from));
-	return found;
+	buffer_append(out, from, (size_t)(end - from));
+	return 1;
 }
 
 /* V (consumed) with each MARK + number string turned into a kept number. */
