@@ -87,10 +87,12 @@ decimal_of(const char *s, size_t len, struct decimal *d)
 		d->digits[d->n++] = *s;
 		point += !seen_point;
 	}
-	if (s < end) {
-		e = strtol(s + 1, NULL, 10);
-		if (e > 100000 || e < -100000)
-			return -1;
+	if (s < end) { /* the exponent, to its end (no NUL need follow) */
+		int neg = *++s == '-';
+		for (s += *s == '-' || *s == '+'; s < end; s++)
+			if ((e = e * 10 + (*s - '0')) > 100000)
+				return -1;
+		e = neg ? -e : e;
 	}
 	while (d->n > 0 && d->digits[d->n - 1] == '0')
 		d->n--;
@@ -110,7 +112,8 @@ decimal_equal(const struct decimal *a, const struct decimal *b)
 static int
 is_integer_text(const char *s, size_t len)
 {
-	return strcspn(s, ".eE") >= len;
+	return memchr(s, '.', len) == NULL && memchr(s, 'e', len) == NULL &&
+	       memchr(s, 'E', len) == NULL;
 }
 
 /*
@@ -177,7 +180,7 @@ next_changing(const char *p, const char *end, size_t *n)
 	while (p < end) {
 		if (*p == '"') {
 			for (p++; p < end && *p != '"'; p++)
-				p += *p == '\\';
+				p += *p == '\\' && p + 1 < end;
 			p++;
 			continue;
 		}

@@ -28,5 +28,5 @@ load lib/testlib
 	run "$DI_UNIT/test_json"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ $output == *"1..18"* ]]
+	[[ $output == *"1..21"* ]]
 }

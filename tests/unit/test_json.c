@@ -60,6 +60,32 @@ all_marks_then(const char *n)
 	return s;
 }
 
+/*
+ * TEXT parsed from a buffer of exactly its length, with no NUL after it
+ * (the asan build sees a read past it), dumped again gives WANT.
+ */
+static int
+unterminated_is(const char *text, const char *want)
+{
+	size_t n = strlen(text);
+	char *raw = malloc(n);
+	jv v;
+	char *got;
+	int ok;
+
+	memcpy(raw, text, n);
+	v = json_parse(raw, n);
+	free(raw);
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		return 0;
+	}
+	got = json_dump(v);
+	ok = strcmp(got, want) == 0;
+	free(got);
+	return ok;
+}
+
 int
 main(void)
 {
@@ -106,6 +132,11 @@ main(void)
 	CHECK(round_trip_is("[\"\\n1234\", 12345678901234567890]",
 	                    "[\"\\n1234\",12345678901234567890]"));
 	CHECK(round_trip_is("[\"\\ud800123\"]", NULL));
+	/* A number that ends the text, where no NUL follows (fuzzing found). */
+	CHECK(unterminated_is("12345678901234567890", "12345678901234567890"));
+	CHECK(unterminated_is("1e400", "1e400"));
+	CHECK(unterminated_is("[\"\\", "") == 0);
+
 	/* Every mark taken: the numbers are libjq's (json.h says so). */
 	s = all_marks_then("12345678901234567890");
 	jv v = json_parse(s, strlen(s)), last = jv_array_get(jv_copy(v), 31);
