@@ -12,12 +12,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
-#include <libutil.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -31,7 +28,10 @@
 #include "outfile.h"
 #include "reference.h"
 #include "registry.h"
+#include "progress.h"
 #include "spool.h"
+#include "workpool.h"
+#include "xalloc.h"
 
 #define COPY_BUFSZ (1 << 20)
 #define MAX_JOBS 16
@@ -179,7 +179,8 @@ parse_options(int argc, char **argv, struct options *o)
 	o->reg = (struct registry_options){.tls_verify = 1,
 	                                   .retries = 5,
 	                                   .retry_delay_ms = 500,
-	                                   .timeout = 60};
+	                                   .timeout = 60,
+	                                   .user_agent = "di-pull/" DI_VERSION};
 	while ((c = getopt_long(argc, argv, "o:j:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_OS:
@@ -382,60 +383,25 @@ resolve_manifest(struct registry_conn *c, const struct reference *ref,
 
 /* Layers: fetched and decompressed by workers, written in order. */
 
-enum job_state { JOB_WAITING, JOB_RUNNING, JOB_DONE, JOB_FAILED };
-
 struct job {
-	size_t index;
 	const struct descriptor *blob;
 	const char *diff_id;
-	char *label;          /* "registry/repo: layer N (sha256:...)" */
-	enum job_state state; /* guarded by pull.lock */
-	int tar_fd;           /* the uncompressed layer, in $TMPDIR */
+	char *label; /* "registry/repo: layer N (sha256:...)" */
+	int tar_fd;  /* the uncompressed layer, in $TMPDIR */
 	int64_t tar_size;
-	char *error;
-	int64_t done; /* bytes fetched: atomic */
-	double started, finished;
 };
 
 struct pull {
 	struct registry *reg;
 	struct job *jobs;
-	size_t njobs, next;
-	int failed;
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
+	struct work_item *items; /* one per job, for the pool */
+	size_t njobs;
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void
 on_progress(void *arg, int64_t done)
 {
-	struct job *j = arg;
-
-	__atomic_store_n(&j->done, done, __ATOMIC_RELAXED);
-}
-
-static int job_fail(struct job *j, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-job_fail(struct job *j, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&j->error, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
-	va_end(ap);
-	return -1;
+	work_item_progress(arg, done);
 }
 
 static const char *
@@ -465,9 +431,9 @@ write_fully(int fd, const char *p, size_t n)
  * by the image writer, which hashes the bytes as it copies them.
  */
 static int
-decompress_layer(struct job *j, int blob_fd, const char *label)
+decompress_layer(struct job *j, struct work_item *it, int blob_fd)
 {
-	struct instream *in = instream_fdopen(blob_fd, label);
+	struct instream *in = instream_fdopen(blob_fd, j->label);
 	char *buf = malloc(COPY_BUFSZ);
 	ssize_t n;
 	int rc = -1;
@@ -478,18 +444,20 @@ decompress_layer(struct job *j, int blob_fd, const char *label)
 	while ((n = instream_read(in, buf, COPY_BUFSZ)) > 0) {
 		if (strcmp(instream_compression(in),
 		           compression_name(j->blob->compression)) != 0) {
-			job_fail(j, "%s: media type says %s, the bytes are %s",
-			         label, compression_name(j->blob->compression),
-			         instream_compression(in));
+			work_item_fail(
+			    it, "%s: media type says %s, the bytes are %s",
+			    j->label, compression_name(j->blob->compression),
+			    instream_compression(in));
 			break;
 		}
 		if (write_fully(j->tar_fd, buf, (size_t)n) < 0) {
-			job_fail(j, "temporary file: %s", strerror(errno));
+			work_item_fail(it, "temporary file: %s",
+			               strerror(errno));
 			break;
 		}
 	}
 	if (n < 0)
-		job_fail(j, "%s: %s", label, instream_error(in));
+		work_item_fail(it, "%s: %s", j->label, instream_error(in));
 	else if (n == 0)
 		rc = 0;
 	j->tar_size = (int64_t)instream_offset(in);
@@ -499,137 +467,47 @@ decompress_layer(struct job *j, int blob_fd, const char *label)
 }
 
 static int
-run_job(struct registry_conn *c, struct job *j)
+run_job(void *ctx, void *worker, size_t i)
 {
+	struct pull *p = ctx;
+	struct registry_conn *c = worker;
+	struct job *j = &p->jobs[i];
+	struct work_item *it = &p->items[i];
 	int blob_fd = spool_tempfile();
 
+	work_item_phase(it, "fetching");
 	if (registry_fetch_blob(c, j->blob->digest, j->blob->size, blob_fd,
-	                        on_progress, j) < 0) {
+	                        on_progress, it) < 0) {
 		close(blob_fd);
-		return job_fail(j, "%s", registry_conn_error(c));
+		return work_item_fail(it, "%s", registry_conn_error(c));
 	}
-	j->finished = now();
+	work_item_phase(it, "unpacking");
 	if (j->blob->compression == LAYER_TAR) {
 		j->tar_fd = blob_fd;
 		j->tar_size = j->blob->size;
 		if (strcmp(j->blob->digest, j->diff_id) != 0)
-			return job_fail(j,
-			                "%s: an uncompressed layer whose "
-			                "digest is not its diff_id %s",
-			                j->label, j->diff_id);
+			return work_item_fail(it,
+			                      "%s: an uncompressed layer whose "
+			                      "digest is not its diff_id %s",
+			                      j->label, j->diff_id);
 		return 0;
 	}
 	if (lseek(blob_fd, 0, SEEK_SET) < 0)
-		return job_fail(j, "temporary file: %s", strerror(errno));
-	return decompress_layer(j, blob_fd, j->label); /* closes blob_fd */
+		return work_item_fail(it, "temporary file: %s",
+		                      strerror(errno));
+	return decompress_layer(j, it, blob_fd); /* closes blob_fd */
 }
 
 static void *
-worker(void *arg)
+conn_new(void *ctx)
 {
-	struct pull *p = arg;
-	struct registry_conn *c = registry_conn_new(p->reg);
+	return registry_conn_new(((struct pull *)ctx)->reg);
+}
 
-	pthread_mutex_lock(&p->lock);
-	while (!p->failed && p->next < p->njobs) {
-		struct job *j = &p->jobs[p->next++];
-		j->state = JOB_RUNNING;
-		j->started = now();
-		pthread_mutex_unlock(&p->lock);
-		int rc = run_job(c, j);
-		pthread_mutex_lock(&p->lock);
-		j->state = rc < 0 ? JOB_FAILED : JOB_DONE;
-		if (rc < 0)
-			p->failed = 1;
-		pthread_cond_broadcast(&p->changed);
-	}
-	pthread_mutex_unlock(&p->lock);
+static void
+conn_free(void *c)
+{
 	registry_conn_free(c);
-	return NULL;
-}
-
-/* Progress on stderr: a line per blob, redrawn in place on a terminal. */
-
-struct progress {
-	int on, tty;
-	size_t lines_drawn;
-	size_t reported; /* jobs whose final line is printed (not a tty) */
-};
-
-static void
-blob_line(const struct job *j, char *line, size_t len)
-{
-	char done[8], total[8], rate[8];
-	int64_t d = __atomic_load_n(&j->done, __ATOMIC_RELAXED);
-	double end =
-	    j->state == JOB_RUNNING || j->finished == 0 ? now() : j->finished;
-	double secs = j->started > 0 ? end - j->started : 0;
-
-	humanize_number(done, sizeof(done), d, "B", HN_AUTOSCALE,
-	                HN_DECIMAL | HN_NOSPACE);
-	humanize_number(total, sizeof(total), j->blob->size, "B", HN_AUTOSCALE,
-	                HN_DECIMAL | HN_NOSPACE);
-	humanize_number(rate, sizeof(rate),
-	                secs > 0.01 ? (int64_t)((double)d / secs) : 0, "B",
-	                HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE);
-	snprintf(line, len, "%.19s  %7s / %-7s  %7s/s  %s", j->blob->digest,
-	         done, total, rate,
-	         j->state == JOB_WAITING  ? "waiting"
-	         : j->state == JOB_FAILED ? "failed"
-	         : j->state == JOB_DONE   ? "done"
-	         : d < j->blob->size      ? "fetching"
-	                                  : "unpacking");
-}
-
-/* Caller holds the lock. */
-static void
-progress_draw(struct progress *pr, struct pull *p)
-{
-	char line[160];
-
-	if (!pr->on)
-		return;
-	if (!pr->tty) {
-		for (; pr->reported < p->njobs &&
-		       p->jobs[pr->reported].state == JOB_DONE;
-		     pr->reported++) {
-			blob_line(&p->jobs[pr->reported], line, sizeof(line));
-			fprintf(stderr, "%s\n", line);
-		}
-		return;
-	}
-	if (pr->lines_drawn > 0)
-		fprintf(stderr, "\033[%zuA", pr->lines_drawn);
-	for (size_t i = 0; i < p->njobs; i++) {
-		blob_line(&p->jobs[i], line, sizeof(line));
-		fprintf(stderr, "\r\033[K%s\n", line);
-	}
-	pr->lines_drawn = p->njobs;
-	fflush(stderr);
-}
-
-/* Wait for job I to be done; the first failure of any job is fatal. */
-static void
-wait_job(struct pull *p, size_t i, struct progress *pr)
-{
-	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		progress_draw(pr, p);
-		for (size_t k = 0; k < p->njobs; k++)
-			if (p->jobs[k].state == JOB_FAILED)
-				errx(EXIT_DATA, "%s", p->jobs[k].error);
-		if (p->jobs[i].state == JOB_DONE)
-			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p->changed, &p->lock, &ts);
-	}
-	pthread_mutex_unlock(&p->lock);
 }
 
 /* Copy job J's uncompressed layer into the image. */
@@ -654,8 +532,7 @@ write_layer(struct image_writer *w, struct job *j, const char *v1_json)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			err(EXIT_DATA, "temporary file of layer %zu",
-			    j->index + 1);
+			err(EXIT_DATA, "temporary file of %s", j->label);
 		image_writer_layer_write(w, buf, (size_t)n);
 		off += n;
 	}
@@ -691,24 +568,21 @@ static void
 pull_layers(struct pull *p, const struct options *o, struct image_writer *w,
             const struct buffer *config)
 {
-	size_t nthreads =
-	    p->njobs < (size_t)o->jobs ? p->njobs : (size_t)o->jobs;
-	pthread_t threads[MAX_JOBS];
-	struct progress pr = {.on = o->progress, .tty = isatty(STDERR_FILENO)};
+	struct workpool_ops ops = {.worker_new = conn_new,
+	                           .worker_free = conn_free,
+	                           .run = run_job,
+	                           .ctx = p};
+	struct progress *pr = progress_new(o->progress);
+	struct workpool *pool =
+	    workpool_start(p->items, p->njobs, (size_t)o->jobs, &ops, pr);
 	char *top = top_layer_json(config);
 
-	for (size_t i = 0; i < nthreads; i++)
-		if ((errno = pthread_create(&threads[i], NULL, worker, p)))
-			err(EXIT_DATA, "pthread_create");
 	for (size_t i = 0; i < p->njobs; i++) {
-		wait_job(p, i, &pr);
+		workpool_wait(pool, i);
 		write_layer(w, &p->jobs[i], i + 1 == p->njobs ? top : NULL);
 	}
-	pthread_mutex_lock(&p->lock);
-	progress_draw(&pr, p);
-	pthread_mutex_unlock(&p->lock);
-	for (size_t i = 0; i < nthreads; i++)
-		pthread_join(threads[i], NULL);
+	workpool_finish(pool);
+	progress_free(pr);
 	free(top);
 }
 
@@ -753,20 +627,17 @@ main(int argc, char **argv)
 	registry_conn_free(c);
 
 	struct pull p = {.reg = reg, .njobs = m.nlayers};
-	p.jobs = calloc(m.nlayers ? m.nlayers : 1, sizeof(*p.jobs));
-	if (p.jobs == NULL)
-		err(EXIT_DATA, "malloc");
+	p.jobs = xcalloc(m.nlayers ? m.nlayers : 1, sizeof(*p.jobs));
+	p.items = xcalloc(m.nlayers ? m.nlayers : 1, sizeof(*p.items));
 	for (size_t i = 0; i < m.nlayers; i++) {
-		p.jobs[i] = (struct job){.index = i,
-		                         .blob = &m.layers[i],
-		                         .diff_id = diff_ids[i],
-		                         .tar_fd = -1};
+		p.jobs[i] = (struct job){
+		    .blob = &m.layers[i], .diff_id = diff_ids[i], .tar_fd = -1};
+		p.items[i] = (struct work_item){.name = m.layers[i].digest,
+		                                .size = m.layers[i].size};
 		if (asprintf(&p.jobs[i].label, "%s: layer %zu (%.19s)", label,
 		             i + 1, m.layers[i].digest) < 0)
 			err(EXIT_DATA, "malloc");
 	}
-	pthread_mutex_init(&p.lock, NULL);
-	pthread_cond_init(&p.changed, NULL);
 
 	struct image_writer *w = image_writer_new(out, name,
 	                                          o.tag     ? o.tag
@@ -777,11 +648,12 @@ main(int argc, char **argv)
 	image_writer_finish_raw(w, (const char *)config.data, config.len);
 	outfile_commit();
 
-	for (size_t i = 0; i < p.njobs; i++)
-		free(p.jobs[i].error), free(p.jobs[i].label);
+	for (size_t i = 0; i < p.njobs; i++) {
+		work_item_free(&p.items[i]);
+		free(p.jobs[i].label);
+	}
 	free(p.jobs);
-	pthread_mutex_destroy(&p.lock);
-	pthread_cond_destroy(&p.changed);
+	free(p.items);
 	manifest_free_diff_ids(diff_ids, ndiff);
 	manifest_free(&m);
 	buffer_free(&config);
