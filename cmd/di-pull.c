@@ -75,6 +75,12 @@ usage(int status)
 	    "(default 0.5)\n"
 	    "      --timeout S      give up a connection idle for S seconds "
 	    "(default 60)\n"
+	    "      --low-speed B    ... or slower than B bytes/s for that "
+	    "long (default 1024, 0: no floor)\n"
+	    "      --request-timeout S  give up one request after S "
+	    "seconds (default 600, 0: none)\n"
+	    "      --deadline S     give up the whole pull after S seconds "
+	    "(default: none)\n"
 	    "  -q, --quiet          no progress\n"
 	    "      --progress       progress even when stderr is not a "
 	    "terminal\n"
@@ -144,6 +150,9 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_RETRIES,
 		OPT_DELAY,
 		OPT_TIMEOUT,
+		OPT_LOW_SPEED,
+		OPT_REQUEST_TIMEOUT,
+		OPT_DEADLINE,
 		OPT_PROGRESS,
 		OPT_HELP,
 		OPT_VERSION
@@ -164,6 +173,9 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"retries", required_argument, NULL, OPT_RETRIES},
 	    {"retry-delay", required_argument, NULL, OPT_DELAY},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"low-speed", required_argument, NULL, OPT_LOW_SPEED},
+	    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+	    {"deadline", required_argument, NULL, OPT_DEADLINE},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"help", no_argument, NULL, OPT_HELP},
@@ -180,6 +192,8 @@ parse_options(int argc, char **argv, struct options *o)
 	                                   .retries = 5,
 	                                   .retry_delay_ms = 500,
 	                                   .timeout = 60,
+	                                   .low_speed = 1024,
+	                                   .request_deadline = 600,
 	                                   .user_agent = "di-pull/" DI_VERSION};
 	while ((c = getopt_long(argc, argv, "o:j:q", longopts, NULL)) != -1) {
 		switch (c) {
@@ -240,6 +254,18 @@ parse_options(int argc, char **argv, struct options *o)
 			if (o->reg.timeout < 1)
 				usage_error(
 				    "--timeout wants at least 1 second");
+			break;
+		case OPT_LOW_SPEED:
+			o->reg.low_speed =
+			    number_arg(optarg, "--low-speed", 0, 1L << 30);
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			o->reg.request_deadline = number_arg(
+			    optarg, "--request-timeout", 0, 7 * 86400);
+			break;
+		case OPT_DEADLINE:
+			o->reg.deadline =
+			    number_arg(optarg, "--deadline", 0, 7 * 86400);
 			break;
 		case 'q':
 			o->quiet = 1;

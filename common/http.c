@@ -720,8 +720,9 @@ exchange(struct http_conn *c, const struct http_request *req, const char *auth,
 		             range, t);
 		if (rc != CURLE_OK || !is_redirect(t->resp->status))
 			break;
-		char *next = NULL;
-		curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &next);
+		/* Our own Location header: curl's is lost when a body is cut.
+		 */
+		const char *next = t->resp->location;
 		if (next == NULL) {
 			*why = "redirect without a Location";
 			break;

@@ -19,7 +19,12 @@ and can, on request:
                     --upstream-creds of its own); norange: ignore
                     Range; badrange: a 206 that does not continue where
                     asked; stall: stop sending half way through a blob;
-                    slow: answer after 0.6 s; notfound: answer 404.
+                    slow: answer after 0.6 s; notfound: answer 404;
+                    endless404, endless500, endless302: that status with
+                    a body that never ends (302: to the redirect host);
+                    drip: the answer --drip-bytes at a time, one lot
+                    every --drip-interval seconds; drip404: a 404 whose
+                    endless body drips so.
 With --tls CERT,KEY it speaks https (the redirect host stays http).
 It logs one line per request to --log: "PORT METHOD PATH range=R auth=A"
 (A: none, basic, bearer, other), never a secret.  It listens on 127.0.0.1
@@ -182,6 +187,10 @@ class Front(http.server.BaseHTTPRequestHandler):
         if fault == "redirect":
             loc = f"http://localhost:{REDIRECT_PORT[0]}{self.path}"
             return self.send(307, [("Location", loc)], b"")
+        if fault and fault.startswith("endless"):
+            return self.endless(int(fault[7:]))
+        if fault == "drip404":
+            return self.drip(404, [], None)
         status, headers, body = upstream(self.command, self.path,
                                          self.headers)
         keep = [(k, v) for k, v in headers if k.lower() in (
@@ -191,7 +200,51 @@ class Front(http.server.BaseHTTPRequestHandler):
             return self.send(status, keep, body)
         self.blob_fault(fault, status, keep, body)
 
+    def endless(self, status):
+        """STATUS with a body that goes on until the client hangs up;
+        logs how much the client took."""
+        self.send_response(status)
+        if status == 302:
+            self.send_header("Location",
+                             f"http://localhost:{REDIRECT_PORT[0]}{self.path}")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        chunk, sent = b"x" * 65536, 0
+        try:
+            while sent < ARGS.endless_max:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+        log(self.server.server_port, self, f" endless sent={sent}")
+
+    def drip(self, status, keep, body):
+        """The answer, --drip-bytes every --drip-interval seconds; BODY
+        None: an endless one."""
+        self.send_response(status)
+        for k, v in keep:
+            self.send_header(k, v)
+        if body is None:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        i, n = 0, ARGS.drip_bytes
+        try:
+            while body is None or i < len(body):
+                self.wfile.write(body[i:i + n] if body else b"x" * n)
+                self.wfile.flush()
+                i += n
+                time.sleep(ARGS.drip_interval)
+        except OSError:
+            pass
+        self.close_connection = True
+
     def blob_fault(self, fault, status, keep, body):
+        if fault == "drip":
+            return self.drip(status, keep, body)
         if fault == "corrupt":
             i = len(body) // 2
             body = body[:i] + bytes([body[i] ^ 0xFF]) + body[i + 1:]
@@ -254,6 +307,9 @@ def main():
     p.add_argument("--fault-path", default="/blobs/")
     p.add_argument("--fault-repeat", action="store_true")
     p.add_argument("--lifetime", type=int, default=300)
+    p.add_argument("--drip-bytes", type=int, default=1)
+    p.add_argument("--drip-interval", type=float, default=0.5)
+    p.add_argument("--endless-max", type=int, default=8 << 30)
     p.add_argument("--tls", metavar="CERT,KEY")
     ARGS = p.parse_args()
     main_srv = Server(("127.0.0.1", 0), Front)
