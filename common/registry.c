@@ -3,6 +3,7 @@
  * address and credentials, the answers to its challenges (Basic, Bearer
  * tokens from its realm), and the requests for manifests and blobs.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@ struct registry {
 	pthread_mutex_t lock; /* guards what follows */
 	enum auth_scheme auth;
 	char *realm, *service, *scope;
+	char **scopes; /* asked for beside the challenge's */
+	size_t nscopes;
 	char *bearer;        /* "Bearer <token>" */
 	double expires;      /* monotonic seconds */
 	unsigned generation; /* bumped when the Authorization changes */
@@ -92,6 +95,9 @@ registry_free(struct registry *r)
 	free(r->realm);
 	free(r->service);
 	free(r->scope);
+	for (size_t i = 0; i < r->nscopes; i++)
+		free(r->scopes[i]);
+	free(r->scopes);
 	auth_wipe_free(r->bearer);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -210,6 +216,37 @@ keep_token(struct registry_conn *c, const char *who, struct buffer *body)
 	return 0;
 }
 
+void
+registry_add_scope(struct registry *r, const char *scope)
+{
+	pthread_mutex_lock(&r->lock);
+	r->scopes = xreallocarray(r->scopes, r->nscopes + 1, sizeof(char *));
+	r->scopes[r->nscopes++] = xstrdup(scope);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The token URL: the challenge's scope, then each added one it is not. */
+static char *
+token_url(const struct registry *r)
+{
+	struct buffer b = {0};
+	char *url = auth_token_url(r->realm, r->service, r->scope);
+
+	buffer_addstr(&b, url);
+	free(url);
+	for (size_t i = 0; i < r->nscopes; i++) {
+		if (r->scope != NULL && strcmp(r->scope, r->scopes[i]) == 0)
+			continue;
+		char *e = curl_easy_escape(NULL, r->scopes[i], 0);
+		if (e == NULL)
+			err(EXIT_DATA, "malloc");
+		buffer_addf(&b, "%cscope=%s",
+		            strchr((char *)buffer_str(&b), '?') ? '&' : '?', e);
+		curl_free(e);
+	}
+	return buffer_detach(&b);
+}
+
 /* Fetch a Bearer token for the stored realm and scope; lock held. */
 static int
 fetch_token(struct registry_conn *c)
@@ -218,7 +255,7 @@ fetch_token(struct registry_conn *c)
 	struct buffer body = {0};
 	struct http_sink s;
 	struct http_response resp = {0};
-	char *url = auth_token_url(r->realm, r->service, r->scope);
+	char *url = token_url(r);
 	char *who = http_host_of(r->realm), *what;
 	struct http_auth basic = {
 	    .origin = r->realm, .current = basic_current, .ctx = r};
@@ -466,6 +503,254 @@ registry_fetch_blob(struct registry_conn *c, const char *digest, int64_t size,
 		rc = check_digest(c, what, digest, hex);
 	http_response_free(&resp);
 	http_sink_done(&s);
+	free(path);
+	free(what);
+	return rc;
+}
+
+/* Pushing. */
+
+int
+registry_blob_exists(struct registry_conn *c, const char *digest, int64_t size)
+{
+	struct http_response resp = {0};
+	char *path, *what;
+	int rc;
+
+	if (asprintf(&path, "/v2/%s/blobs/%s", c->reg->repository, digest) <
+	        0 ||
+	    asprintf(&what, "blob %s", digest) < 0)
+		err(EXIT_DATA, "malloc");
+	struct http_request req = {.what = what, .method = "HEAD"};
+	rc = registry_request(c, &req, path, &resp);
+	if (rc == 0 && resp.content_length >= 0 && resp.content_length != size)
+		rc = http_fail(
+		    c->http, "%s: the registry has %lld bytes, the image %lld",
+		    what, (long long)resp.content_length, (long long)size);
+	else if (rc == 0)
+		rc = 1;
+	else if (resp.status == 404)
+		rc = 0;
+	http_response_free(&resp);
+	free(path);
+	free(what);
+	return rc;
+}
+
+int
+registry_start_upload(struct registry_conn *c, const char *digest,
+                      const char *from, char **upload)
+{
+	struct http_response resp = {0};
+	char *path, *what;
+	int rc;
+
+	*upload = NULL;
+	if (from != NULL) {
+		char *f = curl_easy_escape(NULL, from, 0);
+		if (f == NULL ||
+		    asprintf(&path, "/v2/%s/blobs/uploads/?mount=%s&from=%s",
+		             c->reg->repository, digest, f) < 0 ||
+		    asprintf(&what, "blob %s mounted from %s", digest, from) <
+		        0)
+			err(EXIT_DATA, "malloc");
+		curl_free(f);
+	} else if (asprintf(&path, "/v2/%s/blobs/uploads/",
+	                    c->reg->repository) < 0 ||
+	           asprintf(&what, "upload of blob %s", digest) < 0) {
+		err(EXIT_DATA, "malloc");
+	}
+	struct http_request req = {.what = what, .method = "POST"};
+	rc = registry_request(c, &req, path, &resp);
+	if (rc == 0 && resp.status == 201 && from != NULL)
+		rc = 1;
+	else if (rc == 0 && resp.location == NULL)
+		rc = http_fail(c->http, "%s: HTTP %ld without a Location", what,
+		               resp.status);
+	else if (rc == 0)
+		*upload = xstrdup(resp.location);
+	http_response_free(&resp);
+	free(path);
+	free(what);
+	return rc;
+}
+
+/* Bytes of a chunk sent, as bytes of the blob. */
+struct chunk_progress {
+	registry_progress_fn *fn;
+	void *arg;
+	int64_t base;
+};
+
+static void
+on_chunk(void *arg, int64_t sent)
+{
+	struct chunk_progress *p = arg;
+
+	if (p->fn != NULL)
+		p->fn(p->arg, p->base + sent);
+}
+
+/* Take the registry's next upload URL, when it gives one. */
+static void
+follow_upload(char **upload, const struct http_response *resp)
+{
+	if (resp->location != NULL) {
+		free(*upload);
+		*upload = xstrdup(resp->location);
+	}
+}
+
+/* Where the registry is in upload *UPLOAD: *OFFSET, the bytes it holds. */
+static int
+upload_offset(struct registry_conn *c, char **upload, const char *what,
+              int64_t *offset)
+{
+	struct http_response resp = {0};
+	struct http_request req = {.what = what, .url = *upload};
+	long long first, last;
+	int rc = registry_request(c, &req, NULL, &resp);
+
+	if (rc == 0) {
+		follow_upload(upload, &resp);
+		*offset = 0;
+		if (resp.range != NULL &&
+		    sscanf(resp.range, "%*[bytes=]%lld-%lld", &first, &last) ==
+		        2)
+			*offset = last + 1;
+		else if (resp.range != NULL &&
+		         sscanf(resp.range, "%lld-%lld", &first, &last) == 2)
+			*offset = last + 1;
+	}
+	http_response_free(&resp);
+	return rc;
+}
+
+/* One PATCH of LEN bytes from OFFSET; *TRANSIENT when it may be resumed. */
+static int
+send_chunk(struct registry_conn *c, char **upload, const char *what, int fd,
+           int64_t offset, int64_t len, struct chunk_progress *cp,
+           int *transient)
+{
+	struct http_response resp = {0};
+	char range[64];
+	int rc;
+
+	snprintf(range, sizeof(range), "%lld-%lld", (long long)offset,
+	         (long long)(offset + len - 1));
+	cp->base = offset;
+	struct http_body body = {.fd = fd,
+	                         .offset = offset,
+	                         .len = len,
+	                         .progress = on_chunk,
+	                         .arg = cp};
+	struct http_request req = {.what = what,
+	                           .method = "PATCH",
+	                           .url = *upload,
+	                           .content_type = "application/octet-stream",
+	                           .content_range = range,
+	                           .body = &body,
+	                           .no_retry = 1};
+	rc = registry_request(c, &req, NULL, &resp);
+	if (rc == 0)
+		follow_upload(upload, &resp);
+	*transient = resp.transient;
+	http_response_free(&resp);
+	return rc;
+}
+
+/* The closing PUT ?digest=: the registry checks the bytes. */
+static int
+close_upload(struct registry_conn *c, const char *upload, const char *what,
+             const char *digest)
+{
+	struct http_response resp = {0};
+	char *url;
+	int rc;
+
+	if (asprintf(&url, "%s%cdigest=sha256%%3A%s", upload,
+	             strchr(upload, '?') ? '&' : '?', digest + 7) < 0)
+		err(EXIT_DATA, "malloc");
+	struct http_body none = {.fd = -1};
+	struct http_request req = {
+	    .what = what, .method = "PUT", .url = url, .body = &none};
+	rc = registry_request(c, &req, NULL, &resp);
+	if (rc == 0 && resp.digest != NULL && strcmp(resp.digest, digest) != 0)
+		rc = http_fail(c->http, "%s: the registry stored it as %s",
+		               what, resp.digest);
+	http_response_free(&resp);
+	free(url);
+	return rc;
+}
+
+int
+registry_upload_blob(struct registry_conn *c, char **upload, const char *digest,
+                     int fd, int64_t size, int64_t chunk,
+                     registry_progress_fn *progress, void *arg)
+{
+	const struct http_options *o = &c->reg->http;
+	struct chunk_progress cp = {.fn = progress, .arg = arg};
+	int64_t off = 0;
+	int fails = 0, transient, rc = 0;
+	char *what;
+
+	if (asprintf(&what, "upload of blob %s", digest) < 0)
+		err(EXIT_DATA, "malloc");
+	while (rc == 0 && off < size) {
+		int64_t n = size - off < chunk ? size - off : chunk;
+		if (send_chunk(c, upload, what, fd, off, n, &cp, &transient) ==
+		    0) {
+			off += n;
+			fails = 0;
+			continue;
+		}
+		if (!transient || fails >= o->retries) {
+			rc = -1;
+			break;
+		}
+		http_sleep_ms(http_backoff_ms(o, fails++, NULL));
+		/* The registry may hold part of the chunk: ask how much. */
+		rc = upload_offset(c, upload, what, &off);
+		if (rc == 0 && (off < 0 || off > size))
+			rc = http_fail(c->http,
+			               "%s: the registry holds %lld of "
+			               "%lld bytes",
+			               what, (long long)off, (long long)size);
+	}
+	if (rc == 0)
+		rc = close_upload(c, *upload, what, digest);
+	if (rc == 0 && progress != NULL)
+		progress(arg, size);
+	free(what);
+	return rc;
+}
+
+int
+registry_put_manifest(struct registry_conn *c, const char *ref,
+                      const char *media_type, const void *body, size_t len)
+{
+	struct http_response resp = {0};
+	char *path, *what, hex[DIGEST_MAX_HEX];
+	int rc;
+
+	if (asprintf(&path, "/v2/%s/manifests/%s", c->reg->repository, ref) <
+	        0 ||
+	    asprintf(&what, "manifest %s", ref) < 0)
+		err(EXIT_DATA, "malloc");
+	struct http_body b = {.data = body, .fd = -1, .len = (int64_t)len};
+	struct http_request req = {.what = what,
+	                           .method = "PUT",
+	                           .content_type = media_type,
+	                           .body = &b};
+	rc = registry_request(c, &req, path, &resp);
+	digest_buffer_hex("sha256", body, len, hex);
+	if (rc == 0 && resp.digest != NULL &&
+	    (strncmp(resp.digest, "sha256:", 7) != 0 ||
+	     strcmp(resp.digest + 7, hex) != 0))
+		rc = http_fail(
+		    c->http, "%s: the registry stored it as %s, not sha256:%s",
+		    what, resp.digest, hex);
+	http_response_free(&resp);
 	free(path);
 	free(what);
 	return rc;

@@ -87,6 +87,47 @@ int registry_fetch_blob(struct registry_conn *c, const char *digest,
                         int64_t size, int fd, registry_progress_fn *progress,
                         void *arg);
 
+/* Pushing. */
+
+/*
+ * Ask for SCOPE ("repository:NAME:pull,push", "repository:OTHER:pull")
+ * in every token, beside what the challenge names: pushing needs push on
+ * the repository and pull on the repositories blobs are mounted from.
+ */
+void registry_add_scope(struct registry *r, const char *scope);
+
+/* HEAD of blob DIGEST: 1 when the registry has it (SIZE bytes), 0 not. */
+int registry_blob_exists(struct registry_conn *c, const char *digest,
+                         int64_t size);
+
+/*
+ * Start an upload of DIGEST, mounted from repository FROM when it is not
+ * NULL: 1 when the registry mounted it (nothing to send), 0 with *UPLOAD
+ * (malloc'd: the upload's URL) when the bytes are to be sent.
+ */
+int registry_start_upload(struct registry_conn *c, const char *digest,
+                          const char *from, char **upload);
+
+/*
+ * Send SIZE bytes of FD as blob DIGEST to the upload *UPLOAD, CHUNK bytes
+ * per PATCH (Content-Range), then the closing PUT.  A chunk cut off is
+ * resumed from the offset the registry reports (GET on the upload URL);
+ * *UPLOAD follows the registry's Location answers.  PROGRESS: bytes the
+ * registry has.
+ */
+int registry_upload_blob(struct registry_conn *c, char **upload,
+                         const char *digest, int fd, int64_t size,
+                         int64_t chunk, registry_progress_fn *progress,
+                         void *arg);
+
+/*
+ * PUT the LEN bytes at BODY as manifest REF (a digest, or a tag last)
+ * with MEDIA_TYPE; the registry must answer with their digest.
+ */
+int registry_put_manifest(struct registry_conn *c, const char *ref,
+                          const char *media_type, const void *body,
+                          size_t len);
+
 /*
  * The registry's error document ({"errors":[{"code","message"}]}) as one
  * line of printable text, or -1 when BODY is not one.

@@ -1,0 +1,786 @@
+/*
+ * di-push: an IMAGE into a registry (HTTP API v2), sending only the blobs
+ * it lacks, the tag written last.
+ *
+ *	di-push [--creds USER:PASS] [--authfile FILE] [--cert-dir DIR]
+ *	        [--plain-http] [--tls-verify=false] [--compress none|gzip|zstd]
+ *	        [--digestfile FILE] [IMAGE] REFERENCE
+ *
+ * The shell it replaces:
+ *	skopeo copy docker-archive:IMAGE docker://REFERENCE
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "compress.h"
+#include "digest.h"
+#include "errors.h"
+#include "image.h"
+#include "instream.h"
+#include "json.h"
+#include "outfile.h"
+#include "progress.h"
+#include "reference.h"
+#include "registry.h"
+#include "spool.h"
+#include "workpool.h"
+#include "xalloc.h"
+
+#define COPY_BUFSZ (1 << 20)
+#define MAX_JOBS 16
+#define MAX_MOUNTS 16
+#define DIGEST_LEN (7 + DIGEST_MAX_HEX)
+
+#define MT_DOCKER_MANIFEST                                                     \
+	"application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define MT_DOCKER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+
+static void
+usage(int status)
+{
+	fprintf(
+	    status ? stderr : stdout,
+	    "usage: di-push [--creds USER:PASS] [--authfile FILE] [--cert-dir "
+	    "DIR]\n"
+	    "               [--plain-http] [--tls-verify=false] [--compress "
+	    "none|gzip|zstd]\n"
+	    "               [--digestfile FILE] [IMAGE] REFERENCE\n"
+	    "Push an IMAGE archive (a file, or standard input) to a "
+	    "registry.\n"
+	    "  REFERENCE            [registry[:port]/]repository[:tag]\n"
+	    "      --creds U:P      credentials (the argument is wiped after "
+	    "start)\n"
+	    "      --authfile FILE  credentials from this auth.json only\n"
+	    "      --cert-dir DIR   more CA certificates (*.crt, hashed "
+	    "names)\n"
+	    "      --plain-http     talk http, not https\n"
+	    "      --tls-verify=false  do not check the certificate (and "
+	    "allow http)\n"
+	    "      --compress C     uncompressed layers sent as gzip "
+	    "(default), zstd or none\n"
+	    "      --format F       manifest: docker or oci (default: as the "
+	    "layers need)\n"
+	    "      --mount-from R   a repository of the same registry to "
+	    "mount blobs from\n"
+	    "      --digestfile F   write the manifest digest to F too\n"
+	    "  -j, --jobs N         blobs sent at once (default 4)\n"
+	    "      --chunk-size B   bytes per upload request (default "
+	    "64 MiB)\n"
+	    "      --retries N      further attempts after a transient "
+	    "failure (default 5)\n"
+	    "      --retry-delay S  first backoff in seconds, doubling "
+	    "(default 0.5)\n"
+	    "      --timeout S      give up a connection idle for S seconds "
+	    "(default 60)\n"
+	    "      --low-speed B    ... or slower than B bytes/s for that "
+	    "long (default 1024, 0: no floor)\n"
+	    "      --request-timeout S  give up one request after S "
+	    "seconds (default 600, 0: none)\n"
+	    "      --deadline S     give up the whole push after S seconds "
+	    "(default: none)\n"
+	    "  -q, --quiet          no progress\n"
+	    "      --progress       progress even when stderr is not a "
+	    "terminal\n"
+	    "      --help, --version\n");
+	exit(status);
+}
+
+enum manifest_format { FORMAT_AUTO, FORMAT_DOCKER, FORMAT_OCI };
+
+struct options {
+	const char *authfile, *digestfile, *image, *reference;
+	char *creds; /* a copy; the argument itself is wiped */
+	enum compress_kind compress;
+	enum manifest_format format;
+	const char *mounts[MAX_MOUNTS];
+	size_t nmounts;
+	struct registry_options reg;
+	int64_t chunk;
+	int quiet, progress, jobs;
+};
+
+static long
+number_arg(const char *s, const char *what, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		usage_error("%s wants a number from %ld to %ld", what, lo, hi);
+	return v;
+}
+
+static double
+seconds_arg(const char *s, const char *what)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v >= 0 && v <= 3600))
+		usage_error("%s wants seconds from 0 to 3600", what);
+	return v;
+}
+
+/* Copy the credentials and overwrite the argument, so ps cannot see it. */
+static char *
+take_secret(char *arg)
+{
+	char *copy = xstrdup(arg);
+
+	explicit_bzero(arg, strlen(arg));
+	return copy;
+}
+
+enum {
+	OPT_CREDS = 256,
+	OPT_AUTHFILE,
+	OPT_CERT_DIR,
+	OPT_PLAIN,
+	OPT_TLS,
+	OPT_COMPRESS,
+	OPT_FORMAT,
+	OPT_MOUNT,
+	OPT_DIGESTFILE,
+	OPT_CHUNK,
+	OPT_RETRIES,
+	OPT_DELAY,
+	OPT_TIMEOUT,
+	OPT_LOW_SPEED,
+	OPT_REQUEST_TIMEOUT,
+	OPT_DEADLINE,
+	OPT_PROGRESS,
+	OPT_HELP,
+	OPT_VERSION
+};
+
+static const struct option longopts[] = {
+    {"creds", required_argument, NULL, OPT_CREDS},
+    {"authfile", required_argument, NULL, OPT_AUTHFILE},
+    {"cert-dir", required_argument, NULL, OPT_CERT_DIR},
+    {"plain-http", no_argument, NULL, OPT_PLAIN},
+    {"tls-verify", optional_argument, NULL, OPT_TLS},
+    {"compress", required_argument, NULL, OPT_COMPRESS},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"mount-from", required_argument, NULL, OPT_MOUNT},
+    {"digestfile", required_argument, NULL, OPT_DIGESTFILE},
+    {"jobs", required_argument, NULL, 'j'},
+    {"chunk-size", required_argument, NULL, OPT_CHUNK},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"retry-delay", required_argument, NULL, OPT_DELAY},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"low-speed", required_argument, NULL, OPT_LOW_SPEED},
+    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+    {"deadline", required_argument, NULL, OPT_DEADLINE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* The options of the transport, as di-pull has them. */
+static int
+transport_option(int c, struct registry_options *r)
+{
+	switch (c) {
+	case OPT_PLAIN:
+		r->plain_http = 1;
+		break;
+	case OPT_TLS:
+		if (optarg == NULL || strcmp(optarg, "true") == 0)
+			r->tls_verify = 1;
+		else if (strcmp(optarg, "false") == 0)
+			r->tls_verify = 0;
+		else
+			usage_error("--tls-verify wants true or false");
+		break;
+	case OPT_CERT_DIR:
+		r->cert_dir = optarg;
+		break;
+	case OPT_RETRIES:
+		r->retries = (int)number_arg(optarg, "--retries", 0, 100);
+		break;
+	case OPT_DELAY:
+		r->retry_delay_ms =
+		    (long)(seconds_arg(optarg, "--retry-delay") * 1000);
+		break;
+	case OPT_TIMEOUT:
+		r->timeout = (long)seconds_arg(optarg, "--timeout");
+		if (r->timeout < 1)
+			usage_error("--timeout wants at least 1 second");
+		break;
+	case OPT_LOW_SPEED:
+		r->low_speed = number_arg(optarg, "--low-speed", 0, 1L << 30);
+		break;
+	case OPT_REQUEST_TIMEOUT:
+		r->request_deadline =
+		    number_arg(optarg, "--request-timeout", 0, 7 * 86400);
+		break;
+	case OPT_DEADLINE:
+		r->deadline = number_arg(optarg, "--deadline", 0, 7 * 86400);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+static void
+set_format(const char *s, enum manifest_format *f)
+{
+	if (strcmp(s, "docker") == 0)
+		*f = FORMAT_DOCKER;
+	else if (strcmp(s, "oci") == 0)
+		*f = FORMAT_OCI;
+	else
+		usage_error("--format wants docker or oci");
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	int c;
+
+	o->compress = COMPRESS_GZIP;
+	o->jobs = 4;
+	o->chunk = 64 << 20;
+	o->reg = (struct registry_options){.tls_verify = 1,
+	                                   .retries = 5,
+	                                   .retry_delay_ms = 500,
+	                                   .timeout = 60,
+	                                   .low_speed = 1024,
+	                                   .request_deadline = 600,
+	                                   .user_agent = "di-push/" DI_VERSION};
+	while ((c = getopt_long(argc, argv, "j:q", longopts, NULL)) != -1) {
+		if (transport_option(c, &o->reg))
+			continue;
+		switch (c) {
+		case OPT_CREDS:
+			free(o->creds);
+			o->creds = take_secret(optarg);
+			break;
+		case OPT_AUTHFILE:
+			o->authfile = optarg;
+			break;
+		case OPT_COMPRESS:
+			if (compress_kind_parse(optarg, &o->compress) < 0)
+				usage_error("--compress wants none, gzip or "
+				            "zstd");
+			break;
+		case OPT_FORMAT:
+			set_format(optarg, &o->format);
+			break;
+		case OPT_MOUNT:
+			if (o->nmounts == MAX_MOUNTS)
+				usage_error("at most %d --mount-from",
+				            MAX_MOUNTS);
+			if (!reference_name_valid(optarg, strlen(optarg)))
+				usage_error("invalid repository '%s'", optarg);
+			o->mounts[o->nmounts++] = optarg;
+			break;
+		case OPT_DIGESTFILE:
+			o->digestfile = optarg;
+			break;
+		case 'j':
+			o->jobs =
+			    (int)number_arg(optarg, "--jobs", 1, MAX_JOBS);
+			break;
+		case OPT_CHUNK:
+			o->chunk =
+			    number_arg(optarg, "--chunk-size", 4096, 1L << 32);
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case OPT_PROGRESS:
+			o->progress = 1;
+			break;
+		case OPT_HELP:
+			usage(0);
+			break;
+		case OPT_VERSION:
+			print_version();
+			break;
+		default:
+			usage(EXIT_USAGE);
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		usage_error(argc == optind
+		                ? "no REFERENCE"
+		                : "one IMAGE and one REFERENCE only");
+	o->image = argc - optind == 2 ? argv[optind] : "-";
+	o->reference = argv[argc - 1];
+	if (o->quiet)
+		o->progress = 0;
+	else if (isatty(STDERR_FILENO))
+		o->progress = 1;
+}
+
+/* Credentials: --creds, else the auth files (as di-pull finds them). */
+static void
+find_credentials(const struct options *o, const struct reference *ref,
+                 struct auth_creds *c)
+{
+	char *why = NULL;
+
+	if (o->creds != NULL) {
+		if (auth_creds_parse(o->creds, strlen(o->creds), c, &why) < 0)
+			errx(EXIT_USAGE, "--creds: %s", why);
+		c->source = xstrdup("--creds");
+		return;
+	}
+	if (auth_creds_find(o->authfile, ref->domain, ref->path, c, &why) < 0)
+		errx(EXIT_DATA, "credentials: %s", why);
+}
+
+/* Blobs: each layer made ready (compressed, hashed) and sent by workers. */
+
+struct blob {
+	const char *diff_id;
+	const char *known; /* the stored digest, when the image names it */
+	enum compress_kind stored, sent;
+	char digest[DIGEST_LEN]; /* of the bytes sent */
+	int64_t size;
+	int fd; /* the bytes sent, spooled; -1 until then */
+	char *label;
+};
+
+struct push {
+	struct image *img;
+	struct registry *reg;
+	const struct options *o;
+	struct blob *blobs;
+	struct work_item *items;
+	size_t n;
+};
+
+/* Bytes into a spool file, hashed on the way. */
+struct spool_sink {
+	int fd;
+	struct digest sha;
+	int64_t len;
+};
+
+static int
+write_fully(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+to_spool(void *ctx, const void *buf, size_t len)
+{
+	struct spool_sink *s = ctx;
+
+	digest_update(&s->sha, buf, len);
+	s->len += (int64_t)len;
+	return write_fully(s->fd, buf, len);
+}
+
+/*
+ * Spool layer I as it will be sent: compressed on the way when it is
+ * stored plain and --compress asks for it; its digest and size learnt,
+ * the plain bytes checked against the diff_id.
+ */
+static int
+spool_layer(struct push *p, size_t i)
+{
+	struct blob *b = &p->blobs[i];
+	struct work_item *it = &p->items[i];
+	struct instream *in = image_layer_raw(p->img, i);
+	struct spool_sink s = {.fd = spool_tempfile()};
+	/* Only a plain layer is compressed; others go as they are. */
+	struct compressor *z =
+	    b->sent != b->stored ? compressor_new(b->sent, to_spool, &s) : NULL;
+	struct digest plain;
+	char *buf = xcalloc(1, COPY_BUFSZ), hex[DIGEST_MAX_HEX];
+	int64_t done = 0;
+	ssize_t n;
+	int rc = 0;
+
+	digest_init(&s.sha, "sha256");
+	digest_init(&plain, "sha256");
+	work_item_phase(it, z ? "compressing" : "reading");
+	while (rc == 0 && (n = instream_read(in, buf, COPY_BUFSZ)) > 0) {
+		digest_update(&plain, buf, (size_t)n);
+		if (z ? compressor_write(z, buf, (size_t)n) < 0
+		      : to_spool(&s, buf, (size_t)n) < 0)
+			rc = work_item_fail(it, "%s: %s", b->label,
+			                    z ? compressor_error(z)
+			                      : strerror(errno));
+		work_item_progress(it, done += n);
+	}
+	if (rc == 0 && n < 0)
+		rc = work_item_fail(it, "%s: %s", b->label, instream_error(in));
+	if (z != NULL && rc == 0 && compressor_finish(z) < 0)
+		rc = work_item_fail(it, "%s: compressing: %s", b->label,
+		                    strerror(errno));
+	else if (z != NULL && rc < 0)
+		compressor_abandon(z);
+	instream_close(in);
+	free(buf);
+	digest_final_hex(&plain, hex);
+	if (rc == 0 && b->stored == COMPRESS_NONE &&
+	    strcmp(hex, b->diff_id + 7) != 0)
+		rc = work_item_fail(it,
+		                    "%s: diff_id is sha256:%s, the config "
+		                    "says %s",
+		                    b->label, hex, b->diff_id);
+	digest_final_hex(&s.sha, hex);
+	if (rc == 0 && b->known != NULL && strcmp(hex, b->known + 7) != 0)
+		rc = work_item_fail(it,
+		                    "%s: content has digest sha256:%s, the "
+		                    "image says %s",
+		                    b->label, hex, b->known);
+	snprintf(b->digest, sizeof(b->digest), "sha256:%s", hex);
+	b->size = s.len;
+	b->fd = s.fd;
+	__atomic_store_n(&it->size, s.len, __ATOMIC_RELAXED);
+	return rc;
+}
+
+static void
+on_progress(void *arg, int64_t done)
+{
+	work_item_progress(arg, done);
+}
+
+/*
+ * Mount DIGEST from a candidate repository (--mount-from), or start its
+ * upload: 1 when mounted, 0 with *UPLOAD.
+ */
+static int
+mount_or_start(const struct options *o, struct registry_conn *c,
+               const char *digest, char **upload)
+{
+	for (size_t k = 0; k < o->nmounts; k++) {
+		int rc = registry_start_upload(c, digest, o->mounts[k], upload);
+		if (rc != 0)
+			return rc;
+		if (k + 1 < o->nmounts) {
+			free(*upload); /* abandoned: the registry expires it */
+			*upload = NULL;
+		}
+	}
+	return *upload ? 0 : registry_start_upload(c, digest, NULL, upload);
+}
+
+/* Send blob B unless the registry has it or can mount it. */
+static int
+send_blob(struct push *p, struct registry_conn *c, size_t i)
+{
+	struct blob *b = &p->blobs[i];
+	struct work_item *it = &p->items[i];
+	char *upload = NULL;
+	int rc;
+
+	work_item_phase(it, "checking");
+	rc = registry_blob_exists(c, b->digest, b->size);
+	if (rc == 1) {
+		it->outcome = "present";
+		return 0;
+	}
+	if (rc == 0) {
+		work_item_phase(it, "mounting");
+		rc = mount_or_start(p->o, c, b->digest, &upload);
+	}
+	if (rc == 1) {
+		it->outcome = "mounted";
+		return 0;
+	}
+	if (rc == 0 && b->fd < 0)
+		rc = spool_layer(p, i) < 0 ? -2 : 0;
+	if (rc == 0) {
+		work_item_phase(it, "uploading");
+		work_item_progress(it, 0);
+		rc = registry_upload_blob(c, &upload, b->digest, b->fd, b->size,
+		                          p->o->chunk, on_progress, it);
+	}
+	free(upload);
+	if (rc == -1)
+		return work_item_fail(it, "%s", registry_conn_error(c));
+	return rc;
+}
+
+static int
+run_job(void *ctx, void *worker, size_t i)
+{
+	struct push *p = ctx;
+	struct blob *b = &p->blobs[i];
+	int rc = 0;
+
+	if (b->known == NULL)
+		rc = spool_layer(p, i);
+	else
+		snprintf(b->digest, sizeof(b->digest), "%s", b->known);
+	if (rc == 0)
+		rc = send_blob(p, worker, i);
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	return rc < 0 ? -1 : 0;
+}
+
+static void *
+conn_new(void *ctx)
+{
+	return registry_conn_new(((struct push *)ctx)->reg);
+}
+
+static void
+conn_free(void *c)
+{
+	registry_conn_free(c);
+}
+
+/* What to send for each layer, and so which manifest. */
+
+static enum compress_kind
+stored_kind(const struct push *p, size_t i)
+{
+	const char *s = image_layer_compression(p->img, i);
+	enum compress_kind k;
+
+	if (compress_kind_parse(s, &k) < 0)
+		errx(EXIT_DATA,
+		     "%s: layer %zu is compressed with %s, which "
+		     "registries do not take",
+		     image_label(p->img), i + 1, s);
+	return k;
+}
+
+static enum manifest_format
+plan_blobs(struct push *p)
+{
+	int all_gzip = 1;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct blob *b = &p->blobs[i];
+		b->diff_id = image_layer_diff_id(p->img, i);
+		b->stored = stored_kind(p, i);
+		b->sent =
+		    b->stored == COMPRESS_NONE ? p->o->compress : b->stored;
+		b->fd = -1;
+		b->size = image_layer_size(p->img, i);
+		/* The digest is known without reading only as stored. */
+		if (b->sent == b->stored)
+			b->known = b->stored == COMPRESS_NONE
+			               ? b->diff_id
+			               : image_layer_digest(p->img, i);
+		if (b->sent != COMPRESS_GZIP)
+			all_gzip = 0;
+		if (asprintf(&b->label, "%s: layer %zu", image_label(p->img),
+		             i + 1) < 0)
+			err(EXIT_DATA, "malloc");
+		p->items[i] =
+		    (struct work_item){.name = b->diff_id, .size = b->size};
+	}
+	if (p->o->format == FORMAT_DOCKER && !all_gzip)
+		errx(EXIT_USAGE, "--format docker: a Docker manifest takes "
+		                 "gzip layers only (give --compress gzip, or "
+		                 "--format oci)");
+	if (p->o->format != FORMAT_AUTO)
+		return p->o->format;
+	return all_gzip ? FORMAT_DOCKER : FORMAT_OCI;
+}
+
+static void
+push_layers(struct push *p)
+{
+	struct workpool_ops ops = {.worker_new = conn_new,
+	                           .worker_free = conn_free,
+	                           .run = run_job,
+	                           .ctx = p};
+	struct progress *pr = progress_new(p->o->progress);
+	struct workpool *pool =
+	    workpool_start(p->items, p->n, (size_t)p->o->jobs, &ops, pr);
+
+	workpool_finish(pool);
+	progress_free(pr);
+}
+
+/* The config, from memory, after the layers. */
+static void
+push_config(const struct options *o, struct registry_conn *c, const char *bytes,
+            size_t len, char digest[DIGEST_LEN])
+{
+	char hex[DIGEST_MAX_HEX], *upload = NULL;
+	int rc;
+
+	digest_buffer_hex("sha256", bytes, len, hex);
+	snprintf(digest, DIGEST_LEN, "sha256:%s", hex);
+	rc = registry_blob_exists(c, digest, (int64_t)len);
+	if (rc == 0)
+		rc = mount_or_start(o, c, digest, &upload);
+	if (rc == 0) {
+		int fd = spool_tempfile();
+		if (write_fully(fd, bytes, len) < 0)
+			err(EXIT_DATA, "temporary file");
+		rc = registry_upload_blob(c, &upload, digest, fd, (int64_t)len,
+		                          (int64_t)len + 1, NULL, NULL);
+		close(fd);
+	}
+	free(upload);
+	if (rc < 0)
+		errx(EXIT_DATA, "%s", registry_conn_error(c));
+}
+
+static jv
+descriptor(const char *media_type, const char *digest, int64_t size)
+{
+	jv d = jv_object();
+
+	d = jv_object_set(d, jv_string("mediaType"), jv_string(media_type));
+	d = jv_object_set(d, jv_string("digest"), jv_string(digest));
+	return jv_object_set(d, jv_string("size"), jv_number((double)size));
+}
+
+static const char *
+layer_type(enum manifest_format f, enum compress_kind k)
+{
+	if (f == FORMAT_DOCKER)
+		return MT_DOCKER_GZIP;
+	return k == COMPRESS_GZIP   ? MT_OCI_LAYER "+gzip"
+	       : k == COMPRESS_ZSTD ? MT_OCI_LAYER "+zstd"
+	                            : MT_OCI_LAYER;
+}
+
+/* The image manifest, canonical JSON (so the same image, the same digest). */
+static char *
+manifest_text(const struct push *p, enum manifest_format f, const char *config,
+              size_t config_len)
+{
+	int docker = f == FORMAT_DOCKER;
+	jv m = jv_object(), layers = jv_array();
+
+	m = jv_object_set(m, jv_string("schemaVersion"), jv_number(2));
+	m = jv_object_set(
+	    m, jv_string("mediaType"),
+	    jv_string(docker ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST));
+	m = jv_object_set(m, jv_string("config"),
+	                  descriptor(docker ? MT_DOCKER_CONFIG : MT_OCI_CONFIG,
+	                             config, (int64_t)config_len));
+	for (size_t i = 0; i < p->n; i++)
+		layers = jv_array_append(
+		    layers, descriptor(layer_type(f, p->blobs[i].sent),
+		                       p->blobs[i].digest, p->blobs[i].size));
+	m = jv_object_set(m, jv_string("layers"), layers);
+	return json_dump(m);
+}
+
+static void
+write_digestfile(const char *path, const char *digest)
+{
+	int fd = outfile_open(path, OUT_TEXT);
+
+	if (write_fully(fd, digest, strlen(digest)) < 0 ||
+	    write_fully(fd, "\n", 1) < 0)
+		outfile_write_failed(fd);
+	outfile_commit();
+}
+
+static void
+add_scopes(struct registry *reg, const struct options *o,
+           const struct reference *ref)
+{
+	char *s;
+
+	if (asprintf(&s, "repository:%s:pull,push", ref->path) < 0)
+		err(EXIT_DATA, "malloc");
+	registry_add_scope(reg, s);
+	free(s);
+	for (size_t i = 0; i < o->nmounts; i++) {
+		if (asprintf(&s, "repository:%s:pull", o->mounts[i]) < 0)
+			err(EXIT_DATA, "malloc");
+		registry_add_scope(reg, s);
+		free(s);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct reference ref;
+	struct auth_creds creds;
+	char *why, *label, config_digest[DIGEST_LEN], digest[DIGEST_LEN];
+
+	parse_options(argc, argv, &o);
+	if (reference_parse(o.reference, strlen(o.reference), &ref, &why) < 0)
+		usage_error("%s: %s", o.reference, why);
+	if (ref.digest != NULL)
+		usage_error("%s: push to a tag, not a digest", o.reference);
+	if (asprintf(&label, "%s/%s", ref.domain, ref.path) < 0)
+		err(EXIT_DATA, "malloc");
+	find_credentials(&o, &ref, &creds);
+	auth_wipe_free(o.creds);
+
+	struct push p = {.o = &o, .img = image_open(o.image, NULL, NULL)};
+	p.n = image_layer_count(p.img);
+	p.blobs = xcalloc(p.n ? p.n : 1, sizeof(*p.blobs));
+	p.items = xcalloc(p.n ? p.n : 1, sizeof(*p.items));
+	enum manifest_format f = plan_blobs(&p);
+
+	p.reg = registry_new(reference_api_host(&ref), ref.path, label, &o.reg,
+	                     &creds);
+	add_scopes(p.reg, &o, &ref);
+	struct registry_conn *c = registry_conn_new(p.reg);
+	if (registry_ping(c) < 0)
+		errx(EXIT_DATA, "%s", registry_conn_error(c));
+	push_layers(&p);
+
+	size_t config_len;
+	const char *config = image_config_bytes(p.img, &config_len);
+	push_config(&o, c, config, config_len, config_digest);
+	char *m = manifest_text(&p, f, config_digest, config_len),
+	     hex[DIGEST_MAX_HEX];
+	digest_buffer_hex("sha256", m, strlen(m), hex);
+	snprintf(digest, sizeof(digest), "sha256:%s", hex);
+	/* By digest first: the tag is written only when all is there. */
+	const char *type =
+	    f == FORMAT_DOCKER ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST;
+	if (registry_put_manifest(c, digest, type, m, strlen(m)) < 0 ||
+	    registry_put_manifest(c, ref.tag ? ref.tag : "latest", type, m,
+	                          strlen(m)) < 0)
+		errx(EXIT_DATA, "%s", registry_conn_error(c));
+	printf("%s\n", digest);
+	if (fflush(stdout) != 0)
+		outfile_write_failed(STDOUT_FILENO);
+	if (o.digestfile != NULL)
+		write_digestfile(o.digestfile, digest);
+
+	for (size_t i = 0; i < p.n; i++) {
+		work_item_free(&p.items[i]);
+		free(p.blobs[i].label);
+	}
+	free(p.blobs);
+	free(p.items);
+	free(m);
+	registry_conn_free(c);
+	registry_free(p.reg);
+	image_close(p.img);
+	reference_free(&ref);
+	free(label);
+	return 0;
+}
