@@ -488,6 +488,8 @@ read_cb(char *p, size_t size, size_t nmemb, void *ud)
 	size_t want = size * nmemb;
 	ssize_t n;
 
+	if (b == NULL)
+		return 0;
 	if ((int64_t)want > b->len - t->sent)
 		want = (size_t)(b->len - t->sent);
 	if (want == 0)
@@ -506,6 +508,19 @@ read_cb(char *p, size_t size, size_t nmemb, void *ud)
 	if (b->progress != NULL)
 		b->progress(b->arg, t->sent);
 	return (size_t)n;
+}
+
+/* curl rewinds a body to send it again (on a fresh connection). */
+static int
+seek_cb(void *ud, curl_off_t offset, int origin)
+{
+	struct transfer *t = ud;
+
+	if (origin != SEEK_SET || offset < 0 ||
+	    offset > (t->body ? t->body->len : 0))
+		return CURL_SEEKFUNC_CANTSEEK;
+	t->sent = offset;
+	return CURL_SEEKFUNC_OK;
 }
 
 /* URLs. */
@@ -613,6 +628,8 @@ set_method(CURL *curl, const struct http_request *req, struct transfer *t)
 		curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(curl, CURLOPT_READDATA, t);
+		curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(curl, CURLOPT_SEEKDATA, t);
 		curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
 		                 (curl_off_t)(req->body ? req->body->len : 0));
 		if (strcmp(m, "PUT") != 0)
@@ -670,6 +687,13 @@ perform(struct http_conn *c, const struct http_request *req, const char *url,
 	curl_easy_setopt(c->curl, CURLOPT_NOBODY, 0L);
 	curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 0L);
 	set_method(c->curl, req, t);
+	/*
+	 * curl sends a request again by itself when a reused connection turns
+	 * out dead; a request its caller resumes (a chunk of an upload) must
+	 * not be replayed behind its back, so it gets a connection of its own.
+	 */
+	curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT,
+	                 req->no_retry ? 1L : 0L);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, ms);
 	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, t);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);

@@ -604,7 +604,7 @@ follow_upload(char **upload, const struct http_response *resp)
 /* Where the registry is in upload *UPLOAD: *OFFSET, the bytes it holds. */
 static int
 upload_offset(struct registry_conn *c, char **upload, const char *what,
-              int64_t *offset)
+              int64_t *offset, long *status)
 {
 	struct http_response resp = {0};
 	struct http_request req = {.what = what, .url = *upload};
@@ -622,15 +622,19 @@ upload_offset(struct registry_conn *c, char **upload, const char *what,
 		         sscanf(resp.range, "%lld-%lld", &first, &last) == 2)
 			*offset = last + 1;
 	}
+	*status = resp.status;
 	http_response_free(&resp);
 	return rc;
 }
 
-/* One PATCH of LEN bytes from OFFSET; *TRANSIENT when it may be resumed. */
+/*
+ * One PATCH of LEN bytes from OFFSET: 0, or -1 with *STATUS (0: no
+ * answer) and *TRANSIENT.
+ */
 static int
 send_chunk(struct registry_conn *c, char **upload, const char *what, int fd,
            int64_t offset, int64_t len, struct chunk_progress *cp,
-           int *transient)
+           long *status, int *transient)
 {
 	struct http_response resp = {0};
 	char range[64];
@@ -639,11 +643,9 @@ send_chunk(struct registry_conn *c, char **upload, const char *what, int fd,
 	snprintf(range, sizeof(range), "%lld-%lld", (long long)offset,
 	         (long long)(offset + len - 1));
 	cp->base = offset;
-	struct http_body body = {.fd = fd,
-	                         .offset = offset,
-	                         .len = len,
-	                         .progress = on_chunk,
-	                         .arg = cp};
+	struct http_body body = {
+	    .fd = fd, .offset = offset, .len = len, .progress = on_chunk,
+	    .arg = cp};
 	struct http_request req = {.what = what,
 	                           .method = "PATCH",
 	                           .url = *upload,
@@ -654,9 +656,36 @@ send_chunk(struct registry_conn *c, char **upload, const char *what, int fd,
 	rc = registry_request(c, &req, NULL, &resp);
 	if (rc == 0)
 		follow_upload(upload, &resp);
+	*status = resp.status;
 	*transient = resp.transient;
 	http_response_free(&resp);
 	return rc;
+}
+
+/*
+ * After a chunk failed: where to go on from.  The registry may hold part
+ * of the chunk, so it is asked (GET on the upload URL); an upload it no
+ * longer takes (a registry whose upload URL carries a state that the cut
+ * left behind answers 404) is started again from the first byte.
+ */
+static int
+recover_upload(struct registry_conn *c, char **upload, const char *what,
+               const char *digest, int64_t size, int64_t *off)
+{
+	long status = 0;
+
+	if (upload_offset(c, upload, what, off, &status) == 0) {
+		if (*off >= 0 && *off <= size)
+			return 0;
+		return http_fail(c->http,
+		                 "%s: the registry holds %lld of %lld bytes",
+		                 what, (long long)*off, (long long)size);
+	}
+	if (status != 404 && status != 400 && status != 416)
+		return -1;
+	free(*upload);
+	*off = 0;
+	return registry_start_upload(c, digest, NULL, upload);
 }
 
 /* The closing PUT ?digest=: the registry checks the bytes. */
@@ -684,38 +713,35 @@ close_upload(struct registry_conn *c, const char *upload, const char *what,
 }
 
 int
-registry_upload_blob(struct registry_conn *c, char **upload, const char *digest,
-                     int fd, int64_t size, int64_t chunk,
+registry_upload_blob(struct registry_conn *c, char **upload,
+                     const char *digest, int fd, int64_t size, int64_t chunk,
                      registry_progress_fn *progress, void *arg)
 {
 	const struct http_options *o = &c->reg->http;
 	struct chunk_progress cp = {.fn = progress, .arg = arg};
 	int64_t off = 0;
 	int fails = 0, transient, rc = 0;
+	long status;
 	char *what;
 
 	if (asprintf(&what, "upload of blob %s", digest) < 0)
 		err(EXIT_DATA, "malloc");
 	while (rc == 0 && off < size) {
 		int64_t n = size - off < chunk ? size - off : chunk;
-		if (send_chunk(c, upload, what, fd, off, n, &cp, &transient) ==
-		    0) {
+		if (send_chunk(c, upload, what, fd, off, n, &cp, &status,
+		               &transient) == 0) {
 			off += n;
 			fails = 0;
 			continue;
 		}
-		if (!transient || fails >= o->retries) {
+		/* Cut off, or refused for where it starts: go on. */
+		if ((!transient && status != 404 && status != 416) ||
+		    fails >= o->retries) {
 			rc = -1;
 			break;
 		}
 		http_sleep_ms(http_backoff_ms(o, fails++, NULL));
-		/* The registry may hold part of the chunk: ask how much. */
-		rc = upload_offset(c, upload, what, &off);
-		if (rc == 0 && (off < 0 || off > size))
-			rc = http_fail(c->http,
-			               "%s: the registry holds %lld of "
-			               "%lld bytes",
-			               what, (long long)off, (long long)size);
+		rc = recover_upload(c, upload, what, digest, size, &off);
 	}
 	if (rc == 0)
 		rc = close_upload(c, *upload, what, digest);
