@@ -602,6 +602,10 @@ plan_blobs(struct push *p)
 		                 "--format oci)");
 	if (p->o->format != FORMAT_AUTO)
 		return p->o->format;
+	/* An OCI image stays OCI; a Docker one too, unless its layers
+	 * need OCI's media types (zstd, none). */
+	if (strcmp(image_form(p->img), "oci") == 0)
+		return FORMAT_OCI;
 	return all_gzip ? FORMAT_DOCKER : FORMAT_OCI;
 }
 

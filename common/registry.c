@@ -633,8 +633,8 @@ upload_offset(struct registry_conn *c, char **upload, const char *what,
  */
 static int
 send_chunk(struct registry_conn *c, char **upload, const char *what, int fd,
-           int64_t offset, int64_t len, struct chunk_progress *cp,
-           long *status, int *transient)
+           int64_t offset, int64_t len, struct chunk_progress *cp, long *status,
+           int *transient)
 {
 	struct http_response resp = {0};
 	char range[64];
@@ -643,9 +643,11 @@ send_chunk(struct registry_conn *c, char **upload, const char *what, int fd,
 	snprintf(range, sizeof(range), "%lld-%lld", (long long)offset,
 	         (long long)(offset + len - 1));
 	cp->base = offset;
-	struct http_body body = {
-	    .fd = fd, .offset = offset, .len = len, .progress = on_chunk,
-	    .arg = cp};
+	struct http_body body = {.fd = fd,
+	                         .offset = offset,
+	                         .len = len,
+	                         .progress = on_chunk,
+	                         .arg = cp};
 	struct http_request req = {.what = what,
 	                           .method = "PATCH",
 	                           .url = *upload,
@@ -713,8 +715,8 @@ close_upload(struct registry_conn *c, const char *upload, const char *what,
 }
 
 int
-registry_upload_blob(struct registry_conn *c, char **upload,
-                     const char *digest, int fd, int64_t size, int64_t chunk,
+registry_upload_blob(struct registry_conn *c, char **upload, const char *digest,
+                     int fd, int64_t size, int64_t chunk,
                      registry_progress_fn *progress, void *arg)
 {
 	const struct http_options *o = &c->reg->http;

@@ -125,8 +125,7 @@ int registry_upload_blob(struct registry_conn *c, char **upload,
  * with MEDIA_TYPE; the registry must answer with their digest.
  */
 int registry_put_manifest(struct registry_conn *c, const char *ref,
-                          const char *media_type, const void *body,
-                          size_t len);
+                          const char *media_type, const void *body, size_t len);
 
 /*
  * The registry's error document ({"errors":[{"code","message"}]}) as one

@@ -197,7 +197,8 @@ class Front(http.server.BaseHTTPRequestHandler):
         if n >= len(kinds) and not ARGS.fault_repeat:
             return None
         kind = kinds[min(n, len(kinds) - 1)]
-        if kind == "ok":
+        if kind == "ok" or (kind in ("cut", "flip") and
+                            self.command != "PATCH"):
             return None
         with LOCK:
             if ARGS.max_faults is not None:
