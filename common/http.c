@@ -3,6 +3,7 @@
  * bodies into sinks, uploads, and the retry loop around them.
  */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ struct http_conn {
 	char *label;
 	CURL *curl;
 	char *error;
+	struct buffer cas; /* the CA certificates, with --cert-dir */
 };
 
 /* Which limit ended a transfer. */
@@ -148,6 +150,43 @@ idle_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	return 1;
 }
 
+/*
+ * The system's CA certificates and every *.crt in DIR, as one PEM text
+ * (what --cert-dir means to podman and skopeo).  0, or -1 with *WHY.
+ */
+static int
+load_cas(struct buffer *b, const char *dir, const char **why)
+{
+	const char *system = curl_version_info(CURLVERSION_NOW)->cainfo;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (system != NULL && buffer_read_file(b, system, 64 << 20) < 0)
+		buffer_reset(b); /* none there: only the directory's */
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		char *path;
+		if (n < 5 || strcmp(e->d_name + n - 4, ".crt") != 0)
+			continue;
+		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+			err(EXIT_DATA, "malloc");
+		buffer_append(b, "\n", 1);
+		int rc = buffer_read_file(b, path, 16 << 20);
+		free(path);
+		if (rc < 0) {
+			*why = strerror(errno);
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
 struct http_conn *
 http_conn_new(const struct http_options *o, const char *label)
 {
@@ -175,8 +214,15 @@ http_conn_new(const struct http_options *o, const char *label)
 	                 o->tls_verify ? 1L : 0L);
 	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST,
 	                 o->tls_verify ? 2L : 0L);
-	if (o->ca_dir != NULL)
-		curl_easy_setopt(c->curl, CURLOPT_CAPATH, o->ca_dir);
+	const char *why;
+	if (o->ca_dir != NULL && load_cas(&c->cas, o->ca_dir, &why) < 0)
+		errx(EXIT_DATA, "--cert-dir %s: %s", o->ca_dir, why);
+	if (o->ca_dir != NULL) {
+		struct curl_blob blob = {.data = c->cas.data,
+		                         .len = c->cas.len,
+		                         .flags = CURL_BLOB_NOCOPY};
+		curl_easy_setopt(c->curl, CURLOPT_CAINFO_BLOB, &blob);
+	}
 	curl_easy_setopt(c->curl, CURLOPT_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(c->curl, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	return c;
@@ -188,6 +234,7 @@ http_conn_free(struct http_conn *c)
 	if (c == NULL)
 		return;
 	curl_easy_cleanup(c->curl);
+	buffer_free(&c->cas);
 	free(c->label);
 	free(c->error);
 	free(c);

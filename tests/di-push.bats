@@ -301,6 +301,23 @@ uploads_since() {
 	[[ ${lines[0]} == "usage: di-push "* ]]
 }
 
+@test "https: the certificate is checked, --cert-dir adds a CA, --tls-verify=false skips it" {
+	require openssl
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -days 1 \
+		-keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+	mkdir "$T/certs" && cp "$T/cert.pem" "$T/certs/front.crt"
+	front_start --tls "$T/cert.pem,$T/key.pem" --bearer --token-creds bob:pw
+	run di-push -q --retries 0 --creds bob:pw "$IMG/a.tar" "$FRONT/test/tls:1"
+	[ "$status" -eq 1 ]
+	[[ $output == "di-push: $FRONT/test/tls: /v2/: SSL peer certificate or SSH remote key was not OK"* ]]
+	local digest
+	digest=$(di-push -q --cert-dir "$T/certs" --creds bob:pw "$IMG/a.tar" "$FRONT/test/tls:1")
+	[ "$(raw_manifest "$REG/test/tls:1" | sha)" = "$digest" ]
+	[ "$(di-push -q --tls-verify=false --creds bob:pw "$IMG/a.tar" "$FRONT/test/tls:2")" = "$digest" ]
+	grep -q ' /token?.* auth=basic$' "$FRONT_LOG"
+}
+
 @test "not an image, and nothing listening" {
 	echo nothing >"$T/x.tar"
 	run push "$T/x.tar" "$REG/test/x:1"

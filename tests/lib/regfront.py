@@ -238,7 +238,8 @@ class Front(http.server.BaseHTTPRequestHandler):
 
     def relocate(self, headers):
         """The registry's answer headers, its Location made ours."""
-        mine = f"http://127.0.0.1:{self.server.server_port}"
+        scheme = "https" if ARGS.tls else "http"
+        mine = f"{scheme}://127.0.0.1:{self.server.server_port}"
         keep = []
         for k, v in headers:
             if k.lower() == "location":
