@@ -28,6 +28,7 @@
 #include "outfile.h"
 #include "reference.h"
 #include "registry.h"
+#include "registry_args.h"
 #include "progress.h"
 #include "spool.h"
 #include "workpool.h"
@@ -39,99 +40,42 @@
 static void
 usage(int status)
 {
-	fprintf(
-	    status ? stderr : stdout,
-	    "usage: di-pull [--os OS] [--arch ARCH] [--variant V] [--name "
-	    "NAME] "
-	    "[--tag TAG]\n"
-	    "               [--creds USER:PASS] [--authfile FILE] "
-	    "[--plain-http]\n"
-	    "               [--tls-verify=false] [-o FILE] REFERENCE\n"
-	    "Pull an image from a registry and write it as an IMAGE "
-	    "archive.\n"
-	    "  REFERENCE            [registry[:port]/]repository[:tag]"
-	    "[@sha256:digest]\n"
-	    "      --os OS          platform to choose from an index "
-	    "(default linux)\n"
-	    "      --arch ARCH      architecture (default: this machine's)\n"
-	    "      --variant V      architecture variant (v7, v8...)\n"
-	    "      --name NAME      name in the archive (default: the "
-	    "reference's)\n"
-	    "      --tag TAG        tag in the archive (default: the "
-	    "reference's, or latest)\n"
-	    "      --creds U:P      credentials (the argument is wiped after "
-	    "start)\n"
-	    "      --authfile FILE  credentials from this auth.json only\n"
-	    "      --plain-http     talk http, not https\n"
-	    "      --tls-verify=false  do not check the certificate (and "
-	    "allow http)\n"
-	    "      --format F       hybrid (default), docker, oci, legacy\n"
-	    "  -o, --output FILE    write to FILE (renamed into place at the "
-	    "end)\n"
-	    "  -j, --jobs N         blobs fetched at once (default 4)\n"
-	    "      --retries N      further attempts after a transient "
-	    "failure (default 5)\n"
-	    "      --retry-delay S  first backoff in seconds, doubling "
-	    "(default 0.5)\n"
-	    "      --timeout S      give up a connection idle for S seconds "
-	    "(default 60)\n"
-	    "      --low-speed B    ... or slower than B bytes/s for that "
-	    "long (default 1024, 0: no floor)\n"
-	    "      --request-timeout S  give up one request after S "
-	    "seconds (default 600, 0: none)\n"
-	    "      --deadline S     give up the whole pull after S seconds "
-	    "(default: none)\n"
-	    "  -q, --quiet          no progress\n"
-	    "      --progress       progress even when stderr is not a "
-	    "terminal\n"
-	    "      --help, --version\n");
+	fprintf(status ? stderr : stdout,
+	        "usage: di-pull [--os OS] [--arch ARCH] [--variant V] [--name "
+	        "NAME] [--tag TAG]\n"
+	        "               [--creds USER:PASS] [--authfile FILE] "
+	        "[--plain-http]\n"
+	        "               [--tls-verify=false] [-o FILE] REFERENCE\n"
+	        "Pull an image from a registry and write it as an IMAGE "
+	        "archive.\n"
+	        "  REFERENCE            [registry[:port]/]repository[:tag]"
+	        "[@sha256:digest]\n"
+	        "      --os OS          platform to choose from an index "
+	        "(default linux)\n"
+	        "      --arch ARCH      architecture (default: this "
+	        "machine's)\n"
+	        "      --variant V      architecture variant (v7, v8...)\n"
+	        "      --name NAME      name in the archive (default: the "
+	        "reference's)\n"
+	        "      --tag TAG        tag in the archive (default: the "
+	        "reference's, or latest)\n"
+	        "      --format F       hybrid (default), docker, oci, legacy\n"
+	        "  -o, --output FILE    write to FILE (renamed into place at "
+	        "the end)\n"
+	        "  -j, --jobs N         blobs fetched at once (default 4)\n"
+	        "  -q, --quiet          no progress\n"
+	        "      --progress       progress even when stderr is not a "
+	        "terminal\n" REGISTRY_USAGE "      --help, --version\n");
 	exit(status);
 }
 
 struct options {
-	const char *os, *arch, *variant, *name, *tag, *authfile, *output;
-	char *creds; /* a copy; the argument itself is wiped */
+	const char *os, *arch, *variant, *name, *tag, *output;
 	const char *reference;
 	enum image_format format;
-	struct registry_options reg;
+	struct registry_args net;
 	int quiet, progress, jobs;
 };
-
-static long
-number_arg(const char *s, const char *what, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		usage_error("%s wants a number from %ld to %ld", what, lo, hi);
-	return v;
-}
-
-static double
-seconds_arg(const char *s, const char *what)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !(v >= 0 && v <= 3600))
-		usage_error("%s wants seconds from 0 to 3600", what);
-	return v;
-}
-
-/* Copy the credentials and overwrite the argument, so ps cannot see it. */
-static char *
-take_secret(char *arg)
-{
-	char *copy = strdup(arg);
-
-	if (copy == NULL)
-		err(EXIT_DATA, "malloc");
-	explicit_bzero(arg, strlen(arg));
-	return copy;
-}
 
 static void
 parse_options(int argc, char **argv, struct options *o)
@@ -142,17 +86,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_VARIANT,
 		OPT_NAME,
 		OPT_TAG,
-		OPT_CREDS,
-		OPT_AUTHFILE,
-		OPT_PLAIN,
-		OPT_TLS,
 		OPT_FORMAT,
-		OPT_RETRIES,
-		OPT_DELAY,
-		OPT_TIMEOUT,
-		OPT_LOW_SPEED,
-		OPT_REQUEST_TIMEOUT,
-		OPT_DEADLINE,
 		OPT_PROGRESS,
 		OPT_HELP,
 		OPT_VERSION
@@ -163,23 +97,14 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"variant", required_argument, NULL, OPT_VARIANT},
 	    {"name", required_argument, NULL, OPT_NAME},
 	    {"tag", required_argument, NULL, OPT_TAG},
-	    {"creds", required_argument, NULL, OPT_CREDS},
-	    {"authfile", required_argument, NULL, OPT_AUTHFILE},
-	    {"plain-http", no_argument, NULL, OPT_PLAIN},
-	    {"tls-verify", optional_argument, NULL, OPT_TLS},
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"output", required_argument, NULL, 'o'},
 	    {"jobs", required_argument, NULL, 'j'},
-	    {"retries", required_argument, NULL, OPT_RETRIES},
-	    {"retry-delay", required_argument, NULL, OPT_DELAY},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-	    {"low-speed", required_argument, NULL, OPT_LOW_SPEED},
-	    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
-	    {"deadline", required_argument, NULL, OPT_DEADLINE},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
+	    REGISTRY_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -188,14 +113,10 @@ parse_options(int argc, char **argv, struct options *o)
 	o->arch = manifest_host_arch();
 	o->format = IMAGE_HYBRID;
 	o->jobs = 4;
-	o->reg = (struct registry_options){.tls_verify = 1,
-	                                   .retries = 5,
-	                                   .retry_delay_ms = 500,
-	                                   .timeout = 60,
-	                                   .low_speed = 1024,
-	                                   .request_deadline = 600,
-	                                   .user_agent = "di-pull/" DI_VERSION};
+	registry_args_init(&o->net, "di-pull/" DI_VERSION);
 	while ((c = getopt_long(argc, argv, "o:j:q", longopts, NULL)) != -1) {
+		if (registry_args_option(&o->net, c, optarg))
+			continue;
 		switch (c) {
 		case OPT_OS:
 			o->os = optarg;
@@ -212,24 +133,6 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_TAG:
 			o->tag = optarg;
 			break;
-		case OPT_CREDS:
-			free(o->creds);
-			o->creds = take_secret(optarg);
-			break;
-		case OPT_AUTHFILE:
-			o->authfile = optarg;
-			break;
-		case OPT_PLAIN:
-			o->reg.plain_http = 1;
-			break;
-		case OPT_TLS:
-			if (optarg == NULL || strcmp(optarg, "true") == 0)
-				o->reg.tls_verify = 1;
-			else if (strcmp(optarg, "false") == 0)
-				o->reg.tls_verify = 0;
-			else
-				usage_error("--tls-verify wants true or false");
-			break;
 		case OPT_FORMAT:
 			if (image_format_parse(optarg, &o->format) < 0)
 				usage_error("unknown format '%s'", optarg);
@@ -238,34 +141,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->output = optarg;
 			break;
 		case 'j':
-			o->jobs =
-			    (int)number_arg(optarg, "--jobs", 1, MAX_JOBS);
-			break;
-		case OPT_RETRIES:
-			o->reg.retries =
-			    (int)number_arg(optarg, "--retries", 0, 100);
-			break;
-		case OPT_DELAY:
-			o->reg.retry_delay_ms =
-			    (long)(seconds_arg(optarg, "--retry-delay") * 1000);
-			break;
-		case OPT_TIMEOUT:
-			o->reg.timeout = (long)seconds_arg(optarg, "--timeout");
-			if (o->reg.timeout < 1)
-				usage_error(
-				    "--timeout wants at least 1 second");
-			break;
-		case OPT_LOW_SPEED:
-			o->reg.low_speed =
-			    number_arg(optarg, "--low-speed", 0, 1L << 30);
-			break;
-		case OPT_REQUEST_TIMEOUT:
-			o->reg.request_deadline = number_arg(
-			    optarg, "--request-timeout", 0, 7 * 86400);
-			break;
-		case OPT_DEADLINE:
-			o->reg.deadline =
-			    number_arg(optarg, "--deadline", 0, 7 * 86400);
+			o->jobs = (int)registry_args_number(optarg, "--jobs", 1,
+			                                    MAX_JOBS);
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -312,25 +189,6 @@ output_mtime(void)
 		errx(EXIT_USAGE,
 		     "SOURCE_DATE_EPOCH is not a number of seconds");
 	return v;
-}
-
-/* Credentials: --creds, else the auth files. */
-static void
-find_credentials(const struct options *o, const struct reference *ref,
-                 struct auth_creds *c)
-{
-	char *why = NULL;
-
-	if (o->creds != NULL) {
-		if (auth_creds_parse(o->creds, strlen(o->creds), c, &why) < 0)
-			errx(EXIT_USAGE, "--creds: %s", why);
-		c->source = strdup("--creds");
-		if (c->source == NULL)
-			err(EXIT_DATA, "malloc");
-		return;
-	}
-	if (auth_creds_find(o->authfile, ref->domain, ref->path, c, &why) < 0)
-		errx(EXIT_DATA, "credentials: %s", why);
 }
 
 /* Manifests. */
@@ -630,12 +488,11 @@ main(int argc, char **argv)
 	name = o.name ? strdup(o.name) : reference_familiar_name(&ref);
 	if (asprintf(&label, "%s/%s", ref.domain, ref.path) < 0 || name == NULL)
 		err(EXIT_DATA, "malloc");
-	find_credentials(&o, &ref, &creds);
+	registry_args_credentials(&o.net, &ref, &creds);
 	int out = outfile_open(o.output, OUT_TAR); /* refuses a terminal */
-	auth_wipe_free(o.creds);
 
 	struct registry *reg = registry_new(reference_api_host(&ref), ref.path,
-	                                    label, &o.reg, &creds);
+	                                    label, &o.net.reg, &creds);
 	struct registry_conn *c = registry_conn_new(reg);
 	if (registry_ping(c) < 0)
 		errx(EXIT_DATA, "%s", registry_conn_error(c));

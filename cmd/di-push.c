@@ -27,6 +27,7 @@
 #include "progress.h"
 #include "reference.h"
 #include "registry.h"
+#include "registry_args.h"
 #include "spool.h"
 #include "workpool.h"
 #include "xalloc.h"
@@ -47,194 +48,69 @@
 static void
 usage(int status)
 {
-	fprintf(
-	    status ? stderr : stdout,
-	    "usage: di-push [--creds USER:PASS] [--authfile FILE] [--cert-dir "
-	    "DIR]\n"
-	    "               [--plain-http] [--tls-verify=false] [--compress "
-	    "none|gzip|zstd]\n"
-	    "               [--digestfile FILE] [IMAGE] REFERENCE\n"
-	    "Push an IMAGE archive (a file, or standard input) to a "
-	    "registry.\n"
-	    "  REFERENCE            [registry[:port]/]repository[:tag]\n"
-	    "      --creds U:P      credentials (the argument is wiped after "
-	    "start)\n"
-	    "      --authfile FILE  credentials from this auth.json only\n"
-	    "      --cert-dir DIR   more CA certificates (its *.crt "
-	    "files)\n"
-	    "      --plain-http     talk http, not https\n"
-	    "      --tls-verify=false  do not check the certificate (and "
-	    "allow http)\n"
-	    "      --compress C     uncompressed layers sent as gzip "
-	    "(default), zstd or none\n"
-	    "      --format F       manifest: docker or oci (default: as the "
-	    "layers need)\n"
-	    "      --mount-from R   a repository of the same registry to "
-	    "mount blobs from\n"
-	    "      --digestfile F   write the manifest digest to F too\n"
-	    "  -j, --jobs N         blobs sent at once (default 4)\n"
-	    "      --chunk-size B   bytes per upload request (default "
-	    "64 MiB)\n"
-	    "      --retries N      further attempts after a transient "
-	    "failure (default 5)\n"
-	    "      --retry-delay S  first backoff in seconds, doubling "
-	    "(default 0.5)\n"
-	    "      --timeout S      give up a connection idle for S seconds "
-	    "(default 60)\n"
-	    "      --low-speed B    ... or slower than B bytes/s for that "
-	    "long (default 1024, 0: no floor)\n"
-	    "      --request-timeout S  give up one request after S "
-	    "seconds (default 600, 0: none)\n"
-	    "      --deadline S     give up the whole push after S seconds "
-	    "(default: none)\n"
-	    "  -q, --quiet          no progress\n"
-	    "      --progress       progress even when stderr is not a "
-	    "terminal\n"
-	    "      --help, --version\n");
+	fprintf(status ? stderr : stdout,
+	        "usage: di-push [--creds USER:PASS] [--authfile FILE] "
+	        "[--cert-dir DIR]\n"
+	        "               [--plain-http] [--tls-verify=false] "
+	        "[--compress none|gzip|zstd]\n"
+	        "               [--digestfile FILE] [IMAGE] REFERENCE\n"
+	        "Push an IMAGE archive (a file, or standard input) to a "
+	        "registry.\n"
+	        "  REFERENCE            [registry[:port]/]repository[:tag]\n"
+	        "      --compress C     uncompressed layers sent as gzip "
+	        "(default), zstd or none\n"
+	        "      --format F       manifest: docker or oci (default: as "
+	        "the layers need)\n"
+	        "      --mount-from R   a repository of the same registry to "
+	        "mount blobs from\n"
+	        "      --digestfile F   write the manifest digest to F too\n"
+	        "  -j, --jobs N         blobs sent at once (default 4)\n"
+	        "      --chunk-size B   bytes per upload request (default "
+	        "64 MiB)\n"
+	        "  -q, --quiet          no progress\n"
+	        "      --progress       progress even when stderr is not a "
+	        "terminal\n" REGISTRY_USAGE "      --help, --version\n");
 	exit(status);
 }
 
 enum manifest_format { FORMAT_AUTO, FORMAT_DOCKER, FORMAT_OCI };
 
 struct options {
-	const char *authfile, *digestfile, *image, *reference;
-	char *creds; /* a copy; the argument itself is wiped */
+	const char *digestfile, *image, *reference;
 	enum compress_kind compress;
 	enum manifest_format format;
 	const char *mounts[MAX_MOUNTS];
 	size_t nmounts;
-	struct registry_options reg;
+	struct registry_args net;
 	int64_t chunk;
 	int quiet, progress, jobs;
 };
 
-static long
-number_arg(const char *s, const char *what, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		usage_error("%s wants a number from %ld to %ld", what, lo, hi);
-	return v;
-}
-
-static double
-seconds_arg(const char *s, const char *what)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !(v >= 0 && v <= 3600))
-		usage_error("%s wants seconds from 0 to 3600", what);
-	return v;
-}
-
-/* Copy the credentials and overwrite the argument, so ps cannot see it. */
-static char *
-take_secret(char *arg)
-{
-	char *copy = xstrdup(arg);
-
-	explicit_bzero(arg, strlen(arg));
-	return copy;
-}
-
 enum {
-	OPT_CREDS = 256,
-	OPT_AUTHFILE,
-	OPT_CERT_DIR,
-	OPT_PLAIN,
-	OPT_TLS,
-	OPT_COMPRESS,
+	OPT_COMPRESS = 256,
 	OPT_FORMAT,
 	OPT_MOUNT,
 	OPT_DIGESTFILE,
 	OPT_CHUNK,
-	OPT_RETRIES,
-	OPT_DELAY,
-	OPT_TIMEOUT,
-	OPT_LOW_SPEED,
-	OPT_REQUEST_TIMEOUT,
-	OPT_DEADLINE,
 	OPT_PROGRESS,
 	OPT_HELP,
 	OPT_VERSION
 };
 
 static const struct option longopts[] = {
-    {"creds", required_argument, NULL, OPT_CREDS},
-    {"authfile", required_argument, NULL, OPT_AUTHFILE},
-    {"cert-dir", required_argument, NULL, OPT_CERT_DIR},
-    {"plain-http", no_argument, NULL, OPT_PLAIN},
-    {"tls-verify", optional_argument, NULL, OPT_TLS},
     {"compress", required_argument, NULL, OPT_COMPRESS},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"mount-from", required_argument, NULL, OPT_MOUNT},
     {"digestfile", required_argument, NULL, OPT_DIGESTFILE},
     {"jobs", required_argument, NULL, 'j'},
     {"chunk-size", required_argument, NULL, OPT_CHUNK},
-    {"retries", required_argument, NULL, OPT_RETRIES},
-    {"retry-delay", required_argument, NULL, OPT_DELAY},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"low-speed", required_argument, NULL, OPT_LOW_SPEED},
-    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
-    {"deadline", required_argument, NULL, OPT_DEADLINE},
     {"quiet", no_argument, NULL, 'q'},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    REGISTRY_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
-
-/* The options of the transport, as di-pull has them. */
-static int
-transport_option(int c, struct registry_options *r)
-{
-	switch (c) {
-	case OPT_PLAIN:
-		r->plain_http = 1;
-		break;
-	case OPT_TLS:
-		if (optarg == NULL || strcmp(optarg, "true") == 0)
-			r->tls_verify = 1;
-		else if (strcmp(optarg, "false") == 0)
-			r->tls_verify = 0;
-		else
-			usage_error("--tls-verify wants true or false");
-		break;
-	case OPT_CERT_DIR:
-		r->cert_dir = optarg;
-		break;
-	case OPT_RETRIES:
-		r->retries = (int)number_arg(optarg, "--retries", 0, 100);
-		break;
-	case OPT_DELAY:
-		r->retry_delay_ms =
-		    (long)(seconds_arg(optarg, "--retry-delay") * 1000);
-		break;
-	case OPT_TIMEOUT:
-		r->timeout = (long)seconds_arg(optarg, "--timeout");
-		if (r->timeout < 1)
-			usage_error("--timeout wants at least 1 second");
-		break;
-	case OPT_LOW_SPEED:
-		r->low_speed = number_arg(optarg, "--low-speed", 0, 1L << 30);
-		break;
-	case OPT_REQUEST_TIMEOUT:
-		r->request_deadline =
-		    number_arg(optarg, "--request-timeout", 0, 7 * 86400);
-		break;
-	case OPT_DEADLINE:
-		r->deadline = number_arg(optarg, "--deadline", 0, 7 * 86400);
-		break;
-	default:
-		return 0;
-	}
-	return 1;
-}
 
 static void
 set_format(const char *s, enum manifest_format *f)
@@ -255,24 +131,11 @@ parse_options(int argc, char **argv, struct options *o)
 	o->compress = COMPRESS_GZIP;
 	o->jobs = 4;
 	o->chunk = 64 << 20;
-	o->reg = (struct registry_options){.tls_verify = 1,
-	                                   .retries = 5,
-	                                   .retry_delay_ms = 500,
-	                                   .timeout = 60,
-	                                   .low_speed = 1024,
-	                                   .request_deadline = 600,
-	                                   .user_agent = "di-push/" DI_VERSION};
+	registry_args_init(&o->net, "di-push/" DI_VERSION);
 	while ((c = getopt_long(argc, argv, "j:q", longopts, NULL)) != -1) {
-		if (transport_option(c, &o->reg))
+		if (registry_args_option(&o->net, c, optarg))
 			continue;
 		switch (c) {
-		case OPT_CREDS:
-			free(o->creds);
-			o->creds = take_secret(optarg);
-			break;
-		case OPT_AUTHFILE:
-			o->authfile = optarg;
-			break;
 		case OPT_COMPRESS:
 			if (compress_kind_parse(optarg, &o->compress) < 0)
 				usage_error("--compress wants none, gzip or "
@@ -293,12 +156,12 @@ parse_options(int argc, char **argv, struct options *o)
 			o->digestfile = optarg;
 			break;
 		case 'j':
-			o->jobs =
-			    (int)number_arg(optarg, "--jobs", 1, MAX_JOBS);
+			o->jobs = (int)registry_args_number(optarg, "--jobs", 1,
+			                                    MAX_JOBS);
 			break;
 		case OPT_CHUNK:
-			o->chunk =
-			    number_arg(optarg, "--chunk-size", 4096, 1L << 32);
+			o->chunk = registry_args_number(optarg, "--chunk-size",
+			                                4096, 1L << 32);
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -326,23 +189,6 @@ parse_options(int argc, char **argv, struct options *o)
 		o->progress = 0;
 	else if (isatty(STDERR_FILENO))
 		o->progress = 1;
-}
-
-/* Credentials: --creds, else the auth files (as di-pull finds them). */
-static void
-find_credentials(const struct options *o, const struct reference *ref,
-                 struct auth_creds *c)
-{
-	char *why = NULL;
-
-	if (o->creds != NULL) {
-		if (auth_creds_parse(o->creds, strlen(o->creds), c, &why) < 0)
-			errx(EXIT_USAGE, "--creds: %s", why);
-		c->source = xstrdup("--creds");
-		return;
-	}
-	if (auth_creds_find(o->authfile, ref->domain, ref->path, c, &why) < 0)
-		errx(EXIT_DATA, "credentials: %s", why);
 }
 
 /* Blobs: each layer made ready (compressed, hashed) and sent by workers. */
@@ -737,8 +583,7 @@ main(int argc, char **argv)
 		usage_error("%s: push to a tag, not a digest", o.reference);
 	if (asprintf(&label, "%s/%s", ref.domain, ref.path) < 0)
 		err(EXIT_DATA, "malloc");
-	find_credentials(&o, &ref, &creds);
-	auth_wipe_free(o.creds);
+	registry_args_credentials(&o.net, &ref, &creds);
 
 	struct push p = {.o = &o, .img = image_open(o.image, NULL, NULL)};
 	p.n = image_layer_count(p.img);
@@ -746,8 +591,8 @@ main(int argc, char **argv)
 	p.items = xcalloc(p.n ? p.n : 1, sizeof(*p.items));
 	enum manifest_format f = plan_blobs(&p);
 
-	p.reg = registry_new(reference_api_host(&ref), ref.path, label, &o.reg,
-	                     &creds);
+	p.reg = registry_new(reference_api_host(&ref), ref.path, label,
+	                     &o.net.reg, &creds);
 	add_scopes(p.reg, &o, &ref);
 	struct registry_conn *c = registry_conn_new(p.reg);
 	if (registry_ping(c) < 0)
