@@ -9,8 +9,9 @@ set -eu
 . "$TOP/tests/lib/peers.bash"
 . "$TOP/tests/lib/pullimg.bash"
 : "${BENCH_LAYERS:=5}" "${BENCH_LAYER_MB:=200}"
-# DI_PUSH: another build of di-push to measure (a path).
-: "${DI_PUSH:=di-push}"
+# DI_PUSH: another build of di-push to measure (a path); BENCH_COMPRESS:
+# gzip or zstd, for both.
+: "${DI_PUSH:=di-push}" "${BENCH_COMPRESS:=gzip}"
 bench_tmp
 trap 'registry_stop; rm -rf "$BT"' EXIT
 registry_start
@@ -40,13 +41,14 @@ size=$(stat -c %s "$BT/img.tar")
 echo "image: $((size / 1048576)) MiB in $BENCH_LAYERS uncompressed layers"
 
 empty="rm -rf $REGISTRY_DIR/data/docker"
-ours="$empty; $DI_PUSH --plain-http -q $BT/img.tar $REGISTRY_ADDR/bench/ours:1 >/dev/null"
-ref="$empty; skopeo copy -q --dest-tls-verify=false docker-archive:$BT/img.tar docker://$REGISTRY_ADDR/bench/sk:1"
+ours="$empty; $DI_PUSH --plain-http -q --compress $BENCH_COMPRESS $BT/img.tar $REGISTRY_ADDR/bench/ours:1 >/dev/null"
+fmt=$([ "$BENCH_COMPRESS" = zstd ] && echo "--format oci" || true)
+ref="$empty; skopeo copy -q --dest-tls-verify=false $fmt --dest-compress-format $BENCH_COMPRESS docker-archive:$BT/img.tar docker://$REGISTRY_ADDR/bench/sk:1"
 
-# Both push the same layers, gzip-compressed.
+# Both push the same layers, compressed alike.
 gzip_layers() {
 	skopeo inspect --raw --tls-verify=false "docker://$REGISTRY_ADDR/bench/$1:1" |
-		jq -r '[.layers[] | .mediaType | test("gzip")] | map(select(.)) | length'
+		jq -r --arg c "$BENCH_COMPRESS" '[.layers[] | .mediaType | test($c)] | map(select(.)) | length'
 }
 {
 	bash -c "$ours" && gzip_layers ours
