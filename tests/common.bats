@@ -23,3 +23,10 @@ load lib/testlib
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "layer_plan: a partition of the closure, within the limit, whatever the order" {
+	run "$DI_UNIT/test_layer_plan"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ 1\.\.[0-9]+ ]]
+}

@@ -756,3 +756,110 @@ config-schema.json: ok" ]
 	[[ $output == *"config-schema.json: FAILED"* ]]
 	[[ $output == *"['config', 'Env']"* ]]
 }
+
+# --- STACK inputs -----------------------------------------------------------
+
+# mkstack OUT: a STACK from di-closure of three store paths of a store in
+# $T/store, a layer each.  Sets P1, P2, P3.
+mkstack() {
+	local s=$T/store
+	P1=$s/0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a-one
+	P2=$s/1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b-two
+	P3=$s/2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c-three
+	mkdir -p "$P1" "$P2" "$P3"
+	echo one >"$P1/file"
+	echo two >"$P2/file"
+	echo three >"$P3/file"
+	di-closure --store "$s" --layers 10 "$P1" "$P2" "$P3" >"$1"
+}
+
+@test "a STACK among the inputs: its layers in order, each with a history entry naming its store paths" {
+	mkstack "$T/stack"
+	di-cook -n di-cook-stack -t v1 - "$FIX/bb.bundle" <"$T/stack" >"$T/img.tar"
+	tar -xOf "$T/img.tar" manifest.json >"$T/manifest"
+	[ "$(jq '.[0].Layers | length' "$T/manifest")" = 4 ]
+	cfg=$(jq -r '.[0].Config' "$T/manifest")
+	tar -xOf "$T/img.tar" "$cfg" >"$T/config"
+	# The STACK's layers come first, bottom first, each as it was.
+	for i in 1 2 3; do
+		local m=$(printf '%03d.tar' "$i")
+		[ "$(jq -r ".rootfs.diff_ids[$((i - 1))]" "$T/config")" = "sha256:$(tar -xOf "$T/stack" "$m" | sha256sum | cut -c1-64)" ]
+	done
+	[ "$(jq -r '.history[] | .comment // "-"' "$T/config")" = "store paths: $P1
+store paths: $P2
+store paths: $P3
+-" ]
+	# The bundle on top still gives the config.
+	[ "$(jq -c .config.Cmd "$T/config")" = '["/bin/busybox","echo","hello from di"]' ]
+}
+
+@test "a STACK as the top input: its last layer carries the config; Docker runs it" {
+	peers_check
+	peers_require docker
+	mkstack "$T/stack"
+	printf '{"Cmd":["/bin/busybox","cat","%s/file","%s/file"]}\n' "$P1" "$P3" >"$T/config.json"
+	di-cook -n di-cook-stack2 -t v1 -c "$T/config.json" "$FIX/bb.bundle" - <"$T/stack" >"$T/img.tar"
+	top=$(tar -xOf "$T/img.tar" manifest.json | jq -r '.[0].Layers[3]')
+	tar -xOf "$T/img.tar" "${top%/layer.tar}/json" | jq -e '.config.Cmd[2] | endswith("-one/file")'
+	docker load -i "$T/img.tar"
+	run docker run --rm --network none di-cook-stack2:v1
+	[ "$status" -eq 0 ]
+	[ "$output" = $'one\nthree' ]
+}
+
+# badstack OUT CASE: a STACK that breaks one of its rules (Python's tarfile
+# pads each layer to 10240 bytes).
+badstack() {
+	python3 - "$1" "$2" <<'PY'
+import io, json, sys, tarfile
+out, case = sys.argv[1], sys.argv[2]
+layer = io.BytesIO()
+with tarfile.open(fileobj=layer, mode="w", format=tarfile.USTAR_FORMAT) as t:
+    info = tarfile.TarInfo("f")
+    info.size = 2
+    t.addfile(info, io.BytesIO(b"x\n"))
+data = layer.getvalue()
+listed = [{"name": "001.tar", "size": len(data), "paths": []},
+          {"name": "002.tar", "size": len(data), "paths": []}]
+members = [("001.tar", data), ("002.tar", data)]
+index = json.dumps({"layers": listed}).encode()
+if case == "short":
+    members = members[:1]
+elif case == "renamed":
+    members[1] = ("x.tar", data)
+elif case == "size":
+    listed[1]["size"] = len(data) + 512
+    index = json.dumps({"layers": listed}).encode()
+elif case == "extra":
+    members.append(("003.tar", data))
+elif case == "json":
+    index = b"{not json"
+elif case == "paths":
+    listed[0]["paths"] = [3]
+    index = json.dumps({"layers": listed}).encode()
+with tarfile.open(out, mode="w", format=tarfile.USTAR_FORMAT) as t:
+    for name, b in [("stack.json", index)] + members:
+        info = tarfile.TarInfo(name)
+        info.size = len(b)
+        t.addfile(info, io.BytesIO(b))
+PY
+}
+
+@test "a bad STACK: exit 1 naming the member, no end-of-archive" {
+	local c want
+	for c in short renamed size extra json paths; do
+		badstack "$T/bad.stack" "$c"
+		case $c in
+		short) want="di-cook: $T/bad.stack: ends before 002.tar, which stack.json lists" ;;
+		renamed) want="di-cook: $T/bad.stack: offset 11776: 'x.tar': stack.json lists 002.tar of 10240 bytes here" ;;
+		size) want="di-cook: $T/bad.stack: offset 11776: '002.tar': stack.json lists 002.tar of 10752 bytes here" ;;
+		extra) want="di-cook: $T/bad.stack: offset 22528: '003.tar': more members than stack.json lists" ;;
+		json) want="di-cook: $T/bad.stack: stack.json: not a JSON object" ;;
+		paths) want="di-cook: $T/bad.stack: stack.json: layer 1: not {\"size\": N, \"paths\": [...]}" ;;
+		esac
+		di-cook -n bad "$T/bad.stack" >"$T/out" 2>"$T/err" && false
+		echo "$c: $(cat "$T/err")"
+		[ "$(cat "$T/err")" = "$want" ]
+		! has_eoa "$T/out"
+	done
+}
