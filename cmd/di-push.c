@@ -539,6 +539,27 @@ manifest_text(const struct push *p, enum manifest_format f, const char *config,
 	return json_dump(m);
 }
 
+/*
+ * The manifest, by its digest first, then TAG: the tag is written only
+ * when the registry has taken everything it names.
+ */
+static void
+push_manifest(struct registry_conn *c, const struct push *p,
+              enum manifest_format f, const char *config, size_t config_len,
+              const char *tag, char digest[DIGEST_LEN])
+{
+	char *m = manifest_text(p, f, config, config_len), hex[DIGEST_MAX_HEX];
+	const char *type =
+	    f == FORMAT_DOCKER ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST;
+
+	digest_buffer_hex("sha256", m, strlen(m), hex);
+	snprintf(digest, DIGEST_LEN, "sha256:%s", hex);
+	if (registry_put_manifest(c, digest, type, m, strlen(m)) < 0 ||
+	    registry_put_manifest(c, tag, type, m, strlen(m)) < 0)
+		errx(EXIT_DATA, "%s", registry_conn_error(c));
+	free(m);
+}
+
 static void
 write_digestfile(const char *path, const char *digest)
 {
@@ -602,17 +623,8 @@ main(int argc, char **argv)
 	size_t config_len;
 	const char *config = image_config_bytes(p.img, &config_len);
 	push_config(&o, c, config, config_len, config_digest);
-	char *m = manifest_text(&p, f, config_digest, config_len),
-	     hex[DIGEST_MAX_HEX];
-	digest_buffer_hex("sha256", m, strlen(m), hex);
-	snprintf(digest, sizeof(digest), "sha256:%s", hex);
-	/* By digest first: the tag is written only when all is there. */
-	const char *type =
-	    f == FORMAT_DOCKER ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST;
-	if (registry_put_manifest(c, digest, type, m, strlen(m)) < 0 ||
-	    registry_put_manifest(c, ref.tag ? ref.tag : "latest", type, m,
-	                          strlen(m)) < 0)
-		errx(EXIT_DATA, "%s", registry_conn_error(c));
+	push_manifest(c, &p, f, config_digest, config_len,
+	              ref.tag ? ref.tag : "latest", digest);
 	printf("%s\n", digest);
 	if (fflush(stdout) != 0)
 		outfile_write_failed(STDOUT_FILENO);
@@ -625,7 +637,6 @@ main(int argc, char **argv)
 	}
 	free(p.blobs);
 	free(p.items);
-	free(m);
 	registry_conn_free(c);
 	registry_free(p.reg);
 	image_close(p.img);
