@@ -554,10 +554,12 @@ push_manifest(struct registry_conn *c, const struct push *p,
 
 	digest_buffer_hex("sha256", m, strlen(m), hex);
 	snprintf(digest, DIGEST_LEN, "sha256:%s", hex);
-	if (registry_put_manifest(c, digest, type, m, strlen(m)) < 0 ||
-	    registry_put_manifest(c, tag, type, m, strlen(m)) < 0)
-		errx(EXIT_DATA, "%s", registry_conn_error(c));
+	int rc = registry_put_manifest(c, digest, type, m, strlen(m));
+	if (rc == 0)
+		rc = registry_put_manifest(c, tag, type, m, strlen(m));
 	free(m);
+	if (rc < 0)
+		errx(EXIT_DATA, "%s", registry_conn_error(c));
 }
 
 static void
