@@ -242,21 +242,19 @@ is_big(uint64_t size, size_t max, uint64_t total)
 	return scaled >= total;
 }
 
-/* The large path reaching I with the fewest paths below it, or -1. */
+/*
+ * The largest of the large paths that reach I, or -1: of a runtime and the
+ * large modules over it, the runtime, so that its libraries stay with it
+ * whichever modules an image has.
+ */
 static long
 anchor_of(const struct layer_plan *p, size_t i, const size_t *big, size_t nbig)
 {
-	long best = -1;
-
-	for (size_t b = 0; b < nbig; b++) {
-		size_t s = big[b];
-		if (!reaches(p, s, i))
-			continue;
-		if (best < 0 || p->p[s].below < p->p[best].below ||
-		    (p->p[s].below == p->p[best].below && s < (size_t)best))
-			best = (long)s;
-	}
-	return best;
+	/* BIG is largest first: the first that reaches I. */
+	for (size_t b = 0; b < nbig; b++)
+		if (reaches(p, big[b], i))
+			return (long)big[b];
+	return -1;
 }
 
 /* Step 3: large paths with what only they hold below them, then the rest. */

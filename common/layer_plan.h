@@ -14,10 +14,11 @@
  *   2. the top (the paths that reach three quarters of the closure: the
  *      roots, the application, what wraps it) is the top layer;
  *   3. with more than 6 paths for each layer (the tight case), every path
- *      of at least 1/(3N) of the closure's bytes gets a layer, and takes
- *      along each path below it that no smaller one of them reaches (a
- *      runtime and its libraries); the largest of the paths none of them
- *      reaches get a layer each, while 2 layers are left;
+ *      of at least 1/(3N) of the closure's bytes gets a layer, and each
+ *      other path goes with the largest of them that reaches it (a runtime
+ *      takes its libraries, whichever modules over it an image has); the
+ *      largest of the paths none of them reaches get a layer each, while
+ *      2 layers are left;
  *   4. otherwise the largest paths get a layer each, while 3 are left;
  *   5. the paths left go by how many paths outside the top reference them:
  *      none (what only the application uses, which differs between
