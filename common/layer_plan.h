@@ -8,7 +8,9 @@
  * of them picked.  A layer is shared only if it holds the very same paths
  * in both images, so a path's layer must be decided by what is the same in
  * both: its size, what lies below it (which its hash fixes), and the large
- * paths above it, which related images have too.
+ * paths above it, which related images have too.  Only the small paths
+ * left at the end go by something that two images may see differently
+ * (how many paths use them), and they are few bytes.
  *
  *   1. a closure of N paths or fewer gets a layer per path;
  *   2. the top (the paths that reach three quarters of the closure: the
@@ -23,7 +25,8 @@
  *   5. the paths left go by how many paths outside the top reference them:
  *      none (what only the application uses, which differs between
  *      applications), one, several (the shared libraries), a layer each
- *      (in the tight case, one and several are one layer);
+ *      (in the tight case, one and several are one layer); a layer left
+ *      empty goes to one more of the largest;
  *   6. layers go bottom first: by height (the longest chain of references
  *      below their highest path), then by their first path; the top last.
  *
