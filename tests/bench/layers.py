@@ -135,7 +135,7 @@ def auto_layer_py(graph, n):
     return [frozenset(g) for g in groups.values()]
 
 
-def auto_layer(graph, n, roots_share):
+def auto_layer_summary(graph, n, roots_share):
     size = lambda p: graph[p][0]
     by_size = sorted(graph, key=lambda p: (-size(p), p))
     roots = by_size[:max(1, int(n * roots_share))]
@@ -194,8 +194,8 @@ def plans(made, which, n, store):
     return {
         "popularity": [popularity(graph, n)],
         "auto-layer": [auto_layer_py(graph, n)],
-        "summary N/2": [auto_layer(graph, n, 0.5)],
-        "summary best R": [auto_layer(graph, n, r)
+        "summary N/2": [auto_layer_summary(graph, n, 0.5)],
+        "summary best R": [auto_layer_summary(graph, n, r)
                            for r in (0.25, 0.5, 0.75, 1.0)],
         "di-closure": [ours(store, gfile, roots, n)],
         "ideal": [[frozenset([p]) for p in graph]],
