@@ -10,20 +10,26 @@
 typedef uint64_t word;
 #define WORD_BITS 64
 
+/* Paths per layer above which the closure is cut the tight way. */
+#define TIGHT_RATIO 6
+/* In the tight case, a path of 1/(BIG_SHARE * N) of the bytes is large. */
+#define BIG_SHARE 3
+/* Layers of paths grouped by their users: the tight case, the other. */
+#define TIGHT_CLASSES 2
+#define LOOSE_CLASSES 3
+
 struct path {
 	uint64_t size;
 	size_t *refs, nrefs;
 	size_t height, below; /* longest chain below; paths reached, self in */
-	int done;
-	long solo; /* index among the large paths, or -1 */
+	size_t users;         /* paths outside the top that reference it */
+	size_t layer;         /* while planning: its layer, if it leads one */
+	int done, top;
 };
 
-/* A group of paths with one key. */
 struct group {
 	size_t *v, n;
 	uint64_t bytes;
-	word *reach; /* which large paths reach it */
-	size_t height;
 	int top;
 };
 
@@ -68,6 +74,12 @@ row(const struct layer_plan *p, size_t i)
 	return p->reached + i * p->words;
 }
 
+static int
+reaches(const struct layer_plan *p, size_t from, size_t to)
+{
+	return row(p, from)[to / WORD_BITS] >> (to % WORD_BITS) & 1;
+}
+
 static size_t
 popcount(const word *v, size_t words)
 {
@@ -99,21 +111,41 @@ measure(struct layer_plan *p, size_t i)
 	x->below = popcount(row(p, i), p->words);
 }
 
-static struct group *
-add_group(struct layer_plan *p, size_t solo_words)
+/* Users of each path among the paths outside the top, each counted once. */
+static void
+count_users(struct layer_plan *p)
 {
-	struct group *g;
+	size_t *seen = xcalloc(p->n ? p->n : 1, sizeof(*seen));
 
-	p->layers = xreallocarray(p->layers, p->nlayers + 1, sizeof(*g));
-	g = &p->layers[p->nlayers++];
-	memset(g, 0, sizeof(*g));
-	g->reach = xcalloc(solo_words ? solo_words : 1, sizeof(word));
-	return g;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct path *x = &p->p[i];
+		if (x->top)
+			continue;
+		for (size_t k = 0; k < x->nrefs; k++) {
+			size_t j = x->refs[k];
+			if (seen[j] != i + 1) {
+				seen[j] = i + 1;
+				p->p[j].users++;
+			}
+		}
+	}
+	free(seen);
+}
+
+static size_t
+add_group(struct layer_plan *p)
+{
+	p->layers =
+	    xreallocarray(p->layers, p->nlayers + 1, sizeof(*p->layers));
+	memset(&p->layers[p->nlayers], 0, sizeof(*p->layers));
+	return p->nlayers++;
 }
 
 static void
-group_add(struct group *g, struct layer_plan *p, size_t i)
+group_add(struct layer_plan *p, size_t k, size_t i)
 {
+	struct group *g = &p->layers[k];
+
 	g->v = xreallocarray(g->v, g->n + 1, sizeof(*g->v));
 	g->v[g->n++] = i;
 	g->bytes += p->p[i].size;
@@ -141,113 +173,124 @@ by_index(const void *a, const void *b)
 	return i < j ? -1 : i > j;
 }
 
-/* The key of a path that is not large: the top, or (reach, height). */
-static int
-same_key(const struct group *g, const word *reach, size_t height, int top,
-         size_t words)
+static size_t
+class_of(const struct layer_plan *p, size_t i, size_t classes)
 {
-	if (g->top || top)
-		return g->top && top;
-	return g->height == height &&
-	       memcmp(g->reach, reach, words * sizeof(word)) == 0;
+	size_t u = p->p[i].users;
+
+	return u < classes - 1 ? u : classes - 1;
 }
 
-static void
-reach_of(const struct layer_plan *p, size_t i, const size_t *solos,
-         size_t nsolos, word *out, size_t words)
+static size_t
+count_classes(const struct layer_plan *p, const size_t *v, size_t n,
+              size_t classes)
 {
-	memset(out, 0, words * sizeof(word));
-	for (size_t s = 0; s < nsolos; s++)
-		if (row(p, solos[s])[i / WORD_BITS] >> (i % WORD_BITS) & 1)
-			out[s / WORD_BITS] |= (word)1 << (s % WORD_BITS);
-}
+	size_t c = 0;
 
-/* Key every path that is not large; paths come in name order. */
-static void
-key_groups(struct layer_plan *p, const size_t *solos, size_t nsolos,
-           size_t first)
-{
-	size_t words = (nsolos + WORD_BITS - 1) / WORD_BITS;
-	word *reach = xcalloc(words ? words : 1, sizeof(word));
-
-	for (size_t i = 0; i < p->n; i++) {
-		struct path *x = &p->p[i];
-		size_t k;
-		int top = 2 * x->below >= p->n;
-		if (x->solo >= 0)
-			continue;
-		reach_of(p, i, solos, nsolos, reach, words);
-		for (k = first; k < p->nlayers; k++)
-			if (same_key(&p->layers[k], reach, x->height, top,
-			             words))
+	for (size_t k = 0; k < classes; k++)
+		for (size_t i = 0; i < n; i++)
+			if (class_of(p, v[i], classes) == k) {
+				c++;
 				break;
-		if (k == p->nlayers) {
-			struct group *g = add_group(p, words);
-			memcpy(g->reach, reach, words * sizeof(word));
-			g->height = x->height;
-			g->top = top;
-		}
-		group_add(&p->layers[k], p, i);
-	}
-	free(reach);
+			}
+	return c;
 }
 
-/* How far apart two groups' keys are, as a pair to compare. */
+/*
+ * Paths V (largest first) into at most LEFT layers: the largest a layer
+ * each, the rest a layer for each class of users, CLASSES of them.  A
+ * class left empty gives its layer to one more of the largest.
+ */
 static void
-distance(const struct group *a, const struct group *b, size_t words,
-         size_t d[2])
+singles_then_classes(struct layer_plan *p, const size_t *v, size_t n,
+                     size_t left, size_t classes)
 {
-	d[0] = 0;
-	for (size_t w = 0; w < words; w++)
-		d[0] += (size_t)__builtin_popcountll(a->reach[w] ^ b->reach[w]);
-	d[1] = a->height > b->height ? a->height - b->height
-	                             : b->height - a->height;
-}
+	size_t s = left > classes ? left - classes : 0;
 
-static int
-smaller(const struct group *a, const struct group *b)
-{
-	if (a->bytes != b->bytes)
-		return a->bytes < b->bytes;
-	return a->v[0] < b->v[0];
-}
-
-/* Step 4: the smallest group joins its nearest; 0 when none can. */
-static int
-merge_one(struct layer_plan *p, size_t first, size_t words)
-{
-	long i = -1, j = -1;
-	size_t best[2] = {0, 0}, d[2];
-
-	for (size_t k = first; k < p->nlayers; k++)
-		if (!p->layers[k].top &&
-		    (i < 0 || smaller(&p->layers[k], &p->layers[i])))
-			i = (long)k;
-	for (size_t k = first; i >= 0 && k < p->nlayers; k++) {
-		if ((long)k == i || p->layers[k].top)
-			continue;
-		distance(&p->layers[i], &p->layers[k], words, d);
-		if (j < 0 || d[0] < best[0] ||
-		    (d[0] == best[0] &&
-		     (d[1] < best[1] ||
-		      (d[1] == best[1] &&
-		       smaller(&p->layers[k], &p->layers[j]))))) {
-			j = (long)k;
-			best[0] = d[0];
-			best[1] = d[1];
+	if (classes > left)
+		classes = left;
+	if (n <= left)
+		s = n;
+	for (;;) {
+		size_t c = count_classes(p, v + s, n - s, classes);
+		if (s >= n || s + c >= left)
+			break;
+		s = left - c < n ? left - c : n;
+	}
+	for (size_t i = 0; i < s; i++)
+		group_add(p, add_group(p), v[i]);
+	for (size_t k = 0; k < classes && s < n; k++) {
+		size_t g = (size_t)-1;
+		for (size_t i = s; i < n; i++) {
+			if (class_of(p, v[i], classes) != k)
+				continue;
+			if (g == (size_t)-1)
+				g = add_group(p);
+			group_add(p, g, v[i]);
 		}
 	}
-	if (j < 0)
-		return 0;
-	struct group *from = &p->layers[i], *to = &p->layers[j];
-	for (size_t k = 0; k < from->n; k++)
-		group_add(to, p, from->v[k]);
-	qsort(to->v, to->n, sizeof(*to->v), by_index);
-	free(from->v);
-	free(from->reach);
-	memmove(from, from + 1, (p->nlayers - (size_t)i - 1) * sizeof(*from));
-	p->nlayers--;
-	return 1;
+}
+
+/* A path of at least 1/(BIG_SHARE * max) of TOTAL bytes. */
+static int
+is_big(uint64_t size, size_t max, uint64_t total)
+{
+	uint64_t scaled;
+
+	if (__builtin_mul_overflow(size, (uint64_t)BIG_SHARE * max, &scaled))
+		return 1;
+	return scaled >= total;
+}
+
+/*
+ * The largest of the large paths that reach I, or -1: of a runtime and the
+ * large modules over it, the runtime, so that its libraries stay with it
+ * whichever modules an image has.
+ */
+static long
+anchor_of(const struct layer_plan *p, size_t i, const size_t *big, size_t nbig)
+{
+	/* BIG is largest first: the first that reaches I. */
+	for (size_t b = 0; b < nbig; b++)
+		if (reaches(p, big[b], i))
+			return (long)big[b];
+	return -1;
+}
+
+/* Step 3: large paths with what only they hold below them, then the rest. */
+static void
+plan_tight(struct layer_plan *p, const size_t *order, size_t n, size_t left,
+           size_t max)
+{
+	size_t classes = left < TIGHT_CLASSES ? left : TIGHT_CLASSES;
+	size_t *big = xreallocarray(NULL, n ? n : 1, sizeof(*big));
+	size_t *rest = xreallocarray(NULL, n ? n : 1, sizeof(*rest));
+	size_t nbig = 0, nrest = 0;
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		total += p->p[i].size;
+	for (size_t k = 0; k < n && nbig + classes < left; k++)
+		if (is_big(p->p[order[k]].size, max, total))
+			big[nbig++] = order[k];
+	for (size_t b = 0; b < nbig; b++) {
+		p->p[big[b]].layer = add_group(p);
+		group_add(p, p->p[big[b]].layer, big[b]);
+	}
+	for (size_t k = 0; k < n; k++) {
+		size_t i = order[k];
+		long a;
+		if (p->p[i].layer != (size_t)-1)
+			continue; /* one of the large */
+		a = anchor_of(p, i, big, nbig);
+		if (a >= 0)
+			group_add(p, p->p[a].layer, i);
+		else
+			rest[nrest++] = i;
+	}
+	singles_then_classes(p, rest, nrest, left - nbig, classes);
+	free(big);
+	free(rest);
 }
 
 static size_t
@@ -272,49 +315,58 @@ bottom_first(const void *a, const void *b)
 	return x->v[0] < y->v[0] ? -1 : x->v[0] > y->v[0];
 }
 
+/* Steps 2 to 5, for a closure of more than MAX paths (MAX >= 2). */
 static void
-one_each(struct layer_plan *p)
+plan_closure(struct layer_plan *p, size_t max)
 {
-	for (size_t i = 0; i < p->n; i++)
-		group_add(add_group(p, 0), p, i);
+	size_t *order = xreallocarray(NULL, p->n, sizeof(*order));
+	size_t n = 0, ntop = 0, left;
+
+	for (size_t i = 0; i < p->n; i++) {
+		p->p[i].top = 4 * p->p[i].below >= 3 * p->n;
+		p->p[i].layer = (size_t)-1;
+		if (p->p[i].top)
+			ntop++;
+		else
+			order[n++] = i;
+	}
+	count_users(p);
+	sort_plan = p;
+	qsort(order, n, sizeof(*order), by_size);
+	left = max - (ntop > 0);
+	if (max <= SIZE_MAX / TIGHT_RATIO && p->n > TIGHT_RATIO * max)
+		plan_tight(p, order, n, left, max);
+	else
+		singles_then_classes(p, order, n, left, LOOSE_CLASSES);
+	if (ntop > 0) {
+		size_t t = add_group(p);
+		p->layers[t].top = 1;
+		for (size_t i = 0; i < p->n; i++)
+			if (p->p[i].top)
+				group_add(p, t, i);
+	}
+	free(order);
 }
 
 void
 layer_plan_make(struct layer_plan *p, size_t max)
 {
-	size_t g = max / 2 < 2 ? 2 : max / 2, nsolos, *order;
-
 	p->words = (p->n + WORD_BITS - 1) / WORD_BITS;
 	p->reached = xcalloc(p->n * p->words + 1, sizeof(word));
 	for (size_t i = 0; i < p->n; i++)
 		measure(p, i);
 	if (p->n <= max) {
-		one_each(p);
-	} else if (max == 1) {
-		struct group *all = add_group(p, 0);
 		for (size_t i = 0; i < p->n; i++)
-			group_add(all, p, i);
+			group_add(p, add_group(p), i);
+	} else if (max == 1) {
+		size_t all = add_group(p);
+		for (size_t i = 0; i < p->n; i++)
+			group_add(p, all, i);
 	} else {
-		nsolos = max > g ? max - g : 0;
-		order = xreallocarray(NULL, p->n, sizeof(*order));
-		for (size_t i = 0; i < p->n; i++) {
-			order[i] = i;
-			p->p[i].solo = -1;
-		}
-		sort_plan = p;
-		qsort(order, p->n, sizeof(*order), by_size);
-		qsort(order, nsolos, sizeof(*order), by_index);
-		for (size_t s = 0; s < nsolos; s++) {
-			p->p[order[s]].solo = (long)s;
-			group_add(add_group(p, 0), p, order[s]);
-		}
-		key_groups(p, order, nsolos, nsolos);
-		while (
-		    p->nlayers - nsolos > g &&
-		    merge_one(p, nsolos, (nsolos + WORD_BITS - 1) / WORD_BITS))
-			;
-		free(order);
+		plan_closure(p, max);
 	}
+	for (size_t k = 0; k < p->nlayers; k++)
+		qsort(p->layers[k].v, p->layers[k].n, sizeof(size_t), by_index);
 	sort_plan = p;
 	qsort(p->layers, p->nlayers, sizeof(*p->layers), bottom_first);
 }
@@ -345,10 +397,8 @@ layer_plan_free(struct layer_plan *p)
 		return;
 	for (size_t i = 0; i < p->n; i++)
 		free(p->p[i].refs);
-	for (size_t k = 0; k < p->nlayers; k++) {
+	for (size_t k = 0; k < p->nlayers; k++)
 		free(p->layers[k].v);
-		free(p->layers[k].reach);
-	}
 	free(p->layers);
 	free(p->reached);
 	free(p->p);

@@ -4,20 +4,31 @@
  *
  * Nix changes a store path whenever anything it references changes, so
  * what changes between two builds is always a path and everything above
- * it.  The plan keeps what is stable apart from what is not, using only
- * facts that are a function of a path itself (its size, and what lies
- * below it, which its hash already fixes) or of the closure's sizes:
+ * it; and what two applications over one base do not share is what each
+ * of them picked.  A layer is shared only if it holds the very same paths
+ * in both images, so a path's layer must be decided by what is the same in
+ * both: its size, what lies below it (which its hash fixes), and the large
+ * paths above it, which related images have too.  Only the small paths
+ * left at the end go by something that two images may see differently
+ * (how many paths use them), and they are few bytes.
  *
  *   1. a closure of N paths or fewer gets a layer per path;
- *   2. else the N - G largest paths (G = max(2, N/2)) get a layer each;
- *   3. every other path is keyed by which of those large paths reach it
- *      and by its height (the longest chain of references below it); the
- *      paths that reach at least half the closure (the roots, the
- *      application, what wraps it) are one group of their own, the top;
- *   4. while there are more than G groups, the smallest group (not the
- *      top) joins the group nearest to it: fewest large paths reaching one
- *      and not the other, then the nearest height, then the smallest;
- *   5. layers go bottom first: by height, then by their first path.
+ *   2. the top (the paths that reach three quarters of the closure: the
+ *      roots, the application, what wraps it) is the top layer;
+ *   3. with more than 6 paths for each layer (the tight case), every path
+ *      of at least 1/(3N) of the closure's bytes gets a layer, and each
+ *      other path goes with the largest of them that reaches it (a runtime
+ *      takes its libraries, whichever modules over it an image has); the
+ *      largest of the paths none of them reaches get a layer each, while
+ *      2 layers are left;
+ *   4. otherwise the largest paths get a layer each, while 3 are left;
+ *   5. the paths left go by how many paths outside the top reference them:
+ *      none (what only the application uses, which differs between
+ *      applications), one, several (the shared libraries), a layer each
+ *      (in the tight case, one and several are one layer); a layer left
+ *      empty goes to one more of the largest;
+ *   6. layers go bottom first: by height (the longest chain of references
+ *      below their highest path), then by their first path; the top last.
  *
  * Ties are broken by the paths' names, never by the order they were
  * given in, so the plan is a pure function of the graph and the sizes.

@@ -12,7 +12,7 @@ bench_tmp
 : "${LAYERS_SCALE:=3}" # x 365 MB
 : "${LAYERS_N:=100}"
 
-python3 "$TOP/tests/bench/layers.py" "$BT/plans" 1 2 3 4 5 6
+python3 "$TOP/tests/bench/layers.py" "$BT/plans" $(seq 1 "${LAYERS_SEEDS:-20}")
 
 S=$BT/store
 mkdir -p "$S"
