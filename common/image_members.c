@@ -107,6 +107,11 @@ scan_one(struct image_members *m, uint64_t offset, uint64_t end)
 	if (got < 0)
 		errx(EXIT_DATA, "%s: member at offset %" PRIu64 ": %s",
 		     m->label, offset, tar_reader_error(r));
+	if (got == 1 && e->sparse)
+		errx(EXIT_DATA,
+		     "%s: member '%s' at offset %" PRIu64
+		     " is a sparse file (members are read where they lie)",
+		     m->label, e->name, offset);
 	if (got == 1) {
 		data = offset + e->rawlen;
 		next = data + ((uint64_t)e->datasize + TAR_BLOCK - 1) /
