@@ -39,12 +39,12 @@ struct instream {
 	int tee_fd;             /* -1: no tee */
 	instream_sink_fn teefn; /* or a function as tee */
 	void *teectx;
-	struct digest *digest; /* of the decompressed bytes, or NULL */
+	struct digest *digest;   /* of the decompressed bytes, or NULL */
 	unsigned char peek[512]; /* first raw bytes, replayed before the rest */
 	size_t npeek, peekpos;
 	const char *compression;
-	struct archive *ar;    /* NULL for plain input */
-	lzma_stream *xz;       /* xz is decoded here, with a memory limit */
+	struct archive *ar; /* NULL for plain input */
+	lzma_stream *xz;    /* xz is decoded here, with a memory limit */
 	int xz_eof;
 	unsigned char *rawbuf; /* libarchive's read buffer */
 	uint64_t offset;

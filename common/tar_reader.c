@@ -307,8 +307,8 @@ all_ascii(const unsigned char *p, size_t n)
 static int
 numbers_nul_terminated(const unsigned char *b)
 {
-	static const int ends[] = {F_SIZE + 11,  F_MODE + 7,     F_UID + 7,
-	                           F_GID + 7,    F_MTIME + 11,   F_DEVMAJOR + 7,
+	static const int ends[] = {F_SIZE + 11,   F_MODE + 7,   F_UID + 7,
+	                           F_GID + 7,     F_MTIME + 11, F_DEVMAJOR + 7,
 	                           F_DEVMINOR + 7};
 
 	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
@@ -488,8 +488,8 @@ key_is(const char *k, size_t klen, const char *want)
  * as Go does.
  */
 static int
-add_sparse_pair(struct buffer *map, size_t *count, const char *k,
-                size_t klen, const char *v, size_t vlen)
+add_sparse_pair(struct buffer *map, size_t *count, const char *k, size_t klen,
+                const char *v, size_t vlen)
 {
 	int is_offset = key_is(k, klen, "GNU.sparse.offset");
 
@@ -810,8 +810,10 @@ read_map_0x1(struct tar_reader *r, struct tar_entry *h, uint64_t hoff)
 		i = end + 1;
 	}
 	if (count != (uint64_t)(2 * n))
-		return fail(r, hoff, "sparse map of '%s' does not hold %" PRId64
-		            " entries", h->name, n);
+		return fail(r, hoff,
+		            "sparse map of '%s' does not hold %" PRId64
+		            " entries",
+		            h->name, n);
 	return 0;
 }
 
@@ -900,7 +902,10 @@ put_block(struct buffer *raw, unsigned char *b)
 {
 	unsigned sum = 0;
 
-	memcpy(b + F_MAGIC, "ustar\0" "00", 8);
+	memcpy(b + F_MAGIC,
+	       "ustar\0"
+	       "00",
+	       8);
 	memset(b + F_CHKSUM, ' ', 8);
 	for (int i = 0; i < TAR_BLOCK; i++)
 		sum += b[i];
@@ -946,10 +951,9 @@ put_string(unsigned char *p, size_t n, const char *s)
 static int
 is_basic_key(const char *k)
 {
-	static const char *const basic[] = {"path",  "linkpath", "size",
-	                                    "uid",   "gid",      "uname",
-	                                    "gname", "mtime",    "atime",
-	                                    "ctime"};
+	static const char *const basic[] = {
+	    "path",  "linkpath", "size",  "uid",   "gid",
+	    "uname", "gname",    "mtime", "atime", "ctime"};
 
 	for (size_t i = 0; i < sizeof(basic) / sizeof(basic[0]); i++)
 		if (strcmp(k, basic[i]) == 0)
@@ -973,17 +977,17 @@ plain_pax_records(struct buffer *pax, const struct tar_entry *e)
 	if (strlen(e->gname) > 32)
 		add_pax_record(pax, "gname", e->gname, strlen(e->gname));
 	if (e->size > OCTAL12_MAX)
-		add_pax_record(pax, "size", num,
-		               (size_t)snprintf(num, sizeof(num), "%" PRId64,
-		                                e->size));
+		add_pax_record(
+		    pax, "size", num,
+		    (size_t)snprintf(num, sizeof(num), "%" PRId64, e->size));
 	if (e->uid < 0 || e->uid > OCTAL8_MAX)
-		add_pax_record(pax, "uid", num,
-		               (size_t)snprintf(num, sizeof(num), "%" PRId64,
-		                                e->uid));
+		add_pax_record(
+		    pax, "uid", num,
+		    (size_t)snprintf(num, sizeof(num), "%" PRId64, e->uid));
 	if (e->gid < 0 || e->gid > OCTAL8_MAX)
-		add_pax_record(pax, "gid", num,
-		               (size_t)snprintf(num, sizeof(num), "%" PRId64,
-		                                e->gid));
+		add_pax_record(
+		    pax, "gid", num,
+		    (size_t)snprintf(num, sizeof(num), "%" PRId64, e->gid));
 	if (e->mtime < 0 || e->mtime > OCTAL12_MAX || e->mtime_nsec != 0)
 		add_pax_record(pax, "mtime", num,
 		               (size_t)tar_pax_time(num, sizeof(num), e->mtime,
@@ -1358,14 +1362,17 @@ sparse_read(struct tar_reader *r, unsigned char *buf, size_t n)
 	while (done < n && sp->pos < sp->size) {
 		int64_t k = (int64_t)(n - done);
 		if (sp->i < sp->n && sp->pos >= sp->off[sp->i]) {
-			int64_t left = sp->off[sp->i] + sp->len[sp->i] - sp->pos;
+			int64_t left =
+			    sp->off[sp->i] + sp->len[sp->i] - sp->pos;
 			k = k < left ? k : left;
 			if (k > r->remaining)
-				return fail(r, instream_offset(r->in),
-				            "sparse file '%s' lacks data its map "
-				            "names",
-				            r->e.name);
-			ssize_t got = instream_read(r->in, buf + done, (size_t)k);
+				return fail(
+				    r, instream_offset(r->in),
+				    "sparse file '%s' lacks data its map "
+				    "names",
+				    r->e.name);
+			ssize_t got =
+			    instream_read(r->in, buf + done, (size_t)k);
 			if (got < 0)
 				return fail_stream(r);
 			if (got < k)
@@ -1374,7 +1381,8 @@ sparse_read(struct tar_reader *r, unsigned char *buf, size_t n)
 			if (k == left)
 				sp->i++;
 		} else {
-			int64_t next = sp->i < sp->n ? sp->off[sp->i] : sp->size;
+			int64_t next =
+			    sp->i < sp->n ? sp->off[sp->i] : sp->size;
 			k = k < next - sp->pos ? k : next - sp->pos;
 			memset(buf + done, 0, (size_t)k);
 		}

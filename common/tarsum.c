@@ -459,8 +459,19 @@ tarsum_end(struct tarsum *ts)
 #define PAX_LIMIT (1 << 20)
 #define GO_UNIX_TO_INTERNAL INT64_C(62135596800)
 
-enum { K_PATH, K_LINKPATH, K_UNAME, K_GNAME, K_UID, K_GID, K_SIZE, K_MTIME,
-       K_ATIME, K_CTIME, K_COUNT };
+enum {
+	K_PATH,
+	K_LINKPATH,
+	K_UNAME,
+	K_GNAME,
+	K_UID,
+	K_GID,
+	K_SIZE,
+	K_MTIME,
+	K_ATIME,
+	K_CTIME,
+	K_COUNT
+};
 static const char *const basic_keys[K_COUNT] = {
     "path", "linkpath", "uname", "gname", "uid",
     "gid",  "size",     "mtime", "atime", "ctime"};
@@ -609,7 +620,8 @@ verify_time(struct gowriter *g, struct gotime t, int k)
 static struct gotime
 round_second(struct gotime t)
 {
-	int64_t ext = (int64_t)((uint64_t)t.sec + (uint64_t)GO_UNIX_TO_INTERNAL);
+	int64_t ext =
+	    (int64_t)((uint64_t)t.sec + (uint64_t)GO_UNIX_TO_INTERNAL);
 	int64_t r = t.nsec, d, dsec, n, sum;
 
 	if (ext < 0 && t.nsec != 0)

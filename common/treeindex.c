@@ -55,8 +55,7 @@ write_all(struct treeindex *x, int fd, const void *buf, size_t n,
 
 /* Copy the current entry's data to the spool FD. */
 static void
-spool_data(struct treeindex *x, struct tar_reader *r, int fd,
-           int64_t *spooled)
+spool_data(struct treeindex *x, struct tar_reader *r, int fd, int64_t *spooled)
 {
 	static char buf[256 * 1024];
 	ssize_t n;
@@ -455,8 +454,8 @@ treeindex_pread(struct treeindex *x, const struct treeindex_entry *e, void *buf,
 		at -= (int64_t)x->st.st_size;
 	}
 	while (got < n) {
-		ssize_t r = pread(fd, (char *)buf + got, n - got,
-		                  at + (int64_t)got);
+		ssize_t r =
+		    pread(fd, (char *)buf + got, n - got, at + (int64_t)got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
