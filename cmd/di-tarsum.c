@@ -140,7 +140,16 @@ sum_entries(struct tar_reader *r, struct tarsum *ts)
 	int got;
 
 	while ((got = tar_reader_next(r, &e)) == 1) {
-		tarsum_begin(ts, e);
+		struct tar_entry as_go = *e;
+		const char *why;
+		if (!tarsum_go_encodable(e, &why))
+			errx(EXIT_DATA,
+			     "%s: offset %" PRIu64 ": '%s': Go's tar writer "
+			     "refuses %s, so Docker's tarsum fails",
+			     instream_label(tar_reader_stream(r)), e->offset,
+			     e->name, why);
+		as_go.typeflag = e->go_typeflag;
+		tarsum_begin(ts, &as_go);
 		for (;;) {
 			size_t n = 1 << 20;
 			void *p = tarsum_data_space(ts, &n);

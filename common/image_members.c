@@ -57,7 +57,13 @@ walk_one(int fd, const char *label, uint64_t offset, uint64_t end,
 	if (got < 0)
 		rc = error_set(why, "%s: member at offset %" PRIu64 ": %s",
 		               label, offset, tar_reader_error(r));
-	if (got == 1) {
+	else if (got == 1 && e->sparse)
+		rc = error_set(why,
+		               "%s: member '%s' at offset %" PRIu64
+		               " is a sparse file (members are read where they "
+		               "lie)",
+		               label, e->name, offset);
+	if (got == 1 && rc == 0) {
 		data = offset + e->rawlen;
 		*next = data + ((uint64_t)e->datasize + TAR_BLOCK - 1) /
 		                   TAR_BLOCK * TAR_BLOCK;

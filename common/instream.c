@@ -7,6 +7,8 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,11 @@
 #include "outfile.h"
 
 #define RAW_BUFSZ (128 * 1024)
+/*
+ * Memory an xz stream may take to decompress: xz -9 needs 65 MiB; a stream
+ * made with a larger dictionary (up to 1.5 GiB) is refused.
+ */
+#define XZ_MEMLIMIT (UINT64_C(128) << 20)
 
 struct instream {
 	int fd;      /* -1 for memory input */
@@ -32,11 +39,13 @@ struct instream {
 	int tee_fd;             /* -1: no tee */
 	instream_sink_fn teefn; /* or a function as tee */
 	void *teectx;
-	struct digest *digest; /* of the decompressed bytes, or NULL */
-	unsigned char peek[8]; /* first raw bytes, replayed before the rest */
+	struct digest *digest;   /* of the decompressed bytes, or NULL */
+	unsigned char peek[512]; /* first raw bytes, replayed before the rest */
 	size_t npeek, peekpos;
 	const char *compression;
-	struct archive *ar;    /* NULL for plain input */
+	struct archive *ar; /* NULL for plain input */
+	lzma_stream *xz;    /* xz is decoded here, with a memory limit */
+	int xz_eof;
 	unsigned char *rawbuf; /* libarchive's read buffer */
 	uint64_t offset;
 	char *label;
@@ -131,9 +140,41 @@ raw_read(struct instream *s, void *buf, size_t n)
 	return tee_write(s, buf, (size_t)r) < 0 ? -1 : r;
 }
 
+/*
+ * Is B a tar header block with a valid checksum (octal, over the block with
+ * the checksum field as spaces, unsigned or signed)?  A tar whose first name
+ * starts with a compressor's magic is still a tar.
+ */
+static int
+tar_header_block(const unsigned char *b, size_t n)
+{
+	uint64_t want = 0;
+	int64_t usum = 0, ssum = 0;
+	size_t i = 148, end = 156;
+
+	if (n < 512)
+		return 0;
+	while (i < end && (b[i] == ' ' || b[i] == '\0'))
+		i++;
+	while (end > i && (b[end - 1] == ' ' || b[end - 1] == '\0'))
+		end--;
+	for (; i < end && b[i] >= '0' && b[i] <= '7'; i++)
+		want = want << 3 | (uint64_t)(b[i] - '0');
+	if (i != end && b[i] != '\0')
+		return 0;
+	for (i = 0; i < 512; i++) {
+		unsigned char c = i >= 148 && i < 156 ? ' ' : b[i];
+		usum += c;
+		ssum += (signed char)c;
+	}
+	return (int64_t)want == usum || (int64_t)want == ssum;
+}
+
 static const char *
 sniff(const unsigned char *b, size_t n)
 {
+	if (tar_header_block(b, n))
+		return "none";
 	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
 		return "gzip";
 	if (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0)
@@ -160,6 +201,70 @@ archive_read_cb(struct archive *a, void *arg, const void **out)
 	}
 	*out = s->rawbuf;
 	return r;
+}
+
+static int
+start_xz(struct instream *s)
+{
+	s->rawbuf = malloc(RAW_BUFSZ);
+	s->xz = calloc(1, sizeof(*s->xz));
+	if (s->rawbuf == NULL || s->xz == NULL)
+		err(EXIT_DATA, "malloc");
+	if (lzma_stream_decoder(s->xz, XZ_MEMLIMIT, LZMA_CONCATENATED) !=
+	    LZMA_OK) {
+		set_error(s, "xz", "cannot start the decoder");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+xz_error(struct instream *s, lzma_ret ret)
+{
+	char why[128];
+
+	if (ret == LZMA_MEMLIMIT_ERROR)
+		snprintf(why, sizeof(why),
+		         "the stream needs %" PRIu64
+		         " MiB of memory to decompress (limit %" PRIu64 " MiB)",
+		         (lzma_memusage(s->xz) + (1 << 20) - 1) >> 20,
+		         XZ_MEMLIMIT >> 20);
+	else
+		snprintf(why, sizeof(why), "%s",
+		         ret == LZMA_FORMAT_ERROR    ? "not an xz stream"
+		         : ret == LZMA_DATA_ERROR    ? "corrupt data"
+		         : ret == LZMA_BUF_ERROR     ? "truncated stream"
+		         : ret == LZMA_OPTIONS_ERROR ? "unsupported options"
+		         : ret == LZMA_MEM_ERROR     ? "out of memory"
+		                                     : "decoder error");
+	set_error(s, "xz", why);
+}
+
+/* Up to N decompressed bytes of an xz stream; 0 at its end. */
+static ssize_t
+xz_read(struct instream *s, void *buf, size_t n)
+{
+	lzma_stream *z = s->xz;
+	lzma_ret ret = LZMA_OK;
+
+	z->next_out = buf;
+	z->avail_out = n;
+	while (z->avail_out > 0 && ret != LZMA_STREAM_END) {
+		if (z->avail_in == 0 && !s->xz_eof) {
+			ssize_t r = raw_read(s, s->rawbuf, RAW_BUFSZ);
+			if (r < 0)
+				return -1;
+			s->xz_eof = r == 0;
+			z->next_in = s->rawbuf;
+			z->avail_in = (size_t)r;
+		}
+		ret = lzma_code(z, s->xz_eof ? LZMA_FINISH : LZMA_RUN);
+		if (ret != LZMA_OK && ret != LZMA_STREAM_END) {
+			xz_error(s, ret);
+			return -1;
+		}
+	}
+	return (ssize_t)(n - z->avail_out);
 }
 
 static int
@@ -293,6 +398,8 @@ first_read(struct instream *s)
 {
 	if (detect(s) < 0)
 		return -1;
+	if (strcmp(s->compression, "xz") == 0)
+		return start_xz(s);
 	if (strcmp(s->compression, "none") != 0 && start_decompressor(s) < 0)
 		return -1;
 	return 0;
@@ -307,7 +414,10 @@ instream_read(struct instream *s, void *buf, size_t n)
 		return -1;
 	while (got < n) {
 		ssize_t r;
-		if (s->ar != NULL) {
+		if (s->xz != NULL) {
+			if ((r = xz_read(s, (char *)buf + got, n - got)) < 0)
+				return -1;
+		} else if (s->ar != NULL) {
 			r = archive_read_data(s->ar, (char *)buf + got,
 			                      n - got);
 			if (r < 0) {
@@ -374,6 +484,9 @@ instream_close(struct instream *s)
 		return;
 	if (s->ar != NULL)
 		archive_read_free(s->ar);
+	if (s->xz != NULL)
+		lzma_end(s->xz);
+	free(s->xz);
 	if (s->owns_fd)
 		close(s->fd);
 	free(s->rawbuf);

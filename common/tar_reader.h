@@ -12,6 +12,13 @@
  * headers included), so a tool can copy an entry through unchanged: write
  * raw, then the data, then zero padding to a 512-byte boundary.
  *
+ * Sparse files (GNU 'S', old and with extension blocks, and pax GNU.sparse
+ * 0.0, 0.1 and 1.0) are expanded as Go expands them: the data read is the
+ * logical file, holes as zeros, size and datasize its logical size, and raw
+ * a new header of a plain file with the same fields, so that a tool that
+ * copies entries writes a plain file.  Memory stays flat in the file's size
+ * (only the map is kept).
+ *
  * The reader owns every entry it returns; an entry is valid until the next
  * call to tar_reader_next or tar_reader_close.
  */
@@ -52,9 +59,36 @@ struct tar_entry {
 	unsigned char *raw;
 	size_t rawlen;
 	/* Bytes of data that follow the header blocks (0 for header-only
-	 * types). */
+	 * types); for a sparse file, its logical size. */
 	int64_t datasize;
+	/* Expanded from a sparse file (raw is then a new plain header). */
+	int sparse;
+	/*
+	 * What else Go's Reader keeps in its Header, for the tarsum's check
+	 * that Go's Writer can encode the entry again: its Format bits, the
+	 * typeflag it reports ('S' for a GNU sparse file, where typeflag is
+	 * '0'), the sub-second part of the mtime, the access and change times
+	 * (set: not Go's zero time), and for a global header whose records Go
+	 * drops (a bad number in it: see tar_reader.c), that choice.
+	 */
+	int go_format;
+	char go_typeflag;
+	int64_t mtime_nsec;
+	int atime_set, ctime_set;
+	int64_t atime, atime_nsec, ctime, ctime_nsec;
+	int records_dropped;
 };
+
+/* Go's archive/tar Format bits. */
+enum {
+	GO_FORMAT_V7 = 1,
+	GO_FORMAT_USTAR = 2,
+	GO_FORMAT_PAX = 4,
+	GO_FORMAT_GNU = 8,
+	GO_FORMAT_STAR = 16,
+};
+/* time.Time{}.Unix(): Go's zero time, in seconds since 1970. */
+#define GO_ZERO_TIME INT64_C(-62135596800)
 
 struct tar_reader;
 
@@ -91,5 +125,10 @@ const char *tar_entry_record(const struct tar_entry *e, const char *key,
 int tar_type_header_only(char typeflag);
 
 void tar_reader_close(struct tar_reader *r);
+
+/* Go's pax rules, for encoders: formatPAXTime into BUF, and the length
+ * of the record "LEN key=value\n" for a key and value of these lengths. */
+int tar_pax_time(char *buf, size_t n, int64_t sec, int64_t nsec);
+size_t tar_pax_record_len(size_t klen, size_t vlen);
 
 #endif

@@ -29,6 +29,7 @@
 #define BATCH_SIZE (256 * 1024)
 #define BATCHES_PER_WORKER 3
 #define MIN_DATA_SPACE 4096
+#define HEADER_REC_MAX (16 * 1024)
 
 enum rec_kind { REC_BEGIN, REC_DATA, REC_END };
 
@@ -306,7 +307,13 @@ cmp_xattr(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-/* Go's Xattrs: SCHILY.xattr.* records with a value, sorted by key. */
+/*
+ * Go's Xattrs: SCHILY.xattr.* records with a value, sorted by key.  Docker's
+ * v1 selection sorts a list that starts with as many empty names as there
+ * are xattrs before the names themselves, and hashes each name with its
+ * value: an xattr whose name is empty has its value hashed once more for
+ * each xattr.
+ */
 static void
 add_xattrs(struct buffer *h, const struct tar_entry *e)
 {
@@ -315,11 +322,13 @@ add_xattrs(struct buffer *h, const struct tar_entry *e)
 
 	if (x == NULL)
 		err(EXIT_DATA, "malloc");
-	for (size_t i = 0; i < e->nrecords; i++)
+	for (size_t i = 0; i < e->nrecords && !e->records_dropped; i++)
 		if (strncmp(e->records[i].key, "SCHILY.xattr.", 13) == 0 &&
 		    e->records[i].len > 0)
 			x[n++] = &e->records[i];
 	qsort(x, n, sizeof(*x), cmp_xattr);
+	for (size_t i = 0; n > 0 && x[0]->key[13] == '\0' && i < n; i++)
+		buffer_append(h, x[0]->value, x[0]->len);
 	for (size_t i = 0; i < n; i++) {
 		buffer_addstr(h, x[i]->key + 13);
 		buffer_append(h, x[i]->value, x[i]->len);
@@ -377,10 +386,13 @@ tarsum_begin(struct tarsum *ts, const struct tar_entry *e)
 	memcpy(slot(ts, idx), key, NAME_KEY);
 	free(name);
 	header_text(&h, e, ts->version);
-	r = add_rec(ts, REC_BEGIN, h.len);
-	memcpy(r + 1, h.data, h.len);
-	buffer_free(&h);
+	/* A long header (names, xattrs) goes on as data records. */
+	size_t first = h.len < HEADER_REC_MAX ? h.len : HEADER_REC_MAX;
+	r = add_rec(ts, REC_BEGIN, first);
+	memcpy(r + 1, h.data, first);
 	ts->entry_open = 1;
+	tarsum_data(ts, h.data + first, h.len - first);
+	buffer_free(&h);
 }
 
 void *
@@ -433,6 +445,307 @@ tarsum_end(struct tarsum *ts)
 	ts->data_rec = NULL;
 	add_rec(ts, REC_END, 0);
 	ts->entry_open = 0;
+}
+
+/* --- Go's Writer: could it encode the entry again? -------------------- */
+
+/*
+ * The tarsum package writes every header it reads back out with Go's
+ * tar.Writer, and fails when the Writer refuses it.  What follows is the
+ * Writer's choice of format (allowedFormats in common.go, go1.19) and the
+ * one limit of the format it picks (pax data of at most 1 MiB).
+ */
+
+#define PAX_LIMIT (1 << 20)
+#define GO_UNIX_TO_INTERNAL INT64_C(62135596800)
+
+enum {
+	K_PATH,
+	K_LINKPATH,
+	K_UNAME,
+	K_GNAME,
+	K_UID,
+	K_GID,
+	K_SIZE,
+	K_MTIME,
+	K_ATIME,
+	K_CTIME,
+	K_COUNT
+};
+static const char *const basic_keys[K_COUNT] = {
+    "path", "linkpath", "uname", "gname", "uid",
+    "gid",  "size",     "mtime", "atime", "ctime"};
+
+struct gotime {
+	int64_t sec, nsec;
+};
+
+struct gowriter {
+	const struct tar_entry *e;
+	int format, prefer_pax, has_records;
+	size_t slot_len[K_COUNT]; /* record length of each basic key, or 0 */
+	const char *why;
+};
+
+static int
+time_is_zero(struct gotime t)
+{
+	return t.sec == GO_ZERO_TIME && t.nsec == 0;
+}
+
+static int
+fits_octal(int n, int64_t x)
+{
+	return x >= 0 && (n >= 22 || x < INT64_C(1) << (3 * (n - 1)));
+}
+
+static int
+fits_base256(int n, int64_t x)
+{
+	int64_t lim = INT64_C(1) << (8 * (n - 1) < 63 ? 8 * (n - 1) : 62);
+
+	return n >= 9 || (x >= -lim && x < lim);
+}
+
+/* Go's isASCII: every byte from 1 to 127. */
+static int
+is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* Go's splitUSTARPath: can NAME be a prefix and a name of ustar? */
+static int
+splits_ustar(const char *name)
+{
+	size_t len = strlen(name), n = len;
+	ssize_t i;
+
+	if (len <= 100 || !is_ascii(name))
+		return 0;
+	if (n > 156)
+		n = 156;
+	else if (name[n - 1] == '/')
+		n--;
+	for (i = (ssize_t)n - 1; i >= 0 && name[i] != '/'; i--)
+		;
+	return i > 0 && len - (size_t)i - 1 <= 100 && len - (size_t)i - 1 > 0 &&
+	       i <= 155;
+}
+
+static void
+set_slot(struct gowriter *g, int k, size_t vlen)
+{
+	g->slot_len[k] = tar_pax_record_len(strlen(basic_keys[k]), vlen);
+}
+
+/* Is the record K of the entry's PAXRecords equal to V? */
+static int
+record_equals(const struct gowriter *g, int k, const char *v, size_t vlen)
+{
+	size_t len;
+	const char *rec;
+
+	if (!g->has_records)
+		return 0;
+	rec = tar_entry_record(g->e, basic_keys[k], &len);
+	return rec != NULL && len == vlen && memcmp(rec, v, len) == 0;
+}
+
+static void
+verify_string(struct gowriter *g, const char *s, size_t size, int k)
+{
+	size_t len = strlen(s);
+	int too_long = len > size;
+
+	if (too_long && k != K_PATH && k != K_LINKPATH)
+		g->format &= ~GO_FORMAT_GNU;
+	if (!is_ascii(s) || too_long) {
+		if (k != K_PATH || !splits_ustar(s))
+			g->format &= ~GO_FORMAT_USTAR;
+		set_slot(g, k, len);
+	}
+	if (record_equals(g, k, s, len))
+		set_slot(g, k, len);
+}
+
+/* K < 0: a field pax has no record for (mode, device numbers). */
+static void
+verify_number(struct gowriter *g, int64_t n, int size, int k)
+{
+	char num[32];
+	size_t len = (size_t)snprintf(num, sizeof(num), "%" PRId64, n);
+
+	if (!fits_base256(size, n))
+		g->format &= ~GO_FORMAT_GNU;
+	if (!fits_octal(size, n)) {
+		g->format &= ~GO_FORMAT_USTAR;
+		if (k < 0)
+			g->format &= ~GO_FORMAT_PAX;
+		else
+			set_slot(g, k, len);
+	}
+	if (k >= 0 && record_equals(g, k, num, len))
+		set_slot(g, k, len);
+}
+
+static void
+verify_time(struct gowriter *g, struct gotime t, int k)
+{
+	char num[64];
+	size_t len;
+	int fits = fits_octal(12, t.sec);
+
+	if (time_is_zero(t))
+		return;
+	if (k != K_MTIME || !fits)
+		g->format &= ~GO_FORMAT_USTAR;
+	len = (size_t)tar_pax_time(num, sizeof(num), t.sec, t.nsec);
+	if (k != K_MTIME || !fits || t.nsec != 0) {
+		g->prefer_pax = 1;
+		set_slot(g, k, len);
+	}
+	if (record_equals(g, k, num, len))
+		set_slot(g, k, len);
+}
+
+/*
+ * time.Time.Round(time.Second), which the Writer applies to the mtime of
+ * a header of unknown format: half a second rounds up; before year 1 Go's
+ * remainder is taken of the absolute value, and so is kept here.
+ */
+static struct gotime
+round_second(struct gotime t)
+{
+	int64_t ext =
+	    (int64_t)((uint64_t)t.sec + (uint64_t)GO_UNIX_TO_INTERNAL);
+	int64_t r = t.nsec, d, dsec, n, sum;
+
+	if (ext < 0 && t.nsec != 0)
+		r = 1000000000 - t.nsec;
+	d = 2 * r < 1000000000 ? -r : 1000000000 - r;
+	dsec = d / 1000000000;
+	n = t.nsec + d % 1000000000;
+	if (n >= 1000000000)
+		dsec++, n -= 1000000000;
+	else if (n < 0)
+		dsec--, n += 1000000000;
+	sum = (int64_t)((uint64_t)ext + (uint64_t)dsec);
+	if ((sum > ext) == (dsec > 0))
+		ext = sum;
+	else
+		ext = dsec > 0 ? INT64_MAX : -INT64_MAX;
+	t.sec = (int64_t)((uint64_t)ext - (uint64_t)GO_UNIX_TO_INTERNAL);
+	t.nsec = n;
+	return t;
+}
+
+static int
+has_trailing_slash(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && s[n - 1] == '/';
+}
+
+/* The length of the pax data the Writer would write for E. */
+static size_t
+pax_data_len(const struct gowriter *g)
+{
+	const struct tar_entry *e = g->e;
+	size_t total = 0;
+
+	for (int k = 0; k < K_COUNT; k++)
+		total += g->slot_len[k];
+	for (size_t i = 0; g->has_records && i < e->nrecords; i++) {
+		const char *key = e->records[i].key;
+		int k = 0;
+		while (k < K_COUNT && strcmp(key, basic_keys[k]) != 0)
+			k++;
+		if (k < K_COUNT && g->slot_len[k] > 0)
+			continue; /* the Writer's own value is kept */
+		if (e->typeflag != 'g' &&
+		    (k < K_COUNT || strncmp(key, "GNU.sparse.", 11) == 0))
+			continue; /* local records that may conflict */
+		total += tar_pax_record_len(strlen(key), e->records[i].len);
+	}
+	return total;
+}
+
+/* Go's allowedFormats, less what cannot happen to a header Go read. */
+static void
+allowed_formats(struct gowriter *g, struct gotime mtime, struct gotime atime,
+                struct gotime ctime)
+{
+	const struct tar_entry *e = g->e;
+	char t = e->go_typeflag;
+
+	g->format = GO_FORMAT_USTAR | GO_FORMAT_PAX | GO_FORMAT_GNU;
+	verify_string(g, e->name, 100, K_PATH);
+	verify_string(g, e->linkname, 100, K_LINKPATH);
+	verify_string(g, e->uname, 32, K_UNAME);
+	verify_string(g, e->gname, 32, K_GNAME);
+	verify_number(g, e->mode, 8, -1);
+	verify_number(g, e->uid, 8, K_UID);
+	verify_number(g, e->gid, 8, K_GID);
+	verify_number(g, e->size, 12, K_SIZE);
+	verify_number(g, e->devmajor, 8, -1);
+	verify_number(g, e->devminor, 8, -1);
+	verify_time(g, mtime, K_MTIME);
+	verify_time(g, atime, K_ATIME);
+	verify_time(g, ctime, K_CTIME);
+	if (strchr("0346S", t) != NULL && has_trailing_slash(e->name)) {
+		g->why = "a file name with a trailing slash";
+		g->format = 0;
+		return;
+	}
+	if (t == 'g' || g->has_records)
+		g->format &= GO_FORMAT_PAX;
+	if (!tar_type_header_only(t) && e->size < 0) {
+		g->why = "a negative size";
+		g->format = 0;
+		return;
+	}
+	int want = e->go_format;
+	if (want != 0) {
+		if ((want & GO_FORMAT_PAX) && !g->prefer_pax)
+			want |= GO_FORMAT_USTAR;
+		g->format &= want;
+	}
+	if (g->format == 0)
+		g->why = "no tar format holds its fields";
+}
+
+int
+tarsum_go_encodable(const struct tar_entry *e, const char **why)
+{
+	struct gowriter g = {e, 0, 0, 0, {0}, NULL};
+	struct gotime mtime = {e->mtime, e->mtime_nsec};
+	struct gotime atime = {GO_ZERO_TIME, 0}, ctime = {GO_ZERO_TIME, 0};
+
+	g.has_records = e->nrecords > 0 && !e->records_dropped;
+	if (e->atime_set)
+		atime = (struct gotime){e->atime, e->atime_nsec};
+	if (e->ctime_set)
+		ctime = (struct gotime){e->ctime, e->ctime_nsec};
+	if (e->go_format == 0) {
+		mtime = round_second(mtime);
+		atime = ctime = (struct gotime){GO_ZERO_TIME, 0};
+	}
+	allowed_formats(&g, mtime, atime, ctime);
+	if (g.format == 0) {
+		*why = g.why;
+		return 0;
+	}
+	if (!(g.format & GO_FORMAT_USTAR) && (g.format & GO_FORMAT_PAX) &&
+	    pax_data_len(&g) > PAX_LIMIT) {
+		*why = "its pax header would exceed 1 MiB";
+		return 0;
+	}
+	return 1;
 }
 
 /* --- the result ------------------------------------------------------- */

@@ -35,6 +35,13 @@ void *tarsum_data_space(struct tarsum *ts, size_t *n);
 void tarsum_data_commit(struct tarsum *ts, size_t n);
 void tarsum_end(struct tarsum *ts);
 
+/*
+ * Could Go's tar.Writer encode E, as read by tar_reader, again?  Docker's
+ * tarsum re-encodes every header and fails when it cannot; 0 and *WHY
+ * say so.  Hash E with its go_typeflag as typeflag.
+ */
+int tarsum_go_encodable(const struct tar_entry *e, const char **why);
+
 /* "tarsum.v1+sha256:<hex>"; frees TS.  EXTRA may be NULL. */
 char *tarsum_finish(struct tarsum *ts, const void *extra, size_t extralen);
 /* Free TS without a result (after a failure). */

@@ -23,6 +23,12 @@ struct treeindex {
 	int64_t base; /* offset of the tar in the input */
 	struct stat st;
 	int64_t spooled; /* bytes written to the spool */
+	/*
+	 * The data of sparse files, expanded, when the rest is read in place:
+	 * their data_offset is st.st_size plus the offset in this spool.
+	 */
+	int sparse_fd;
+	int64_t sparse_spooled;
 	struct treeindex_entry *v;
 	size_t n, cap;
 };
@@ -30,33 +36,45 @@ struct treeindex {
 /* --- reading the archive ------------------------------------------------ */
 
 static void
-write_all(struct treeindex *x, const void *buf, size_t n)
+write_all(struct treeindex *x, int fd, const void *buf, size_t n,
+          int64_t *spooled)
 {
 	const char *p = buf;
 
 	while (n > 0) {
-		ssize_t w = write(x->fd, p, n);
+		ssize_t w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			err(EXIT_DATA, "spooling %s", x->label);
 		p += w;
 		n -= (size_t)w;
-		x->spooled += w;
+		*spooled += w;
 	}
 }
 
-/* Copy the current entry's data to the spool. */
+/* Copy the current entry's data to the spool FD. */
 static void
-spool_data(struct treeindex *x, struct tar_reader *r)
+spool_data(struct treeindex *x, struct tar_reader *r, int fd, int64_t *spooled)
 {
 	static char buf[256 * 1024];
 	ssize_t n;
 
 	while ((n = tar_reader_read(r, buf, sizeof(buf))) > 0)
-		write_all(x, buf, (size_t)n);
+		write_all(x, fd, buf, (size_t)n, spooled);
 	if (n < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
+}
+
+/* A sparse file's data is not where it lies: spool it expanded. */
+static void
+spool_sparse(struct treeindex *x, struct tar_reader *r,
+             struct treeindex_entry *v)
+{
+	if (x->sparse_fd < 0)
+		x->sparse_fd = spool_tempfile();
+	v->data_offset = (int64_t)x->st.st_size + x->sparse_spooled;
+	spool_data(x, r, x->sparse_fd, &x->sparse_spooled);
 }
 
 /* Copy only the SCHILY.xattr.* records of E. */
@@ -167,7 +185,9 @@ add_entry(struct treeindex *x, struct tar_reader *r, struct tar_entry *e)
 		                                   (int64_t)e->rawlen
 		                             : x->spooled;
 		if (!x->in_place)
-			spool_data(x, r);
+			spool_data(x, r, x->fd, &x->spooled);
+		else if (e->sparse)
+			spool_sparse(x, r, v);
 	}
 }
 
@@ -386,6 +406,8 @@ treeindex_open(const char *path)
 	struct treeindex *x = calloc(1, sizeof(*x));
 	int is_stdin = strcmp(path, "-") == 0;
 
+	if (x != NULL)
+		x->sparse_fd = -1;
 	if (x == NULL)
 		err(EXIT_DATA, "malloc");
 	x->label = xstrdup(is_stdin ? "stdin" : path);
@@ -425,9 +447,15 @@ treeindex_pread(struct treeindex *x, const struct treeindex_entry *e, void *buf,
 		return 0;
 	if ((int64_t)n > e->tar.size - offset)
 		n = (size_t)(e->tar.size - offset);
+	int fd = x->fd;
+	int64_t at = e->data_offset + offset;
+	if (x->in_place && e->data_offset >= (int64_t)x->st.st_size) {
+		fd = x->sparse_fd;
+		at -= (int64_t)x->st.st_size;
+	}
 	while (got < n) {
-		ssize_t r = pread(x->fd, (char *)buf + got, n - got,
-		                  e->data_offset + offset + (int64_t)got);
+		ssize_t r =
+		    pread(fd, (char *)buf + got, n - got, at + (int64_t)got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -474,6 +502,8 @@ treeindex_close(struct treeindex *x)
 		free_entry(&x->v[i]);
 	free(x->v);
 	close(x->fd);
+	if (x->sparse_fd >= 0)
+		close(x->sparse_fd);
 	free(x->label);
 	free(x);
 }

@@ -270,29 +270,35 @@ same_tree() {
 	[ "$(cat "$T/out.tarsum")" = "$(di-tarsum "$T/plain.tar")" ]
 }
 
-@test "tar: sparse entries (old GNU and pax 0.0) are refused by name" {
-	tree_case sparse-old-gnu 1 "offset 1024: 'sparse': sparse files are not supported" \
-		cook=1:'sparse files are not supported|not a multiple of 512'
-	tree_case sparse-pax 1 "offset 2048: 'sparse': sparse files are not supported"
+@test "tar: a sparse entry of 10 GiB is a 10 GiB file, hashed in flat memory" {
+	# As for Docker, whose reader expands it; the old-GNU case of
+	# hostile.py writes a 12-digit offset over the next field (its block
+	# is 513 bytes), so only the pax one is whole.  Every tool's expansion
+	# is tested on 100 MiB below.
+	/usr/bin/time -f %M -o "$T/rss" di-tarsum "$CASES/sparse-pax.tar" >"$T/out"
+	[ "$(tail -1 "$T/rss")" -lt 65536 ]
+	[[ $(cat "$T/out") =~ ^tarsum.v1\+sha256:[0-9a-f]{64}$ ]]
 }
 
-@test "tar: GNU tar --sparse of a 10 GiB hole: refused at once, no 10 GiB of memory or disk" {
+@test "tar: GNU tar --sparse of a 100 MiB hole: expanded by every tool, in flat memory" {
 	require tar
-	truncate -s 10G "$T/hole"
+	truncate -s 100M "$T/hole"
+	printf 'x' | dd of="$T/hole" bs=1 seek=50000000 conv=notrunc 2>/dev/null
 	tar -C "$T" --sparse -cf "$CASES/gnu-sparse.tar" hole
 	tar -C "$T" --sparse --format=pax -cf "$CASES/gnu-sparse-pax.tar" hole
-	rm "$T/hole"
 	[ "$(stat -c %s "$CASES/gnu-sparse.tar")" -lt 100000 ]
 	python3 "$HOSTILE" wrap "$CASES/gnu-sparse.tar" "$CASES/gnu-sparse-pax.tar"
 	for c in gnu-sparse gnu-sparse-pax; do
 		for tool in $(tree_tools); do
 			feed "$tool" "$CASES/$c.tar"
-			expect "$tool" 1 "'[^']*hole': sparse files are not supported"
+			expect "$tool" 0 ''
 		done
+		tar -xOf "$T/out.layer" hole | cmp - "$T/hole"
+		tar -xOf "$T/out.merge" hole | cmp - "$T/hole"
 	done
-	# Nothing read the hole: every run above was quick and small.
-	/usr/bin/time -f %M -o "$T/rss" di-layer --tar "$CASES/gnu-sparse.tar" \
-		>/dev/null 2>&1 || true
+	rm "$T/hole"
+	# The hole is streamed, never held.
+	/usr/bin/time -f %M -o "$T/rss" di-layer --tar "$CASES/gnu-sparse.tar" >/dev/null
 	[ "$(tail -1 "$T/rss")" -lt 200000 ]
 }
 
