@@ -32,6 +32,7 @@
 #include "path.h"
 #include "spool.h"
 #include "tar_reader.h"
+#include "timestamp.h"
 
 #define COPY_BUF (1 << 20)
 
@@ -77,23 +78,6 @@ struct options {
 	char **inputs;
 	int ninputs;
 };
-
-/* SOURCE_DATE_EPOCH, else 1: the time of everything made here. */
-static int64_t
-epoch(void)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long t;
-
-	if (s == NULL || *s == '\0')
-		return 1;
-	errno = 0;
-	t = strtoll(s, &end, 10);
-	if (errno || *end || t < 0)
-		usage_error("SOURCE_DATE_EPOCH is not a number of seconds");
-	return t;
-}
 
 /* --created: seconds since the epoch, or an RFC 3339 time in UTC. */
 static void
@@ -219,7 +203,7 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_error("bad name '%s:%s'", o->name, o->tag);
 	if ((o->from_name || o->from_tag) && o->from == NULL)
 		usage_error("--from-name and --from-tag need --from");
-	o->mtime = epoch();
+	o->mtime = timestamp_default();
 	if (created != NULL)
 		parse_created(created, o->created);
 	else

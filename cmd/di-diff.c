@@ -418,6 +418,7 @@ struct diff {
 	struct tar_writer *w;
 	struct lines lines;
 	int spool; /* entry data held while --changed decides */
+	int64_t mtime; /* of the whiteouts: SOURCE_DATE_EPOCH */
 };
 
 static struct new_path *
@@ -579,7 +580,6 @@ static void
 deletions(struct diff *df)
 {
 	struct path_info **sorted = pathset_sorted(df->base);
-	int64_t mtime = timestamp_default();
 
 	for (size_t i = 0; i < pathset_count(df->base); i++) {
 		struct path_info *b = sorted[i], *n, *parent;
@@ -600,7 +600,7 @@ deletions(struct diff *df)
 		} else {
 			struct tar_entry e;
 			char *name = whiteout_name(b->path);
-			whiteout_entry(&e, name, mtime);
+			whiteout_entry(&e, name, df->mtime);
 			tar_writer_header(df->w, &e);
 			free(name);
 		}
@@ -792,6 +792,7 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &o);
 	df.o = &o;
+	df.mtime = timestamp_default();
 	df.spool = o.changed ? spool_tempfile() : -1;
 	df.base = read_bases(&o);
 	df.new = pathset_new(sizeof(struct new_path));

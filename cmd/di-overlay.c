@@ -27,6 +27,7 @@
 #include "sandbox.h"
 #include "tar_reader.h"
 #include "tar_writer.h"
+#include "timestamp.h"
 #include "upperdir.h"
 #include "whiteout.h"
 
@@ -70,6 +71,7 @@ struct options {
 	const char **contents, **binds, **env;
 	size_t ncontents, nbinds, nenv;
 	int export;
+	int64_t mtime; /* SOURCE_DATE_EPOCH, read before any output */
 };
 
 static void
@@ -188,22 +190,6 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_error("--run takes its image from --from only");
 }
 
-static int64_t
-output_mtime(void)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long t;
-
-	if (s == NULL || *s == '\0')
-		return 1;
-	errno = 0;
-	t = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || t < 0)
-		errx(EXIT_USAGE, "SOURCE_DATE_EPOCH: not a time: '%s'", s);
-	return t;
-}
-
 /* --- --export ------------------------------------------------------------ */
 
 static int
@@ -215,7 +201,7 @@ export_image(const struct options *o)
 	struct flatten_layers layers = image_stack_layers(stack);
 	struct tar_writer *w = tar_writer_new(out);
 
-	flatten_write(&layers, w);
+	flatten_write(&layers, w, o->mtime);
 	tar_writer_finish(w);
 	outfile_commit();
 	image_stack_free(stack);
@@ -466,7 +452,7 @@ run_script(const struct options *o)
 		exit(status);
 	}
 	w = tar_writer_new(out);
-	upperdir_write_layer(sandbox_upper(sb), w, output_mtime());
+	upperdir_write_layer(sandbox_upper(sb), w, o->mtime);
 	tar_writer_finish(w);
 	outfile_commit();
 
@@ -485,6 +471,7 @@ main(int argc, char **argv)
 	int status;
 
 	parse_options(argc, argv, &o);
+	o.mtime = timestamp_default();
 	if (o.script != NULL || o.text != NULL)
 		status = run_script(&o);
 	else

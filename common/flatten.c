@@ -21,7 +21,6 @@
 #include "errors.h"
 #include "flatten.h"
 #include "path.h"
-#include "timestamp.h"
 #include "whiteout.h"
 #include "xalloc.h"
 
@@ -893,10 +892,9 @@ write_visit(void *ctx, const struct flatten_item *it)
 
 /* Directories the layers imply but never describe, sorted. */
 static void
-write_implied(struct tar_writer *w, struct pathset *tree)
+write_implied(struct tar_writer *w, struct pathset *tree, int64_t mtime)
 {
 	struct path_info **v = pathset_sorted(tree);
-	int64_t mtime = timestamp_default();
 
 	for (size_t i = 0; v[i] != NULL; i++) {
 		struct tar_entry e = {0};
@@ -918,11 +916,12 @@ write_implied(struct tar_writer *w, struct pathset *tree)
 }
 
 void
-flatten_write(const struct flatten_layers *layers, struct tar_writer *w)
+flatten_write(const struct flatten_layers *layers, struct tar_writer *w,
+              int64_t mtime)
 {
 	struct pathset *tree = flatten_walk(layers, 0, write_visit, w);
 
-	write_implied(w, tree);
+	write_implied(w, tree, mtime);
 	pathset_free(tree);
 }
 

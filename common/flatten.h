@@ -38,6 +38,7 @@
 #define DI_FLATTEN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pathset.h"
 #include "tar_reader.h"
@@ -88,8 +89,12 @@ typedef void (*flatten_visit_fn)(void *ctx, const struct flatten_item *it);
 struct pathset *flatten_walk(const struct flatten_layers *layers, size_t extra,
                              flatten_visit_fn visit, void *ctx);
 
-/* Write the flattened tree to W, without the end-of-archive blocks. */
-void flatten_write(const struct flatten_layers *layers, struct tar_writer *w);
+/*
+ * Write the flattened tree to W, without the end-of-archive blocks; the
+ * implied directories get time MTIME (the tool's SOURCE_DATE_EPOCH).
+ */
+void flatten_write(const struct flatten_layers *layers, struct tar_writer *w,
+                   int64_t mtime);
 
 /* Write IT (header, data, padding) to W: a ready-made visitor's body. */
 void flatten_write_item(struct tar_writer *w, const struct flatten_item *it);
