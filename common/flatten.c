@@ -21,6 +21,7 @@
 #include "errors.h"
 #include "flatten.h"
 #include "path.h"
+#include "placement.h"
 #include "whiteout.h"
 #include "xalloc.h"
 
@@ -64,13 +65,15 @@ struct flat {
 	const struct flatten_layers *layers;
 	flatten_visit_fn visit;
 	void *ctx;
-	struct pathset *tree, *seen, *wanted;
+	struct placement *pl; /* the tree rule, across the layers */
+	struct pathset *tree; /* its set */
+	struct input_paths *in; /* the tree rule, within this layer */
+	struct pathset *seen;   /* its set */
+	struct pathset *wanted;
 	size_t layer;
 	struct tar_reader *r;
 	char **labels;
-	/* the parent directory last found visible in this layer */
-	char *cache;
-	size_t cachelen;
+	char *in_label; /* "layer N (label)", for the rule's messages */
 	struct node *nodes;
 	size_t nnodes;
 	struct request *reqs;
@@ -538,137 +541,36 @@ close_requests(struct flat *f, int all)
 	}
 }
 
-/* --- visibility ------------------------------------------------------- */
-
-/* Does record P keep entries of layer J below it from the tree? */
-static int
-hides_below(const struct path_info *p, size_t j)
-{
-	return ((p->flags & PATH_GONE) && p->gone > j) ||
-	       ((p->flags & PATH_OPAQUE) && p->opaque > j) ||
-	       (p->type != 0 && !(p->flags & PATH_DIR));
-}
-
-/*
- * May an entry of this layer live under the parents of PATH?  If so, the
- * parents the tree lacks become directories implied by this layer.
- */
-static int
-parents_visible(struct flat *f, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	size_t plen = slash ? (size_t)(slash - path) : 0;
-
-	if (f->cache != NULL && f->cachelen == plen &&
-	    memcmp(f->cache, path, plen) == 0)
-		return 1;
-	/* The root, then each parent: the prefixes that end before a '/'. */
-	for (size_t i = 0; i <= plen; i++) {
-		if (i > 0 && path[i] != '/')
-			continue;
-		struct path_info *p = pathset_getn(f->tree, path, i);
-		if (p != NULL && p->type != 0 && !(p->flags & PATH_DIR) &&
-		    p->input == f->layer)
-			/* Written through a link, or under a file. */
-			fail(f, f->layer, path,
-			     "lies under '%.*s', which this layer made %s",
-			     (int)i, path,
-			     p->type == '2' ? "a symbolic link"
-			                    : "a non-directory");
-		if (p != NULL && hides_below(p, f->layer))
-			return 0;
-	}
-	for (size_t i = 0; i <= plen; i++) {
-		if (i > 0 && path[i] != '/')
-			continue;
-		struct path_info *p = pathset_addn(f->tree, path, i, NULL);
-		if (p->type == 0) {
-			p->type = '5';
-			p->flags |= PATH_DIR | PATH_IMPLIED;
-			p->input = (uint32_t)f->layer;
-		}
-	}
-	free(f->cache);
-	f->cache = strndup(path, plen);
-	if (f->cache == NULL)
-		err(EXIT_DATA, "malloc");
-	f->cachelen = plen;
-	return 1;
-}
-
-/* The tree's record for an entry of this layer at PATH, or NULL: hidden. */
-static struct path_info *
-claim(struct flat *f, const char *path, char typeflag)
-{
-	int isdir = typeflag == '5';
-	struct path_info *p;
-
-	if (*path != '\0' && !parents_visible(f, path))
-		return NULL;
-	p = pathset_add(f->tree, path, NULL);
-	if ((p->flags & PATH_GONE) && p->gone > f->layer)
-		return NULL;
-	if (p->type != 0) {
-		/*
-		 * A directory above, a non-directory here: this layer had
-		 * replaced what the layers below hold under the path.
-		 */
-		if ((p->flags & PATH_DIR) && !isdir && p->input > f->layer &&
-		    !((p->flags & PATH_OPAQUE) && p->opaque > f->layer)) {
-			p->flags |= PATH_OPAQUE;
-			p->opaque = (uint32_t)f->layer;
-		}
-		/* Decided above: only a directory's description is left. */
-		if (!(p->flags & PATH_DIR) || !isdir ||
-		    (p->flags & PATH_WRITTEN))
-			return NULL;
-		p->flags |= PATH_WRITTEN;
-		return p;
-	}
-	p->type = typeflag;
-	p->input = (uint32_t)f->layer;
-	p->flags |= PATH_WRITTEN | (isdir ? PATH_DIR : 0);
-	return p;
-}
-
 /* --- entries ---------------------------------------------------------- */
 
+/* Whiteout E at PATH marks TARGET for this layer and those below. */
 static void
-mark(struct flat *f, const char *target, int flag)
+mark(struct flat *f, const struct tar_entry *e, const char *path,
+     const char *target, int flag)
 {
-	struct path_info *p = pathset_add(f->tree, target, NULL);
-	struct path_info *s = pathset_add(f->seen, target, NULL);
-
-	s->flags |= flag;
-	if (p->flags & flag)
-		return; /* a higher layer's mark hides more */
-	p->flags |= flag;
-	if (flag == PATH_GONE)
-		p->gone = (uint32_t)f->layer;
-	else
-		p->opaque = (uint32_t)f->layer;
+	input_paths_check(f->in, e, path);
+	pathset_add(f->seen, target, NULL)->flags |= (uint8_t)flag;
+	placement_mark(f->pl, target, flag);
 }
 
 /* An entry that is a file, directory or link (not a mark). */
 static void
 place(struct flat *f, const struct tar_entry *e, const char *path, int strip)
 {
-	struct path_info *s = pathset_add(f->seen, path, NULL), *p;
+	struct path_info *s = input_paths_take(f->in, e, path), *p;
 	char type = e->typeflag;
 	size_t n = 0;
 
-	if (s->type != 0)
-		return; /* the layer gave this path before: the first wins */
-	if (*path == '\0' && type != '5')
-		return; /* the root is a directory whatever an entry says */
-	s->type = type;
+	if (s == NULL)
+		return; /* a repeat: the layer's first entry for it wins */
 	s->aux = e->offset;
 	if (type == '1') {
 		n = link_node(f, e, path);
 		*seen_node(f, s) = (uint32_t)(n + 1);
 	}
-	p = claim(f, path, type);
+	p = placement_claim(f->pl, path, type);
 	if (p != NULL && type == '1') {
+		p->flags |= PATH_WRITTEN;
 		place_link(f, n, e, path, p);
 	} else if (p != NULL) {
 		write_entry(f, e, path, strip, p);
@@ -689,13 +591,13 @@ take_entry(struct flat *f, const struct tar_entry *e)
 		fail(f, f->layer, e->name, "name climbs out with '..'");
 	switch (whiteout_classify(e, path, &target)) {
 	case WHITEOUT_FILE:
-		mark(f, target, PATH_GONE);
+		mark(f, e, path, target, PATH_GONE);
 		break;
 	case WHITEOUT_OPAQUE_DIR:
-		mark(f, target, PATH_OPAQUE);
+		mark(f, e, path, target, PATH_OPAQUE);
 		break;
 	case WHITEOUT_OPAQUE_XATTR:
-		mark(f, target, PATH_OPAQUE);
+		mark(f, e, path, target, PATH_OPAQUE);
 		place(f, e, path, 1);
 		break;
 	case WHITEOUT_META:
@@ -728,15 +630,19 @@ walk_layer(struct flat *f, size_t j)
 	f->layer = j;
 	f->r = f->layers->open(f->layers->ctx, j);
 	f->labels[j] = xstrdup(instream_label(tar_reader_stream(f->r)));
-	f->seen = pathset_new(sizeof(uint32_t));
-	free(f->cache);
-	f->cache = NULL;
+	free(f->in_label);
+	if (asprintf(&f->in_label, "layer %zu (%s)", j + 1, f->labels[j]) < 0)
+		err(EXIT_DATA, "malloc");
+	f->in = input_paths_new(f->in_label, sizeof(uint32_t));
+	f->seen = input_paths_set(f->in);
+	placement_next_input(f->pl);
 	while ((got = tar_reader_next(f->r, &e)) == 1)
 		take_entry(f, e);
 	if (got < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(f->r));
 	close_requests(f, 0);
-	pathset_free(f->seen);
+	input_paths_free(f->in);
+	f->in = NULL;
 	f->seen = NULL;
 	close_layer(f, j, f->r);
 	f->r = NULL;
@@ -830,7 +736,7 @@ flat_free(struct flat *f)
 	free(f->nodes);
 	free(f->reqs);
 	free(f->rereads);
-	free(f->cache);
+	free(f->in_label);
 	pathset_free(f->wanted);
 }
 
@@ -844,7 +750,8 @@ flatten_walk(const struct flatten_layers *layers, size_t extra,
 	    .ctx = ctx,
 	};
 
-	f.tree = pathset_new(extra);
+	f.pl = placement_new(extra, PLACEMENT_REPLACES);
+	f.tree = placement_tree(f.pl);
 	f.wanted = pathset_new(0);
 	f.labels = xreallocarray(NULL, layers->count + 1, sizeof(*f.labels));
 	memset(f.labels, 0, (layers->count + 1) * sizeof(*f.labels));
@@ -853,7 +760,7 @@ flatten_walk(const struct flatten_layers *layers, size_t extra,
 	close_requests(&f, 1);
 	reread_all(&f);
 	flat_free(&f);
-	return f.tree;
+	return placement_finish(f.pl);
 }
 
 /* --- writing a TREE --------------------------------------------------- */
