@@ -30,6 +30,7 @@
 #include "json.h"
 #include "outfile.h"
 #include "path.h"
+#include "placement.h"
 #include "spool.h"
 #include "tar_reader.h"
 #include "timestamp.h"
@@ -437,9 +438,13 @@ copy_write(void *ctx, const void *p, size_t n)
 		tail_add(&c->t, p, n);
 }
 
-/* A name that climbs out with ".." has no place in a layer. */
+/*
+ * A name that climbs out with ".." has no place in a layer, nor one that
+ * the tree rule (common/placement) refuses.
+ */
 static void
-check_names(const struct source *s, const struct tar_entry *e)
+check_names(const struct source *s, struct input_paths *in,
+            const struct tar_entry *e)
 {
 	char *path;
 
@@ -450,6 +455,7 @@ check_names(const struct source *s, const struct tar_entry *e)
 		     "%s: offset %" PRIu64 ": '%s': name climbs out "
 		     "with '..'",
 		     s->label, e->offset, e->name);
+	input_paths_take(in, e, path);
 	free(path);
 	if (e->typeflag != '1')
 		return;
@@ -474,6 +480,7 @@ copy_layer(struct cook *k, struct source *s)
 	struct tar_reader *r;
 	struct tar_entry *e;
 	struct instream *in;
+	struct input_paths *paths;
 	char *label;
 	int got;
 
@@ -492,11 +499,13 @@ copy_layer(struct cook *k, struct source *s)
 		return;
 	}
 	r = tar_reader_new(in);
+	paths = input_paths_new(s->label, 0);
 	while ((got = tar_reader_next(r, &e)) == 1) {
-		check_names(s, e);
+		check_names(s, paths, e);
 		while (tar_reader_read(r, k->buf, COPY_BUF) > 0)
 			;
 	}
+	input_paths_free(paths);
 	if (got < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
 	if (instream_drain_tee(in) < 0)
