@@ -183,6 +183,7 @@ struct deferred {
 	size_t rawlen;
 	char *path, *target;
 	const char *label;
+	size_t next; /* the next link waiting for the same target, + 1 */
 };
 
 struct merge {
@@ -344,35 +345,66 @@ merge_input(struct merge *m, const char *path, int64_t mtime)
 	input_close(&in);
 }
 
+/* Write deferred link D, now that its target is written. */
+static void
+write_link(struct merge *m, struct deferred *d)
+{
+	if (d->raw != NULL)
+		tar_writer_raw(m->w, d->raw, d->rawlen);
+	else
+		tar_writer_header(m->w, &d->e);
+	pathset_get(m->tree, d->path)->flags |= PATH_WRITTEN;
+	free(d->target);
+	d->target = NULL;
+}
+
 /*
- * The hardlinks whose targets came later, in order; a link may wait for
- * another, so go round until nothing moves.  What is left points at a path
- * the output does not have.
+ * The hardlinks whose targets came later, in order, each as soon as its
+ * target is written: a link written releases the links that wait for its
+ * path, at once.  Links wait in lists by target (WAITING), so a chain of
+ * links costs its length, however it is ordered.  What is left points at
+ * a path the output does not have.
  */
 static void
 write_deferred(struct merge *m)
 {
-	size_t left = m->ndeferred;
-	int moved = 1;
+	struct pathset *waiting = pathset_new(0);
+	size_t *stack = xcalloc(m->ndeferred + 1, sizeof(*stack)), top = 0;
 
-	while (left > 0 && moved) {
-		moved = 0;
-		for (size_t i = 0; i < m->ndeferred; i++) {
-			struct deferred *d = &m->deferred[i];
-			if (d->target == NULL ||
-			    !link_target_written(m, d->target))
+	for (size_t i = m->ndeferred; i-- > 0;) {
+		struct path_info *q =
+		    pathset_add(waiting, m->deferred[i].target, NULL);
+		m->deferred[i].next = (size_t)q->aux;
+		q->aux = i + 1;
+	}
+	for (size_t i = 0; i < m->ndeferred; i++) {
+		if (m->deferred[i].target == NULL ||
+		    !link_target_written(m, m->deferred[i].target))
+			continue;
+		stack[top++] = i;
+		while (top > 0) {
+			struct deferred *d = &m->deferred[stack[--top]];
+			struct path_info *q;
+			if (d->target == NULL)
+				continue; /* released twice */
+			write_link(m, d);
+			if ((q = pathset_get(waiting, d->path)) == NULL)
 				continue;
-			if (d->raw != NULL)
-				tar_writer_raw(m->w, d->raw, d->rawlen);
-			else
-				tar_writer_header(m->w, &d->e);
-			pathset_get(m->tree, d->path)->flags |= PATH_WRITTEN;
-			free(d->target);
-			d->target = NULL;
-			left--;
-			moved = 1;
+			/* Pushed last first, so the first comes out first. */
+			size_t start = top;
+			for (size_t k = (size_t)q->aux; k != 0;
+			     k = m->deferred[k - 1].next)
+				stack[top++] = k - 1;
+			for (size_t a = start, b = top; a + 1 < b; a++, b--) {
+				size_t t = stack[a];
+				stack[a] = stack[b - 1];
+				stack[b - 1] = t;
+			}
+			q->aux = 0;
 		}
 	}
+	free(stack);
+	pathset_free(waiting);
 	for (size_t i = 0; i < m->ndeferred; i++)
 		if (m->deferred[i].target != NULL)
 			errx(EXIT_DATA,
