@@ -474,6 +474,89 @@ same_tree() {
 	[ "$(cat "$T/rss.diff")" -lt "$limit" ]
 }
 
+# chain_tar OUT N [reversed]: d/f0, then N hard links each naming the one
+# before (reversed: each naming the next, the file last).
+chain_tar() {
+	python3 - "$@" <<'PY'
+import io, sys, tarfile
+out, n, rev = sys.argv[1], int(sys.argv[2]), len(sys.argv) > 3
+def link(i):
+    ti = tarfile.TarInfo("d/l%d" % i)
+    ti.type = tarfile.LNKTYPE
+    nxt = i + 1 if rev else i - 1
+    ti.linkname = "d/f0" if nxt in (0, n + 1) else "d/l%d" % nxt
+    return ti
+with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as t:
+    f = tarfile.TarInfo("d/f0")
+    f.size = 8
+    if not rev:
+        t.addfile(f, io.BytesIO(b"chained\n"))
+    for i in range(1, n + 1):
+        t.addfile(link(i))
+    if rev:
+        t.addfile(f, io.BytesIO(b"chained\n"))
+PY
+}
+
+# chain_check TAR N: TAR holds d/f0 and d/l1..d/lN, every link leading (in
+# the archive's order, through other links) to the one file "chained\n".
+chain_check() {
+	python3 - "$@" <<'PY'
+import sys, tarfile
+names, data = {}, {}
+with tarfile.open(sys.argv[1]) as t:
+    for m in t:
+        names[m.name.rstrip("/")] = m
+        if m.isfile():
+            data[m.name] = t.extractfile(m).read()
+n = int(sys.argv[2])
+# (d/ itself only where the tool writes implied directories)
+want = {"d/f0"} | {"d/l%d" % i for i in range(1, n + 1)}
+assert set(names) - {"d"} == want, sorted(set(names) ^ want)[:5]
+files = [k for k, m in names.items() if m.isfile()]
+assert len(files) == 1 and data[files[0]] == b"chained\n", files
+done = {files[0]}
+for k in (k for k, m in names.items() if m.islnk()):
+    path = []
+    while k not in done and names[k].islnk():
+        path.append(k)
+        k = names[k].linkname
+        assert k in names, k
+    assert k in done, k
+    done.update(path)
+assert len(done) == n + 1
+PY
+}
+
+@test "tar: 100 000 hard links, each naming the one before (or after): linear time, right output" {
+	local n=100000 tool
+	[ "${DI_BUILD:-plain}" = plain ] || n=20000
+	chain_tar "$T/chain.tar" $n
+	chain_tar "$T/rchain.tar" $n reversed
+	python3 "$HOSTILE" wrap "$T/chain.tar"
+	# Each run would take hours where a link was followed to its end
+	# one by one (di-layer), or links written a round at a time
+	# (di-merge on the reversed chain); the timeout only ends a hang.
+	for tool in layer merge diff; do
+		for c in chain rchain; do
+			case $tool in
+			layer) timeout 300 di-layer --tar "$T/$c.tar" >"$T/out.tar" ;;
+			merge) timeout 300 di-merge "$T/$c.tar" >"$T/out.tar" ;;
+			diff) timeout 300 di-diff "$T/$c.tar" >"$T/out.tar" ;;
+			esac
+			chain_check "$T/out.tar" $n
+		done
+	done
+	timeout 300 di-overlay --from "$T/chain.image" >"$T/out.tar"
+	chain_check "$T/out.tar" $n
+	timeout 300 di-cook -n chain "$T/chain.tar" | timeout 300 di-overlay --from - >"$T/out.tar"
+	chain_check "$T/out.tar" $n
+	# A link to a later name cannot be extracted from a layer alone.
+	run timeout 300 di-overlay --from <(python3 "$HOSTILE" wrap "$T/rchain.tar" && cat "$T/rchain.image")
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"'d/l1': hardlink to 'd/l2': no layer below holds it"* ]]
+}
+
 @test "tar: a gzip bomb (a small tar, then 256 MiB of zeros): output bounded by what the tar says" {
 	python3 "$HOSTILE" bomb 256 >"$CASES/bomb.tar"
 	[ "$(stat -c %s "$CASES/bomb.tar")" -lt 1000000 ]
