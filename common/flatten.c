@@ -33,13 +33,15 @@ enum node_state {
 	NODE_FORWARD,  /* merged into node `forward` */
 };
 
-/* A visible hardlink that waits for its inode to be written. */
+/*
+ * A visible hardlink that waits for its inode to be written: its header
+ * packed (pack_entry), its path that of its record in the tree.
+ */
 struct waiter {
-	struct tar_entry e; /* a deep copy of its header */
-	char *path;
-	size_t layer;
-	struct path_info *info;
 	struct waiter *next;
+	struct path_info *info;
+	uint32_t layer;
+	unsigned char packed[];
 };
 
 struct node {
@@ -95,44 +97,163 @@ fail(struct flat *f, size_t layer, const char *name, const char *fmt, ...)
 	     f->labels[layer] ? f->labels[layer] : "?", name, msg);
 }
 
-/* --- copies of headers ------------------------------------------------ */
+/* --- packed headers --------------------------------------------------- */
 
-static void
-entry_copy(struct tar_entry *d, const struct tar_entry *s)
+/*
+ * A waiting hardlink's header, packed into one block so that a million of
+ * them stay within the budget of a path (see flatten.h): these fields,
+ * then name, linkname, uname and gname, each ending in NUL, then each
+ * record (key NUL, a 4-byte length, the value and NUL), then the raw
+ * header blocks with each run of zero bytes written as a zero and the
+ * run's length less one.
+ */
+struct packed_head {
+	int64_t mode, uid, gid, size, mtime, devmajor, devminor, datasize;
+	uint64_t offset;
+	uint32_t rawlen, nrecords;
+	char typeflag, raw_typeflag;
+};
+
+static size_t
+pack_bound(const struct tar_entry *e)
 {
-	*d = *s;
-	d->name = xstrdup(s->name);
-	d->linkname = xstrdup(s->linkname);
-	d->uname = xstrdup(s->uname);
-	d->gname = xstrdup(s->gname);
-	d->raw = malloc(s->rawlen ? s->rawlen : 1);
-	d->records = xreallocarray(NULL, s->nrecords + 1, sizeof(*d->records));
-	if (d->raw == NULL)
-		err(EXIT_DATA, "malloc");
-	memcpy(d->raw, s->raw, s->rawlen);
-	for (size_t i = 0; i < s->nrecords; i++) {
-		d->records[i].key = xstrdup(s->records[i].key);
-		d->records[i].len = s->records[i].len;
-		d->records[i].value = malloc(s->records[i].len + 1);
-		if (d->records[i].value == NULL)
-			err(EXIT_DATA, "malloc");
-		memcpy(d->records[i].value, s->records[i].value,
-		       s->records[i].len + 1);
+	size_t n = sizeof(struct packed_head) + strlen(e->name) +
+	           strlen(e->linkname) + strlen(e->uname) + strlen(e->gname) +
+	           4 + 2 * e->rawlen;
+
+	for (size_t i = 0; i < e->nrecords; i++)
+		n += strlen(e->records[i].key) + 6 + e->records[i].len;
+	return n;
+}
+
+static unsigned char *
+put_bytes(unsigned char *p, const void *v, size_t n)
+{
+	memcpy(p, v, n);
+	return p + n;
+}
+
+static unsigned char *
+put_str(unsigned char *p, const char *s)
+{
+	return put_bytes(p, s, strlen(s) + 1);
+}
+
+/* RAW (N bytes) into P with runs of zeros packed; returns the end. */
+static unsigned char *
+pack_raw(unsigned char *p, const unsigned char *raw, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t run = 0;
+		if (raw[i] != 0) {
+			*p++ = raw[i++];
+			continue;
+		}
+		while (i + run < n && raw[i + run] == 0 && run < 256)
+			run++;
+		*p++ = 0;
+		*p++ = (unsigned char)(run - 1);
+		i += run;
+	}
+	return p;
+}
+
+/* Pack E into P (pack_bound bytes at least); returns the end. */
+static unsigned char *
+pack_entry(unsigned char *p, const struct tar_entry *e)
+{
+	struct packed_head h = {
+	    .mode = e->mode,
+	    .uid = e->uid,
+	    .gid = e->gid,
+	    .size = e->size,
+	    .mtime = e->mtime,
+	    .devmajor = e->devmajor,
+	    .devminor = e->devminor,
+	    .datasize = e->datasize,
+	    .offset = e->offset,
+	    .rawlen = (uint32_t)e->rawlen,
+	    .nrecords = (uint32_t)e->nrecords,
+	    .typeflag = e->typeflag,
+	    .raw_typeflag = e->raw_typeflag,
+	};
+
+	p = put_bytes(p, &h, sizeof(h));
+	p = put_str(p, e->name);
+	p = put_str(p, e->linkname);
+	p = put_str(p, e->uname);
+	p = put_str(p, e->gname);
+	for (size_t i = 0; i < e->nrecords; i++) {
+		uint32_t len = (uint32_t)e->records[i].len;
+		p = put_str(p, e->records[i].key);
+		p = put_bytes(p, &len, sizeof(len));
+		p = put_bytes(p, e->records[i].value, len);
+		*p++ = '\0';
+	}
+	return pack_raw(p, e->raw, e->rawlen);
+}
+
+/*
+ * E from the block P: its strings point into P, its records and raw bytes
+ * are allocated (unpacked_free).
+ */
+static void
+unpack_entry(const unsigned char *p, struct tar_entry *e)
+{
+	struct packed_head h;
+	unsigned char *raw;
+
+	memcpy(&h, p, sizeof(h));
+	p += sizeof(h);
+	*e = (struct tar_entry){
+	    .mode = h.mode,
+	    .uid = h.uid,
+	    .gid = h.gid,
+	    .size = h.size,
+	    .mtime = h.mtime,
+	    .devmajor = h.devmajor,
+	    .devminor = h.devminor,
+	    .datasize = h.datasize,
+	    .offset = h.offset,
+	    .rawlen = h.rawlen,
+	    .nrecords = h.nrecords,
+	    .typeflag = h.typeflag,
+	    .raw_typeflag = h.raw_typeflag,
+	};
+	e->name = (char *)p;
+	p += strlen(e->name) + 1;
+	e->linkname = (char *)p;
+	p += strlen(e->linkname) + 1;
+	e->uname = (char *)p;
+	p += strlen(e->uname) + 1;
+	e->gname = (char *)p;
+	p += strlen(e->gname) + 1;
+	e->records = xreallocarray(NULL, h.nrecords + 1, sizeof(*e->records));
+	for (size_t i = 0; i < h.nrecords; i++) {
+		uint32_t len;
+		e->records[i].key = (char *)p;
+		p += strlen(e->records[i].key) + 1;
+		memcpy(&len, p, sizeof(len));
+		p += sizeof(len);
+		e->records[i].value = (char *)p;
+		e->records[i].len = len;
+		p += len + 1;
+	}
+	e->raw = raw = xcalloc(h.rawlen + 1, 1);
+	for (size_t i = 0; i < h.rawlen;) {
+		if (*p != 0) {
+			raw[i++] = *p++;
+			continue;
+		}
+		i += (size_t)p[1] + 1; /* already zero */
+		p += 2;
 	}
 }
 
 static void
-entry_free(struct tar_entry *e)
+unpacked_free(struct tar_entry *e)
 {
-	free(e->name);
-	free(e->linkname);
-	free(e->uname);
-	free(e->gname);
 	free(e->raw);
-	for (size_t i = 0; i < e->nrecords; i++) {
-		free(e->records[i].key);
-		free(e->records[i].value);
-	}
 	free(e->records);
 }
 
@@ -191,20 +312,24 @@ write_entry(struct flat *f, const struct tar_entry *e, const char *path,
 static void
 write_link(struct flat *f, struct waiter *w, const char *as)
 {
-	char *to = path_normalize(w->e.linkname);
-	int same = to != NULL && strcmp(to, as) == 0 && w->e.name[0] != '/';
-	struct tar_entry c = w->e;
+	const char *path = w->info->path;
+	struct tar_entry e, c;
+	char *to;
+	int same;
 
+	unpack_entry(w->packed, &e);
+	to = path_normalize(e.linkname);
+	same = to != NULL && strcmp(to, as) == 0 && e.name[0] != '/';
 	free(to);
-	if (same) {
-		visit(f, w->path, &w->e, 1, NULL, w->layer, w->info);
-		return;
+	c = e;
+	if (!same) {
+		c.linkname = (char *)as;
+		if (c.name[0] == '/')
+			c.name = (char *)path;
+		c.size = 0;
 	}
-	c.linkname = (char *)as;
-	if (c.name[0] == '/')
-		c.name = w->path;
-	c.size = 0;
-	visit(f, w->path, &c, 0, NULL, w->layer, w->info);
+	visit(f, path, &c, same, NULL, w->layer, w->info);
+	unpacked_free(&e);
 }
 
 /* Write waiter W as a copy of SRC, whose data R is about to give. */
@@ -212,19 +337,20 @@ static void
 write_copy(struct flat *f, struct waiter *w, const struct tar_entry *src,
            struct tar_reader *r, size_t layer)
 {
-	struct tar_entry c = *src;
+	const char *path = w->info->path;
+	struct tar_entry c = *src, e;
 
-	c.name = w->e.name[0] == '/' ? w->path : w->e.name;
+	unpack_entry(w->packed, &e);
+	c.name = e.name[0] == '/' ? (char *)path : e.name;
 	if (tar_type_header_only(c.typeflag))
 		c.size = 0;
-	visit(f, w->path, &c, 0, r, layer, w->info);
+	visit(f, path, &c, 0, r, layer, w->info);
+	unpacked_free(&e);
 }
 
 static void
 waiter_free(struct waiter *w)
 {
-	entry_free(&w->e);
-	free(w->path);
 	free(w);
 }
 
@@ -250,8 +376,10 @@ node_find(struct flat *f, size_t n)
 static void __attribute__((noreturn))
 fail_waiter(struct flat *f, struct waiter *w, const char *why)
 {
-	fail(f, w->layer, w->e.name, "hardlink to '%s': %s", w->e.linkname,
-	     why);
+	struct tar_entry e;
+
+	unpack_entry(w->packed, &e);
+	fail(f, w->layer, e.name, "hardlink to '%s': %s", e.linkname, why);
 }
 
 /* Write the waiting links of node N, now that it is written. */
@@ -362,7 +490,7 @@ node_copy_from(struct flat *f, size_t n, const struct tar_entry *src,
 	if (nd->head == NULL)
 		nd->tail = NULL;
 	write_copy(f, w, src, r, layer);
-	node_written(f, n, w->path);
+	node_written(f, n, w->info->path);
 	waiter_free(w);
 }
 
@@ -432,15 +560,19 @@ static void
 place_link(struct flat *f, size_t n, const struct tar_entry *e,
            const char *path, struct path_info *info)
 {
-	struct waiter *w = calloc(1, sizeof(*w));
+	struct waiter *w = malloc(sizeof(*w) + pack_bound(e));
 	struct node *nd;
 
+	(void)path; /* info->path */
 	if (w == NULL)
 		err(EXIT_DATA, "malloc");
-	entry_copy(&w->e, e);
-	w->path = xstrdup(path);
-	w->layer = f->layer;
+	w->next = NULL;
+	w->layer = (uint32_t)f->layer;
 	w->info = info;
+	/* Give back what the bound over-counted. */
+	w = realloc(w, (size_t)(pack_entry(w->packed, e) - (unsigned char *)w));
+	if (w == NULL)
+		err(EXIT_DATA, "malloc");
 	n = node_find(f, n);
 	nd = &f->nodes[n];
 	if (nd->tail != NULL)
