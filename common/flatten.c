@@ -48,7 +48,7 @@ struct node {
 	enum node_state state;
 	size_t layer;
 	uint64_t offset;
-	char *as;
+	const char *as; /* the tree's string */
 	const char *why;
 	size_t forward;
 	int reread;
@@ -57,7 +57,7 @@ struct node {
 
 /* "What does TARGET hold below layer ORIGIN?", asked by node NODE. */
 struct request {
-	char *target;
+	const char *target; /* the string of `wanted` */
 	size_t origin, node;
 	size_t next; /* next request for the same target, + 1 */
 	int done;
@@ -425,11 +425,25 @@ node_kick(struct flat *f, size_t n)
 	}
 }
 
+/*
+ * The tree's own copy of PATH, written already: nodes and requests point
+ * at the strings of the sets rather than keep copies of their own.
+ */
+static const char *
+tree_path(const struct flat *f, const char *path)
+{
+	struct path_info *t = pathset_get(f->tree, path);
+
+	if (t == NULL)
+		errx(EXIT_DATA, "'%s': written but not in the tree", path);
+	return t->path;
+}
+
 static void
 node_written(struct flat *f, size_t n, const char *as)
 {
 	f->nodes[n].state = NODE_WRITTEN;
-	f->nodes[n].as = xstrdup(as);
+	f->nodes[n].as = tree_path(f, as);
 	node_kick(f, n);
 }
 
@@ -511,7 +525,7 @@ request(struct flat *f, const char *target, size_t node)
 
 	f->reqs = xreallocarray(f->reqs, f->nreqs + 1, sizeof(*f->reqs));
 	rq = &f->reqs[f->nreqs];
-	rq->target = xstrdup(target);
+	rq->target = q->path;
 	rq->origin = f->layer;
 	rq->node = node;
 	rq->next = (size_t)q->aux;
@@ -547,7 +561,7 @@ link_node(struct flat *f, const struct tar_entry *e, const char *path)
 		f->nodes[n].offset = s->aux;
 		if (s->flags & PATH_WRITTEN) {
 			f->nodes[n].state = NODE_WRITTEN;
-			f->nodes[n].as = xstrdup(target);
+			f->nodes[n].as = tree_path(f, target);
 		}
 		*seen_node(f, s) = (uint32_t)(n + 1);
 	}
@@ -858,10 +872,7 @@ flat_free(struct flat *f)
 			f->nodes[i].head = w->next;
 			waiter_free(w);
 		}
-		free(f->nodes[i].as);
 	}
-	for (size_t i = 0; i < f->nreqs; i++)
-		free(f->reqs[i].target);
 	for (size_t i = 0; i < f->layers->count; i++)
 		free(f->labels[i]);
 	free(f->labels);
