@@ -414,12 +414,12 @@ struct new_path {
 struct diff {
 	const struct options *o;
 	struct pathset *base, *new; /* new: the set of in */
-	struct input_paths *in;       /* NEW's paths, by the tree rule */
+	struct input_paths *in;     /* NEW's paths, by the tree rule */
 	char **targets;
 	size_t ntargets;
 	struct tar_writer *w;
 	struct lines lines;
-	int spool; /* entry data held while --changed decides */
+	int spool;     /* entry data held while --changed decides */
 	int64_t mtime; /* of the whiteouts: SOURCE_DATE_EPOCH */
 };
 

@@ -360,7 +360,8 @@ bundle_json(jv base, const char *checksum)
 static jv
 load_base_json(const struct options *o)
 {
-	jv v = o->base_json ? json_load_file(o->base_json) : default_json(o->epoch);
+	jv v = o->base_json ? json_load_file(o->base_json)
+	                    : default_json(o->epoch);
 
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		jv_free(v);

@@ -187,8 +187,8 @@ struct deferred {
 };
 
 struct merge {
-	struct placement *pl; /* the tree rule across inputs */
-	struct pathset *tree; /* its set */
+	struct placement *pl;   /* the tree rule across inputs */
+	struct pathset *tree;   /* its set */
 	struct input_paths *in; /* the tree rule within the current input */
 	struct tar_writer *w;
 	struct deferred *deferred;

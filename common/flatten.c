@@ -67,8 +67,8 @@ struct flat {
 	const struct flatten_layers *layers;
 	flatten_visit_fn visit;
 	void *ctx;
-	struct placement *pl; /* the tree rule, across the layers */
-	struct pathset *tree; /* its set */
+	struct placement *pl;   /* the tree rule, across the layers */
+	struct pathset *tree;   /* its set */
 	struct input_paths *in; /* the tree rule, within this layer */
 	struct pathset *seen;   /* its set */
 	struct pathset *wanted;

@@ -272,7 +272,8 @@ find(struct treeindex *x, const char *path)
 static void __attribute__((noreturn))
 link_to_nothing(const struct treeindex *x, const struct treeindex_entry *l)
 {
-	errx(EXIT_DATA, "%s: '%s': hard link to '%s', which is not in the archive",
+	errx(EXIT_DATA,
+	     "%s: '%s': hard link to '%s', which is not in the archive",
 	     x->label, l->tar.name, l->tar.linkname);
 }
 
