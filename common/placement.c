@@ -160,8 +160,7 @@ input_paths_check(struct input_paths *in, const struct tar_entry *e,
 	open_parents(in, e, path);
 }
 
-/* --- a tree of several inputs ----------------------------------------------
- */
+/* --- a tree of several inputs ------------------------------------------ */
 
 struct placement {
 	struct pathset *tree;

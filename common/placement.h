@@ -72,8 +72,7 @@ void input_paths_check(struct input_paths *in, const struct tar_entry *e,
 /* The input's set: a record per path seen (entries, implied parents). */
 struct pathset *input_paths_set(const struct input_paths *in);
 
-/* --- a tree of several inputs ----------------------------------------------
- */
+/* --- a tree of several inputs ------------------------------------------ */
 
 enum {
 	/* A non-directory over an earlier input's directory hides below. */
