@@ -742,6 +742,43 @@ writers() {
 	done
 }
 
+@test "SOURCE_DATE_EPOCH out of range or not a number: one message, exit 2, nothing written, in every tool that writes a time" {
+	local v tool line
+	mkdir -p "$T/t" "$T/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x"
+	echo x >"$T/t/f"
+	tar -C "$T/t" -cf "$T/t.tar" .
+	di-layer "$T/t" >"$T/t.bundle"
+	di-cook -n a "$T/t.bundle" >"$T/img.tar"
+	for v in 99999999999999 253402300800 -1 +5 ' 5' 5s abc 0x10 1e3 \
+		99999999999999999999999; do
+		for tool in closure cook layer export run merge diff pull; do
+			status=0
+			case $tool in
+			closure) SOURCE_DATE_EPOCH=$v di-closure --store "$T/store" "$T/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x" ;;
+			cook) SOURCE_DATE_EPOCH=$v di-cook -n a "$T/t.bundle" ;;
+			layer) SOURCE_DATE_EPOCH=$v di-layer "$T/t" ;;
+			export) SOURCE_DATE_EPOCH=$v di-overlay --from "$T/img.tar" ;;
+			run) SOURCE_DATE_EPOCH=$v di-overlay --from "$T/img.tar" -c true ;;
+			merge) SOURCE_DATE_EPOCH=$v di-merge "$T/t" ;;
+			diff) SOURCE_DATE_EPOCH=$v di-diff --whiteouts --base "$T/t.tar" "$T/t.tar" ;;
+			pull) SOURCE_DATE_EPOCH=$v di-pull --plain-http 127.0.0.1:9/x:y ;;
+			esac >"$T/out" 2>"$T/err" || status=$?
+			line=$(head -1 "$T/err")
+			if [ "$status" -ne 2 ] || [ -s "$T/out" ] ||
+				[ "$line" != "di-$([ $tool = export ] || [ $tool = run ] && echo overlay || echo $tool): SOURCE_DATE_EPOCH is not a number of seconds from 0 to 253402300799: '$v'" ]; then
+				echo "$tool with '$v': exit $status, $(wc -c <"$T/out") bytes out, said: $line" >&2
+				return 1
+			fi
+		done
+	done
+	# The last second every format holds is taken, and written as it is.
+	SOURCE_DATE_EPOCH=253402300799 di-cook -n a "$T/t.bundle" >"$T/big.tar"
+	tar -xOf "$T/big.tar" manifest.json >"$T/m.json"
+	cfg=$(jq -r '.[0].Config' "$T/m.json")
+	[ "$(tar -xOf "$T/big.tar" "$cfg" | jq -r .created)" = 9999-12-31T23:59:59Z ]
+	SOURCE_DATE_EPOCH=253402300799 di-layer --tar "$T/t" | tar -tvf - --full-time --utc | grep -q ' 9999-12-31 23:59:59 f$'
+}
+
 @test "stdout closed early (| head -c 100): quiet, with SIGPIPE and with EPIPE, no partial -o file" {
 	local big cmd sigpipe
 	big=$(big_tree)
