@@ -6,7 +6,10 @@
  *	di-merge [--last-wins] [-o FILE] [INPUT]...
  *
  * Each input is read once, in order (reversed with --last-wins), against
- * one set of the paths written so far.  Entries of tar inputs that win are
+ * one set of the paths written so far, by the tree rule of
+ * common/placement (the flatten of layers with whiteouts off and no
+ * implied directories written, but for hardlinks: here a link may name a
+ * path any input wins).  Entries of tar inputs that win are
  * copied through byte for byte; entries of directory inputs are encoded.
  */
 #include <errno.h>

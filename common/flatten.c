@@ -1,9 +1,10 @@
 /*
  * flatten.c: a stack of layers applied top-down (see flatten.h).
  *
- * Two sets carry the work: `tree`, the paths decided so far (by the layers
- * above and the current one), and `seen`, every path of the current layer
- * with the offset of its entry, which hardlinks of that layer look up.
+ * Two sets carry the work, both kept by the tree rule (placement.h):
+ * `tree`, the paths decided so far (by the layers above and the current
+ * one), and `seen`, every path of the current layer with the offset of its
+ * entry, which hardlinks of that layer look up.
  *
  * Hardlinks are resolved to nodes, one per inode a visible hardlink needs.
  * A node's data is either written at some path already (links are then
