@@ -7,9 +7,10 @@
  *
  * Each input is read once, in order (reversed with --last-wins), against
  * one set of the paths written so far, by the tree rule of
- * common/placement (the flatten of layers with whiteouts off and no
- * implied directories written, but for hardlinks: here a link may name a
- * path any input wins).  Entries of tar inputs that win are
+ * common/placement.  It is not common/flatten with whiteouts off: a
+ * hardlink here may name a path that any input wins, directories that are
+ * only implied are not written, and without --last-wins a later input's
+ * file does not hide what the inputs after it hold in a directory.  Entries of tar inputs that win are
  * copied through byte for byte; entries of directory inputs are encoded.
  */
 #include <errno.h>
