@@ -10,8 +10,9 @@
  * common/placement.  It is not common/flatten with whiteouts off: a
  * hardlink here may name a path that any input wins, directories that are
  * only implied are not written, and without --last-wins a later input's
- * file does not hide what the inputs after it hold in a directory.  Entries of tar inputs that win are
- * copied through byte for byte; entries of directory inputs are encoded.
+ * file does not hide what the inputs after it hold in a directory.
+ * Entries of tar inputs that win are copied through byte for byte;
+ * entries of directory inputs are encoded.
  */
 #include <errno.h>
 #include <getopt.h>
