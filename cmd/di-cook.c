@@ -30,9 +30,11 @@
 #include "layer_input.h"
 #include "outfile.h"
 #include "path.h"
+#include "placement.h"
 #include "platform.h"
 #include "reference.h"
 #include "tar_reader.h"
+#include "timestamp.h"
 #include "xalloc.h"
 
 #define COPY_BUF (1 << 20)
@@ -79,23 +81,6 @@ struct options {
 	char **inputs;
 	int ninputs;
 };
-
-/* SOURCE_DATE_EPOCH, else 1: the time of everything made here. */
-static int64_t
-epoch(void)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long t;
-
-	if (s == NULL || *s == '\0')
-		return 1;
-	errno = 0;
-	t = strtoll(s, &end, 10);
-	if (errno || *end || t < 0)
-		usage_error("SOURCE_DATE_EPOCH is not a number of seconds");
-	return t;
-}
 
 /* --created: seconds since the epoch, or an RFC 3339 time in UTC. */
 static void
@@ -222,7 +207,7 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_error("bad name '%s:%s'", o->name, o->tag);
 	if ((o->from_name || o->from_tag) && o->from == NULL)
 		usage_error("--from-name and --from-tag need --from");
-	o->mtime = epoch();
+	o->mtime = timestamp_default();
 	if (created != NULL)
 		parse_created(created, o->created);
 	else
@@ -453,9 +438,13 @@ copy_write(void *ctx, const void *p, size_t n)
 		tail_add(&c->t, p, n);
 }
 
-/* A name that climbs out with ".." has no place in a layer. */
+/*
+ * A name that climbs out with ".." has no place in a layer, nor one that
+ * the tree rule (common/placement) refuses.
+ */
 static void
-check_names(const struct layer_source *s, const struct tar_entry *e)
+check_names(const struct layer_source *s, struct input_paths *in,
+            const struct tar_entry *e)
 {
 	char *path;
 
@@ -466,6 +455,7 @@ check_names(const struct layer_source *s, const struct tar_entry *e)
 		     "%s: offset %" PRIu64 ": '%s': name climbs out "
 		     "with '..'",
 		     s->label, e->offset, e->name);
+	input_paths_take(in, e, path);
 	free(path);
 	if (e->typeflag != '1')
 		return;
@@ -490,6 +480,7 @@ copy_layer(struct cook *k, struct layer_source *s)
 	struct tar_reader *r;
 	struct tar_entry *e;
 	struct instream *in;
+	struct input_paths *paths;
 	char *label;
 	int got;
 
@@ -509,11 +500,13 @@ copy_layer(struct cook *k, struct layer_source *s)
 		return;
 	}
 	r = tar_reader_new(in);
+	paths = input_paths_new(s->label, 0);
 	while ((got = tar_reader_next(r, &e)) == 1) {
-		check_names(s, e);
+		check_names(s, paths, e);
 		while (tar_reader_read(r, k->buf, COPY_BUF) > 0)
 			;
 	}
+	input_paths_free(paths);
 	if (got < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
 	if (instream_drain_tee(in) < 0)

@@ -29,6 +29,7 @@
 #include "outfile.h"
 #include "path.h"
 #include "pathset.h"
+#include "placement.h"
 #include "spool.h"
 #include "stream_kind.h"
 #include "tar_reader.h"
@@ -360,35 +361,20 @@ struct new_path {
 
 struct diff {
 	const struct options *o;
-	struct pathset *base, *new;
+	struct pathset *base, *new; /* new: the set of in */
+	struct input_paths *in;     /* NEW's paths, by the tree rule */
 	char **targets;
 	size_t ntargets;
 	struct tar_writer *w;
 	struct lines lines;
-	int spool; /* entry data held while --changed decides */
+	int spool;     /* entry data held while --changed decides */
+	int64_t mtime; /* of the whiteouts: SOURCE_DATE_EPOCH */
 };
 
 static struct new_path *
 new_path(struct diff *df, struct path_info *p)
 {
 	return (struct new_path *)pathset_extra(df->new, p);
-}
-
-static void
-add_parents(struct pathset *set, const char *path)
-{
-	const char *p = path;
-
-	while ((p = strchr(p, '/')) != NULL) {
-		int added;
-		struct path_info *info =
-		    pathset_addn(set, path, (size_t)(p - path), &added);
-		if (added) {
-			info->type = '5';
-			info->flags = PATH_DIR | PATH_IMPLIED;
-		}
-		p++;
-	}
 }
 
 /*
@@ -454,18 +440,14 @@ scan_new(struct diff *df, int fd, const char *label)
 			free(path);
 			continue;
 		}
-		p = pathset_add(df->new, path, NULL);
-		/* The first entry wins; a directory that earlier entries
-		 * implied stands in the way of a later non-directory. */
-		if (p->type == 0 || ((p->flags & PATH_IMPLIED) &&
-		                     kind_of(e->typeflag) == '5')) {
+		/* The tree rule (common/placement): the first entry wins. */
+		p = input_paths_take(df->in, e, path);
+		if (p != NULL) {
 			p->type = kind_of(e->typeflag);
-			p->flags = p->type == '5' ? PATH_DIR : 0;
 			p->aux = e->offset;
 			if (p->type == '1')
 				note_link(df, p, e, label);
 		}
-		add_parents(df->new, path);
 		free(path);
 	}
 	if (got < 0)
@@ -527,7 +509,6 @@ static void
 deletions(struct diff *df)
 {
 	struct path_info **sorted = pathset_sorted(df->base);
-	int64_t mtime = timestamp_default();
 
 	for (size_t i = 0; i < pathset_count(df->base); i++) {
 		struct path_info *b = sorted[i], *n, *parent;
@@ -548,7 +529,7 @@ deletions(struct diff *df)
 		} else {
 			struct tar_entry e;
 			char *name = whiteout_name(b->path);
-			whiteout_entry(&e, name, mtime);
+			whiteout_entry(&e, name, df->mtime);
 			tar_writer_header(df->w, &e);
 			free(name);
 		}
@@ -626,22 +607,6 @@ copy_entry(struct diff *df, const struct tar_entry *e, struct tar_reader *r,
 	tar_writer_pad(df->w, e->datasize);
 }
 
-/*
- * Does an earlier entry of NEW make one of PATH's parents a non-directory?
- * Then PATH could not be extracted, and is dropped as di-merge drops it.
- */
-static int
-under_non_dir(struct diff *df, const char *path)
-{
-	for (const char *p = path; (p = strchr(p, '/')) != NULL; p++) {
-		struct path_info *q =
-		    pathset_getn(df->new, path, (size_t)(p - path));
-		if (q != NULL && !(q->flags & PATH_DIR))
-			return 1;
-	}
-	return 0;
-}
-
 /* Stream NEW, keeping what is added (and changed, with --changed). */
 static void
 diff_new(struct diff *df, int fd, const char *label)
@@ -656,8 +621,7 @@ diff_new(struct diff *df, int fd, const char *label)
 		char what;
 		free(path);
 		/* The root, a pax global header, a repeated path: skipped. */
-		if (p == NULL || e->typeflag == 'g' || p->aux != e->offset ||
-		    under_non_dir(df, p->path))
+		if (p == NULL || e->typeflag == 'g' || p->aux != e->offset)
 			continue;
 		what = classify(df, p, e, r, &spooled);
 		if (what == 0 && !new_path(df, p)->pulled)
@@ -725,7 +689,7 @@ diff_free(struct diff *df)
 	for (size_t i = 0; i < df->ntargets; i++)
 		free(df->targets[i]);
 	free(df->targets);
-	pathset_free(df->new);
+	input_paths_free(df->in);
 	pathset_free(df->base);
 	if (df->spool >= 0)
 		close(df->spool);
@@ -740,9 +704,11 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &o);
 	df.o = &o;
+	df.mtime = timestamp_default();
 	df.spool = o.changed ? spool_tempfile() : -1;
 	df.base = read_bases(&o);
-	df.new = pathset_new(sizeof(struct new_path));
+	df.in = input_paths_new(o.input, sizeof(struct new_path));
+	df.new = input_paths_set(df.in);
 	/* NEW is read twice: its paths and links first, then its entries. */
 	in = spool_open(o.input);
 	scan_new(&df, in, o.input);

@@ -36,6 +36,7 @@ struct options {
 	const char *base_json;
 	const char *output;
 	int64_t mtime;
+	int64_t epoch; /* SOURCE_DATE_EPOCH: the json's created */
 	int64_t uid, gid;
 	int tar_only;
 	int threads;
@@ -118,7 +119,7 @@ parse_options(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	o->mtime = timestamp_default();
+	o->mtime = o->epoch = timestamp_default();
 	o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	while ((c = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
 		switch (c) {
@@ -334,11 +335,11 @@ end_layer(struct tar_writer *w)
 
 /* The seed's baseJson, created at SOURCE_DATE_EPOCH. */
 static jv
-default_json(void)
+default_json(int64_t epoch)
 {
 	char created[32];
 
-	timestamp_rfc3339(timestamp_default(), created);
+	timestamp_rfc3339(epoch, created);
 	jv v = jv_object();
 	v = jv_object_set(v, jv_string("created"), jv_string(created));
 	v = jv_object_set(v, jv_string("architecture"), jv_string("amd64"));
@@ -359,7 +360,8 @@ bundle_json(jv base, const char *checksum)
 static jv
 load_base_json(const struct options *o)
 {
-	jv v = o->base_json ? json_load_file(o->base_json) : default_json();
+	jv v = o->base_json ? json_load_file(o->base_json)
+	                    : default_json(o->epoch);
 
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		jv_free(v);

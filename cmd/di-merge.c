@@ -6,8 +6,13 @@
  *	di-merge [--last-wins] [-o FILE] [INPUT]...
  *
  * Each input is read once, in order (reversed with --last-wins), against
- * one set of the paths written so far.  Entries of tar inputs that win are
- * copied through byte for byte; entries of directory inputs are encoded.
+ * one set of the paths written so far, by the tree rule of
+ * common/placement.  It is not common/flatten with whiteouts off: a
+ * hardlink here may name a path that any input wins, directories that are
+ * only implied are not written, and without --last-wins a later input's
+ * file does not hide what the inputs after it hold in a directory.
+ * Entries of tar inputs that win are copied through byte for byte;
+ * entries of directory inputs are encoded.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +27,7 @@
 #include "outfile.h"
 #include "path.h"
 #include "pathset.h"
+#include "placement.h"
 #include "tar_reader.h"
 #include "tar_writer.h"
 #include "timestamp.h"
@@ -182,105 +188,17 @@ struct deferred {
 	size_t rawlen;
 	char *path, *target;
 	const char *label;
+	size_t next; /* the next link waiting for the same target, + 1 */
 };
 
 struct merge {
-	struct pathset *tree;
+	struct placement *pl;   /* the tree rule across inputs */
+	struct pathset *tree;   /* its set */
+	struct input_paths *in; /* the tree rule within the current input */
 	struct tar_writer *w;
 	struct deferred *deferred;
 	size_t ndeferred;
-	uint32_t input;
-	const char *label; /* of the input being read */
-	int last_wins;
-	/* the parent directory last found open to this input's entries */
-	char *cache;
 };
-
-/*
- * May an entry live under the parents of PATH (none of them a
- * non-directory)?  If so, the parents not yet in the tree become
- * directories that this input implies.
- */
-static int
-parents_open(struct merge *m, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	size_t plen = slash ? (size_t)(slash - path) : 0;
-
-	if (slash == NULL)
-		return 1;
-	if (m->cache != NULL && strlen(m->cache) == plen &&
-	    memcmp(m->cache, path, plen) == 0)
-		return 1;
-	for (size_t i = 1; i <= plen; i++) {
-		if (path[i] != '/')
-			continue;
-		struct path_info *p = pathset_getn(m->tree, path, i);
-		if (p != NULL && p->type == '2' && p->input == m->input)
-			/* tar -xk would write it through the link. */
-			errx(EXIT_DATA,
-			     "%s: '%s': lies under '%.*s', which this input "
-			     "made a symbolic link",
-			     m->label, path, (int)i, path);
-		if (p != NULL && p->type != 0 && !(p->flags & PATH_DIR))
-			return 0;
-		if (p != NULL && (p->flags & PATH_OPAQUE))
-			return 0;
-	}
-	for (size_t i = 1; i <= plen; i++) {
-		if (path[i] != '/')
-			continue;
-		struct path_info *p = pathset_addn(m->tree, path, i, NULL);
-		if (p->type == 0) {
-			p->type = '5';
-			p->flags |= PATH_DIR | PATH_IMPLIED;
-			p->input = m->input;
-		}
-	}
-	free(m->cache);
-	m->cache = strndup(path, plen);
-	if (m->cache == NULL)
-		err(EXIT_DATA, "malloc");
-	return 1;
-}
-
-/*
- * The tree's record for entry E at PATH if E wins it, else NULL: the path
- * is new, or a directory so far only implied gets its description.
- */
-static struct path_info *
-claim(struct merge *m, const struct tar_entry *e, const char *path)
-{
-	int isdir = e->typeflag == '5';
-	struct path_info *p;
-
-	if (!parents_open(m, path))
-		return NULL;
-	p = pathset_add(m->tree, path, NULL);
-	/*
-	 * With --last-wins, inputs go last first: a non-directory that a
-	 * later input's directory replaced had replaced what earlier inputs
-	 * hold under it.
-	 */
-	if (m->last_wins && p->type != 0 && (p->flags & PATH_DIR) && !isdir &&
-	    p->input != m->input)
-		p->flags |= PATH_OPAQUE;
-	if (p->type != 0) {
-		if (!isdir || !(p->flags & PATH_DIR) ||
-		    (p->flags & PATH_WRITTEN))
-			return NULL;
-		p->flags |= PATH_WRITTEN;
-		return p;
-	}
-	p->type = e->typeflag;
-	p->input = m->input;
-	/* A hardlink counts as written only once it is (see take_link). */
-	if (e->typeflag != '1')
-		p->flags |= PATH_WRITTEN;
-	if (isdir)
-		p->flags |= PATH_DIR;
-	return p;
-}
 
 static void
 copy_data(struct merge *m, struct input *in, int64_t size)
@@ -405,11 +323,9 @@ take_entry(struct merge *m, struct input *in, const struct tar_entry *e,
 		errx(EXIT_DATA,
 		     "%s: '%s': name climbs out of the tree with '..'",
 		     in->label, e->name);
-	if (*path == '\0' && e->typeflag != '5') {
-		free(path);
-		return; /* the root is a directory, whatever an entry says */
-	}
-	p = claim(m, e, path);
+	p = input_paths_take(m->in, e, path) != NULL
+	        ? placement_claim(m->pl, path, e->typeflag)
+	        : NULL;
 	if (p != NULL && e->typeflag == '1')
 		take_link(m, in, e, raw, path);
 	else if (p != NULL)
@@ -418,51 +334,82 @@ take_entry(struct merge *m, struct input *in, const struct tar_entry *e,
 }
 
 static void
-merge_input(struct merge *m, const char *path, uint32_t index, int64_t mtime)
+merge_input(struct merge *m, const char *path, int64_t mtime)
 {
 	struct input in;
 	struct tar_entry *e;
 	int raw;
 
 	input_open(&in, path, mtime);
-	m->input = index;
-	m->label = in.label;
-	free(m->cache);
-	m->cache = NULL;
+	placement_next_input(m->pl);
+	m->in = input_paths_new(in.label, 0);
 	while (input_next(&in, &e, &raw) == 1)
 		take_entry(m, &in, e, raw);
+	input_paths_free(m->in);
+	m->in = NULL;
 	input_close(&in);
 }
 
+/* Write deferred link D, now that its target is written. */
+static void
+write_link(struct merge *m, struct deferred *d)
+{
+	if (d->raw != NULL)
+		tar_writer_raw(m->w, d->raw, d->rawlen);
+	else
+		tar_writer_header(m->w, &d->e);
+	pathset_get(m->tree, d->path)->flags |= PATH_WRITTEN;
+	free(d->target);
+	d->target = NULL;
+}
+
 /*
- * The hardlinks whose targets came later, in order; a link may wait for
- * another, so go round until nothing moves.  What is left points at a path
- * the output does not have.
+ * The hardlinks whose targets came later, in order, each as soon as its
+ * target is written: a link written releases the links that wait for its
+ * path, at once.  Links wait in lists by target (WAITING), so a chain of
+ * links costs its length, however it is ordered.  What is left points at
+ * a path the output does not have.
  */
 static void
 write_deferred(struct merge *m)
 {
-	size_t left = m->ndeferred;
-	int moved = 1;
+	struct pathset *waiting = pathset_new(0);
+	size_t *stack = xcalloc(m->ndeferred + 1, sizeof(*stack)), top = 0;
 
-	while (left > 0 && moved) {
-		moved = 0;
-		for (size_t i = 0; i < m->ndeferred; i++) {
-			struct deferred *d = &m->deferred[i];
-			if (d->target == NULL ||
-			    !link_target_written(m, d->target))
+	for (size_t i = m->ndeferred; i-- > 0;) {
+		struct path_info *q =
+		    pathset_add(waiting, m->deferred[i].target, NULL);
+		m->deferred[i].next = (size_t)q->aux;
+		q->aux = i + 1;
+	}
+	for (size_t i = 0; i < m->ndeferred; i++) {
+		if (m->deferred[i].target == NULL ||
+		    !link_target_written(m, m->deferred[i].target))
+			continue;
+		stack[top++] = i;
+		while (top > 0) {
+			struct deferred *d = &m->deferred[stack[--top]];
+			struct path_info *q;
+			if (d->target == NULL)
+				continue; /* released twice */
+			write_link(m, d);
+			if ((q = pathset_get(waiting, d->path)) == NULL)
 				continue;
-			if (d->raw != NULL)
-				tar_writer_raw(m->w, d->raw, d->rawlen);
-			else
-				tar_writer_header(m->w, &d->e);
-			pathset_get(m->tree, d->path)->flags |= PATH_WRITTEN;
-			free(d->target);
-			d->target = NULL;
-			left--;
-			moved = 1;
+			/* Pushed last first, so the first comes out first. */
+			size_t start = top;
+			for (size_t k = (size_t)q->aux; k != 0;
+			     k = m->deferred[k - 1].next)
+				stack[top++] = k - 1;
+			for (size_t a = start, b = top; a + 1 < b; a++, b--) {
+				size_t t = stack[a];
+				stack[a] = stack[b - 1];
+				stack[b - 1] = t;
+			}
+			q->aux = 0;
 		}
 	}
+	free(stack);
+	pathset_free(waiting);
 	for (size_t i = 0; i < m->ndeferred; i++)
 		if (m->deferred[i].target != NULL)
 			errx(EXIT_DATA,
@@ -484,8 +431,7 @@ merge_free(struct merge *m)
 		free(m->deferred[i].path);
 	}
 	free(m->deferred);
-	free(m->cache);
-	pathset_free(m->tree);
+	pathset_free(placement_finish(m->pl));
 }
 
 int
@@ -497,12 +443,17 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &o);
 	mtime = timestamp_default();
-	m.tree = pathset_new(0);
-	m.last_wins = o.last_wins;
+	/*
+	 * With --last-wins, inputs go last first: a non-directory that a
+	 * later input's directory replaced had replaced what earlier inputs
+	 * hold under it.
+	 */
+	m.pl = placement_new(0, o.last_wins ? PLACEMENT_REPLACES : 0);
+	m.tree = placement_tree(m.pl);
 	m.w = tar_writer_new(outfile_open(o.output, OUT_TAR));
 	for (int i = 0; i < o.ninputs; i++) {
 		int k = o.last_wins ? o.ninputs - 1 - i : i;
-		merge_input(&m, o.inputs[k], (uint32_t)k, mtime);
+		merge_input(&m, o.inputs[k], mtime);
 	}
 	write_deferred(&m);
 	tar_writer_finish(m.w);

@@ -30,6 +30,7 @@
 #include "sandbox.h"
 #include "tar_reader.h"
 #include "tar_writer.h"
+#include "timestamp.h"
 #include "upperdir.h"
 #include "whiteout.h"
 
@@ -80,6 +81,7 @@ struct options {
 	int export;
 	struct sandbox_options sandbox;
 	struct rootdir_ids ids;
+	int64_t mtime; /* SOURCE_DATE_EPOCH, read before any output */
 };
 
 static void
@@ -236,22 +238,6 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_error("--run takes its image from --from only");
 }
 
-static int64_t
-output_mtime(void)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long t;
-
-	if (s == NULL || *s == '\0')
-		return 1;
-	errno = 0;
-	t = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || t < 0)
-		errx(EXIT_USAGE, "SOURCE_DATE_EPOCH: not a time: '%s'", s);
-	return t;
-}
-
 /* --- --export ------------------------------------------------------------ */
 
 static int
@@ -263,7 +249,7 @@ export_image(const struct options *o)
 	struct flatten_layers layers = image_stack_layers(stack);
 	struct tar_writer *w = tar_writer_new(out);
 
-	flatten_write(&layers, w);
+	flatten_write(&layers, w, o->mtime);
 	tar_writer_finish(w);
 	outfile_commit();
 	image_stack_free(stack);
@@ -555,8 +541,7 @@ run_script(const struct options *o)
 		exit(status);
 	}
 	w = tar_writer_new(out);
-	upperdir_write_layer(sandbox_upper(sb), w, output_mtime(),
-	                     sandbox_ids(sb));
+	upperdir_write_layer(sandbox_upper(sb), w, o->mtime, sandbox_ids(sb));
 	tar_writer_finish(w);
 	outfile_commit();
 
@@ -575,6 +560,7 @@ main(int argc, char **argv)
 	int status;
 
 	parse_options(argc, argv, &o);
+	o.mtime = timestamp_default();
 	if (o.script != NULL || o.text != NULL)
 		status = run_script(&o);
 	else

@@ -31,6 +31,7 @@
 #include "registry_args.h"
 #include "progress.h"
 #include "spool.h"
+#include "timestamp.h"
 #include "workpool.h"
 #include "xalloc.h"
 
@@ -172,23 +173,6 @@ parse_options(int argc, char **argv, struct options *o)
 		o->progress = 0;
 	else if (isatty(STDERR_FILENO))
 		o->progress = 1;
-}
-
-static int64_t
-output_mtime(void)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long v;
-
-	if (s == NULL || *s == '\0')
-		return 1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || end == s || v < 0)
-		errx(EXIT_USAGE,
-		     "SOURCE_DATE_EPOCH is not a number of seconds");
-	return v;
 }
 
 /* Manifests. */
@@ -483,6 +467,7 @@ main(int argc, char **argv)
 	size_t ndiff;
 
 	parse_options(argc, argv, &o);
+	int64_t mtime = timestamp_default(); /* refused before any output */
 	if (reference_parse(o.reference, strlen(o.reference), &ref, &why) < 0)
 		usage_error("%s: %s", o.reference, why);
 	name = o.name ? strdup(o.name) : reference_familiar_name(&ref);
@@ -526,7 +511,7 @@ main(int argc, char **argv)
 	                                          o.tag     ? o.tag
 	                                          : ref.tag ? ref.tag
 	                                                    : "latest",
-	                                          o.format, output_mtime());
+	                                          o.format, mtime);
 	pull_layers(&p, &o, w, &config);
 	image_writer_finish_raw(w, (const char *)config.data, config.len);
 	outfile_commit();

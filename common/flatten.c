@@ -1,9 +1,10 @@
 /*
  * flatten.c: a stack of layers applied top-down (see flatten.h).
  *
- * Two sets carry the work: `tree`, the paths decided so far (by the layers
- * above and the current one), and `seen`, every path of the current layer
- * with the offset of its entry, which hardlinks of that layer look up.
+ * Two sets carry the work, both kept by the tree rule (placement.h):
+ * `tree`, the paths decided so far (by the layers above and the current
+ * one), and `seen`, every path of the current layer with the offset of its
+ * entry, which hardlinks of that layer look up.
  *
  * Hardlinks are resolved to nodes, one per inode a visible hardlink needs.
  * A node's data is either written at some path already (links are then
@@ -21,7 +22,7 @@
 #include "errors.h"
 #include "flatten.h"
 #include "path.h"
-#include "timestamp.h"
+#include "placement.h"
 #include "whiteout.h"
 #include "xalloc.h"
 
@@ -33,20 +34,22 @@ enum node_state {
 	NODE_FORWARD,  /* merged into node `forward` */
 };
 
-/* A visible hardlink that waits for its inode to be written. */
+/*
+ * A visible hardlink that waits for its inode to be written: its header
+ * packed (pack_entry), its path that of its record in the tree.
+ */
 struct waiter {
-	struct tar_entry e; /* a deep copy of its header */
-	char *path;
-	size_t layer;
-	struct path_info *info;
 	struct waiter *next;
+	struct path_info *info;
+	uint32_t layer;
+	unsigned char packed[];
 };
 
 struct node {
 	enum node_state state;
 	size_t layer;
 	uint64_t offset;
-	char *as;
+	const char *as; /* the tree's string */
 	const char *why;
 	size_t forward;
 	int reread;
@@ -55,7 +58,7 @@ struct node {
 
 /* "What does TARGET hold below layer ORIGIN?", asked by node NODE. */
 struct request {
-	char *target;
+	const char *target; /* the string of `wanted` */
 	size_t origin, node;
 	size_t next; /* next request for the same target, + 1 */
 	int done;
@@ -65,13 +68,15 @@ struct flat {
 	const struct flatten_layers *layers;
 	flatten_visit_fn visit;
 	void *ctx;
-	struct pathset *tree, *seen, *wanted;
+	struct placement *pl;   /* the tree rule, across the layers */
+	struct pathset *tree;   /* its set */
+	struct input_paths *in; /* the tree rule, within this layer */
+	struct pathset *seen;   /* its set */
+	struct pathset *wanted;
 	size_t layer;
 	struct tar_reader *r;
 	char **labels;
-	/* the parent directory last found visible in this layer */
-	char *cache;
-	size_t cachelen;
+	char *in_label; /* "layer N (label)", for the rule's messages */
 	struct node *nodes;
 	size_t nnodes;
 	struct request *reqs;
@@ -93,44 +98,163 @@ fail(struct flat *f, size_t layer, const char *name, const char *fmt, ...)
 	     f->labels[layer] ? f->labels[layer] : "?", name, msg);
 }
 
-/* --- copies of headers ------------------------------------------------ */
+/* --- packed headers --------------------------------------------------- */
 
-static void
-entry_copy(struct tar_entry *d, const struct tar_entry *s)
+/*
+ * A waiting hardlink's header, packed into one block so that a million of
+ * them stay within the budget of a path (see flatten.h): these fields,
+ * then name, linkname, uname and gname, each ending in NUL, then each
+ * record (key NUL, a 4-byte length, the value and NUL), then the raw
+ * header blocks with each run of zero bytes written as a zero and the
+ * run's length less one.
+ */
+struct packed_head {
+	int64_t mode, uid, gid, size, mtime, devmajor, devminor, datasize;
+	uint64_t offset;
+	uint32_t rawlen, nrecords;
+	char typeflag, raw_typeflag;
+};
+
+static size_t
+pack_bound(const struct tar_entry *e)
 {
-	*d = *s;
-	d->name = xstrdup(s->name);
-	d->linkname = xstrdup(s->linkname);
-	d->uname = xstrdup(s->uname);
-	d->gname = xstrdup(s->gname);
-	d->raw = malloc(s->rawlen ? s->rawlen : 1);
-	d->records = xreallocarray(NULL, s->nrecords + 1, sizeof(*d->records));
-	if (d->raw == NULL)
-		err(EXIT_DATA, "malloc");
-	memcpy(d->raw, s->raw, s->rawlen);
-	for (size_t i = 0; i < s->nrecords; i++) {
-		d->records[i].key = xstrdup(s->records[i].key);
-		d->records[i].len = s->records[i].len;
-		d->records[i].value = malloc(s->records[i].len + 1);
-		if (d->records[i].value == NULL)
-			err(EXIT_DATA, "malloc");
-		memcpy(d->records[i].value, s->records[i].value,
-		       s->records[i].len + 1);
+	size_t n = sizeof(struct packed_head) + strlen(e->name) +
+	           strlen(e->linkname) + strlen(e->uname) + strlen(e->gname) +
+	           4 + 2 * e->rawlen;
+
+	for (size_t i = 0; i < e->nrecords; i++)
+		n += strlen(e->records[i].key) + 6 + e->records[i].len;
+	return n;
+}
+
+static unsigned char *
+put_bytes(unsigned char *p, const void *v, size_t n)
+{
+	memcpy(p, v, n);
+	return p + n;
+}
+
+static unsigned char *
+put_str(unsigned char *p, const char *s)
+{
+	return put_bytes(p, s, strlen(s) + 1);
+}
+
+/* RAW (N bytes) into P with runs of zeros packed; returns the end. */
+static unsigned char *
+pack_raw(unsigned char *p, const unsigned char *raw, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t run = 0;
+		if (raw[i] != 0) {
+			*p++ = raw[i++];
+			continue;
+		}
+		while (i + run < n && raw[i + run] == 0 && run < 256)
+			run++;
+		*p++ = 0;
+		*p++ = (unsigned char)(run - 1);
+		i += run;
+	}
+	return p;
+}
+
+/* Pack E into P (pack_bound bytes at least); returns the end. */
+static unsigned char *
+pack_entry(unsigned char *p, const struct tar_entry *e)
+{
+	struct packed_head h = {
+	    .mode = e->mode,
+	    .uid = e->uid,
+	    .gid = e->gid,
+	    .size = e->size,
+	    .mtime = e->mtime,
+	    .devmajor = e->devmajor,
+	    .devminor = e->devminor,
+	    .datasize = e->datasize,
+	    .offset = e->offset,
+	    .rawlen = (uint32_t)e->rawlen,
+	    .nrecords = (uint32_t)e->nrecords,
+	    .typeflag = e->typeflag,
+	    .raw_typeflag = e->raw_typeflag,
+	};
+
+	p = put_bytes(p, &h, sizeof(h));
+	p = put_str(p, e->name);
+	p = put_str(p, e->linkname);
+	p = put_str(p, e->uname);
+	p = put_str(p, e->gname);
+	for (size_t i = 0; i < e->nrecords; i++) {
+		uint32_t len = (uint32_t)e->records[i].len;
+		p = put_str(p, e->records[i].key);
+		p = put_bytes(p, &len, sizeof(len));
+		p = put_bytes(p, e->records[i].value, len);
+		*p++ = '\0';
+	}
+	return pack_raw(p, e->raw, e->rawlen);
+}
+
+/*
+ * E from the block P: its strings point into P, its records and raw bytes
+ * are allocated (unpacked_free).
+ */
+static void
+unpack_entry(const unsigned char *p, struct tar_entry *e)
+{
+	struct packed_head h;
+	unsigned char *raw;
+
+	memcpy(&h, p, sizeof(h));
+	p += sizeof(h);
+	*e = (struct tar_entry){
+	    .mode = h.mode,
+	    .uid = h.uid,
+	    .gid = h.gid,
+	    .size = h.size,
+	    .mtime = h.mtime,
+	    .devmajor = h.devmajor,
+	    .devminor = h.devminor,
+	    .datasize = h.datasize,
+	    .offset = h.offset,
+	    .rawlen = h.rawlen,
+	    .nrecords = h.nrecords,
+	    .typeflag = h.typeflag,
+	    .raw_typeflag = h.raw_typeflag,
+	};
+	e->name = (char *)p;
+	p += strlen(e->name) + 1;
+	e->linkname = (char *)p;
+	p += strlen(e->linkname) + 1;
+	e->uname = (char *)p;
+	p += strlen(e->uname) + 1;
+	e->gname = (char *)p;
+	p += strlen(e->gname) + 1;
+	e->records = xreallocarray(NULL, h.nrecords + 1, sizeof(*e->records));
+	for (size_t i = 0; i < h.nrecords; i++) {
+		uint32_t len;
+		e->records[i].key = (char *)p;
+		p += strlen(e->records[i].key) + 1;
+		memcpy(&len, p, sizeof(len));
+		p += sizeof(len);
+		e->records[i].value = (char *)p;
+		e->records[i].len = len;
+		p += len + 1;
+	}
+	e->raw = raw = xcalloc(h.rawlen + 1, 1);
+	for (size_t i = 0; i < h.rawlen;) {
+		if (*p != 0) {
+			raw[i++] = *p++;
+			continue;
+		}
+		i += (size_t)p[1] + 1; /* already zero */
+		p += 2;
 	}
 }
 
 static void
-entry_free(struct tar_entry *e)
+unpacked_free(struct tar_entry *e)
 {
-	free(e->name);
-	free(e->linkname);
-	free(e->uname);
-	free(e->gname);
 	free(e->raw);
-	for (size_t i = 0; i < e->nrecords; i++) {
-		free(e->records[i].key);
-		free(e->records[i].value);
-	}
 	free(e->records);
 }
 
@@ -189,20 +313,24 @@ write_entry(struct flat *f, const struct tar_entry *e, const char *path,
 static void
 write_link(struct flat *f, struct waiter *w, const char *as)
 {
-	char *to = path_normalize(w->e.linkname);
-	int same = to != NULL && strcmp(to, as) == 0 && w->e.name[0] != '/';
-	struct tar_entry c = w->e;
+	const char *path = w->info->path;
+	struct tar_entry e, c;
+	char *to;
+	int same;
 
+	unpack_entry(w->packed, &e);
+	to = path_normalize(e.linkname);
+	same = to != NULL && strcmp(to, as) == 0 && e.name[0] != '/';
 	free(to);
-	if (same) {
-		visit(f, w->path, &w->e, 1, NULL, w->layer, w->info);
-		return;
+	c = e;
+	if (!same) {
+		c.linkname = (char *)as;
+		if (c.name[0] == '/')
+			c.name = (char *)path;
+		c.size = 0;
 	}
-	c.linkname = (char *)as;
-	if (c.name[0] == '/')
-		c.name = w->path;
-	c.size = 0;
-	visit(f, w->path, &c, 0, NULL, w->layer, w->info);
+	visit(f, path, &c, same, NULL, w->layer, w->info);
+	unpacked_free(&e);
 }
 
 /* Write waiter W as a copy of SRC, whose data R is about to give. */
@@ -210,19 +338,20 @@ static void
 write_copy(struct flat *f, struct waiter *w, const struct tar_entry *src,
            struct tar_reader *r, size_t layer)
 {
-	struct tar_entry c = *src;
+	const char *path = w->info->path;
+	struct tar_entry c = *src, e;
 
-	c.name = w->e.name[0] == '/' ? w->path : w->e.name;
+	unpack_entry(w->packed, &e);
+	c.name = e.name[0] == '/' ? (char *)path : e.name;
 	if (tar_type_header_only(c.typeflag))
 		c.size = 0;
-	visit(f, w->path, &c, 0, r, layer, w->info);
+	visit(f, path, &c, 0, r, layer, w->info);
+	unpacked_free(&e);
 }
 
 static void
 waiter_free(struct waiter *w)
 {
-	entry_free(&w->e);
-	free(w->path);
 	free(w);
 }
 
@@ -248,8 +377,10 @@ node_find(struct flat *f, size_t n)
 static void __attribute__((noreturn))
 fail_waiter(struct flat *f, struct waiter *w, const char *why)
 {
-	fail(f, w->layer, w->e.name, "hardlink to '%s': %s", w->e.linkname,
-	     why);
+	struct tar_entry e;
+
+	unpack_entry(w->packed, &e);
+	fail(f, w->layer, e.name, "hardlink to '%s': %s", e.linkname, why);
 }
 
 /* Write the waiting links of node N, now that it is written. */
@@ -295,11 +426,25 @@ node_kick(struct flat *f, size_t n)
 	}
 }
 
+/*
+ * The tree's own copy of PATH, written already: nodes and requests point
+ * at the strings of the sets rather than keep copies of their own.
+ */
+static const char *
+tree_path(const struct flat *f, const char *path)
+{
+	struct path_info *t = pathset_get(f->tree, path);
+
+	if (t == NULL)
+		errx(EXIT_DATA, "'%s': written but not in the tree", path);
+	return t->path;
+}
+
 static void
 node_written(struct flat *f, size_t n, const char *as)
 {
 	f->nodes[n].state = NODE_WRITTEN;
-	f->nodes[n].as = xstrdup(as);
+	f->nodes[n].as = tree_path(f, as);
 	node_kick(f, n);
 }
 
@@ -360,7 +505,7 @@ node_copy_from(struct flat *f, size_t n, const struct tar_entry *src,
 	if (nd->head == NULL)
 		nd->tail = NULL;
 	write_copy(f, w, src, r, layer);
-	node_written(f, n, w->path);
+	node_written(f, n, w->info->path);
 	waiter_free(w);
 }
 
@@ -381,7 +526,7 @@ request(struct flat *f, const char *target, size_t node)
 
 	f->reqs = xreallocarray(f->reqs, f->nreqs + 1, sizeof(*f->reqs));
 	rq = &f->reqs[f->nreqs];
-	rq->target = xstrdup(target);
+	rq->target = q->path;
 	rq->origin = f->layer;
 	rq->node = node;
 	rq->next = (size_t)q->aux;
@@ -417,7 +562,7 @@ link_node(struct flat *f, const struct tar_entry *e, const char *path)
 		f->nodes[n].offset = s->aux;
 		if (s->flags & PATH_WRITTEN) {
 			f->nodes[n].state = NODE_WRITTEN;
-			f->nodes[n].as = xstrdup(target);
+			f->nodes[n].as = tree_path(f, target);
 		}
 		*seen_node(f, s) = (uint32_t)(n + 1);
 	}
@@ -430,15 +575,19 @@ static void
 place_link(struct flat *f, size_t n, const struct tar_entry *e,
            const char *path, struct path_info *info)
 {
-	struct waiter *w = calloc(1, sizeof(*w));
+	struct waiter *w = malloc(sizeof(*w) + pack_bound(e));
 	struct node *nd;
 
+	(void)path; /* info->path */
 	if (w == NULL)
 		err(EXIT_DATA, "malloc");
-	entry_copy(&w->e, e);
-	w->path = xstrdup(path);
-	w->layer = f->layer;
+	w->next = NULL;
+	w->layer = (uint32_t)f->layer;
 	w->info = info;
+	/* Give back what the bound over-counted. */
+	w = realloc(w, (size_t)(pack_entry(w->packed, e) - (unsigned char *)w));
+	if (w == NULL)
+		err(EXIT_DATA, "malloc");
 	n = node_find(f, n);
 	nd = &f->nodes[n];
 	if (nd->tail != NULL)
@@ -539,137 +688,36 @@ close_requests(struct flat *f, int all)
 	}
 }
 
-/* --- visibility ------------------------------------------------------- */
-
-/* Does record P keep entries of layer J below it from the tree? */
-static int
-hides_below(const struct path_info *p, size_t j)
-{
-	return ((p->flags & PATH_GONE) && p->gone > j) ||
-	       ((p->flags & PATH_OPAQUE) && p->opaque > j) ||
-	       (p->type != 0 && !(p->flags & PATH_DIR));
-}
-
-/*
- * May an entry of this layer live under the parents of PATH?  If so, the
- * parents the tree lacks become directories implied by this layer.
- */
-static int
-parents_visible(struct flat *f, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	size_t plen = slash ? (size_t)(slash - path) : 0;
-
-	if (f->cache != NULL && f->cachelen == plen &&
-	    memcmp(f->cache, path, plen) == 0)
-		return 1;
-	/* The root, then each parent: the prefixes that end before a '/'. */
-	for (size_t i = 0; i <= plen; i++) {
-		if (i > 0 && path[i] != '/')
-			continue;
-		struct path_info *p = pathset_getn(f->tree, path, i);
-		if (p != NULL && p->type != 0 && !(p->flags & PATH_DIR) &&
-		    p->input == f->layer)
-			/* Written through a link, or under a file. */
-			fail(f, f->layer, path,
-			     "lies under '%.*s', which this layer made %s",
-			     (int)i, path,
-			     p->type == '2' ? "a symbolic link"
-			                    : "a non-directory");
-		if (p != NULL && hides_below(p, f->layer))
-			return 0;
-	}
-	for (size_t i = 0; i <= plen; i++) {
-		if (i > 0 && path[i] != '/')
-			continue;
-		struct path_info *p = pathset_addn(f->tree, path, i, NULL);
-		if (p->type == 0) {
-			p->type = '5';
-			p->flags |= PATH_DIR | PATH_IMPLIED;
-			p->input = (uint32_t)f->layer;
-		}
-	}
-	free(f->cache);
-	f->cache = strndup(path, plen);
-	if (f->cache == NULL)
-		err(EXIT_DATA, "malloc");
-	f->cachelen = plen;
-	return 1;
-}
-
-/* The tree's record for an entry of this layer at PATH, or NULL: hidden. */
-static struct path_info *
-claim(struct flat *f, const char *path, char typeflag)
-{
-	int isdir = typeflag == '5';
-	struct path_info *p;
-
-	if (*path != '\0' && !parents_visible(f, path))
-		return NULL;
-	p = pathset_add(f->tree, path, NULL);
-	if ((p->flags & PATH_GONE) && p->gone > f->layer)
-		return NULL;
-	if (p->type != 0) {
-		/*
-		 * A directory above, a non-directory here: this layer had
-		 * replaced what the layers below hold under the path.
-		 */
-		if ((p->flags & PATH_DIR) && !isdir && p->input > f->layer &&
-		    !((p->flags & PATH_OPAQUE) && p->opaque > f->layer)) {
-			p->flags |= PATH_OPAQUE;
-			p->opaque = (uint32_t)f->layer;
-		}
-		/* Decided above: only a directory's description is left. */
-		if (!(p->flags & PATH_DIR) || !isdir ||
-		    (p->flags & PATH_WRITTEN))
-			return NULL;
-		p->flags |= PATH_WRITTEN;
-		return p;
-	}
-	p->type = typeflag;
-	p->input = (uint32_t)f->layer;
-	p->flags |= PATH_WRITTEN | (isdir ? PATH_DIR : 0);
-	return p;
-}
-
 /* --- entries ---------------------------------------------------------- */
 
+/* Whiteout E at PATH marks TARGET for this layer and those below. */
 static void
-mark(struct flat *f, const char *target, int flag)
+mark(struct flat *f, const struct tar_entry *e, const char *path,
+     const char *target, int flag)
 {
-	struct path_info *p = pathset_add(f->tree, target, NULL);
-	struct path_info *s = pathset_add(f->seen, target, NULL);
-
-	s->flags |= flag;
-	if (p->flags & flag)
-		return; /* a higher layer's mark hides more */
-	p->flags |= flag;
-	if (flag == PATH_GONE)
-		p->gone = (uint32_t)f->layer;
-	else
-		p->opaque = (uint32_t)f->layer;
+	input_paths_check(f->in, e, path);
+	pathset_add(f->seen, target, NULL)->flags |= (uint8_t)flag;
+	placement_mark(f->pl, target, flag);
 }
 
 /* An entry that is a file, directory or link (not a mark). */
 static void
 place(struct flat *f, const struct tar_entry *e, const char *path, int strip)
 {
-	struct path_info *s = pathset_add(f->seen, path, NULL), *p;
+	struct path_info *s = input_paths_take(f->in, e, path), *p;
 	char type = e->typeflag;
 	size_t n = 0;
 
-	if (s->type != 0)
-		return; /* the layer gave this path before: the first wins */
-	if (*path == '\0' && type != '5')
-		return; /* the root is a directory whatever an entry says */
-	s->type = type;
+	if (s == NULL)
+		return; /* a repeat: the layer's first entry for it wins */
 	s->aux = e->offset;
 	if (type == '1') {
 		n = link_node(f, e, path);
 		*seen_node(f, s) = (uint32_t)(n + 1);
 	}
-	p = claim(f, path, type);
+	p = placement_claim(f->pl, path, type);
 	if (p != NULL && type == '1') {
+		p->flags |= PATH_WRITTEN;
 		place_link(f, n, e, path, p);
 	} else if (p != NULL) {
 		write_entry(f, e, path, strip, p);
@@ -690,13 +738,13 @@ take_entry(struct flat *f, const struct tar_entry *e)
 		fail(f, f->layer, e->name, "name climbs out with '..'");
 	switch (whiteout_classify(e, path, &target)) {
 	case WHITEOUT_FILE:
-		mark(f, target, PATH_GONE);
+		mark(f, e, path, target, PATH_GONE);
 		break;
 	case WHITEOUT_OPAQUE_DIR:
-		mark(f, target, PATH_OPAQUE);
+		mark(f, e, path, target, PATH_OPAQUE);
 		break;
 	case WHITEOUT_OPAQUE_XATTR:
-		mark(f, target, PATH_OPAQUE);
+		mark(f, e, path, target, PATH_OPAQUE);
 		place(f, e, path, 1);
 		break;
 	case WHITEOUT_META:
@@ -729,15 +777,19 @@ walk_layer(struct flat *f, size_t j)
 	f->layer = j;
 	f->r = f->layers->open(f->layers->ctx, j);
 	f->labels[j] = xstrdup(instream_label(tar_reader_stream(f->r)));
-	f->seen = pathset_new(sizeof(uint32_t));
-	free(f->cache);
-	f->cache = NULL;
+	free(f->in_label);
+	if (asprintf(&f->in_label, "layer %zu (%s)", j + 1, f->labels[j]) < 0)
+		err(EXIT_DATA, "malloc");
+	f->in = input_paths_new(f->in_label, sizeof(uint32_t));
+	f->seen = input_paths_set(f->in);
+	placement_next_input(f->pl);
 	while ((got = tar_reader_next(f->r, &e)) == 1)
 		take_entry(f, e);
 	if (got < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(f->r));
 	close_requests(f, 0);
-	pathset_free(f->seen);
+	input_paths_free(f->in);
+	f->in = NULL;
 	f->seen = NULL;
 	close_layer(f, j, f->r);
 	f->r = NULL;
@@ -821,17 +873,14 @@ flat_free(struct flat *f)
 			f->nodes[i].head = w->next;
 			waiter_free(w);
 		}
-		free(f->nodes[i].as);
 	}
-	for (size_t i = 0; i < f->nreqs; i++)
-		free(f->reqs[i].target);
 	for (size_t i = 0; i < f->layers->count; i++)
 		free(f->labels[i]);
 	free(f->labels);
 	free(f->nodes);
 	free(f->reqs);
 	free(f->rereads);
-	free(f->cache);
+	free(f->in_label);
 	pathset_free(f->wanted);
 }
 
@@ -845,7 +894,8 @@ flatten_walk(const struct flatten_layers *layers, size_t extra,
 	    .ctx = ctx,
 	};
 
-	f.tree = pathset_new(extra);
+	f.pl = placement_new(extra, PLACEMENT_REPLACES);
+	f.tree = placement_tree(f.pl);
 	f.wanted = pathset_new(0);
 	f.labels = xreallocarray(NULL, layers->count + 1, sizeof(*f.labels));
 	memset(f.labels, 0, (layers->count + 1) * sizeof(*f.labels));
@@ -854,7 +904,7 @@ flatten_walk(const struct flatten_layers *layers, size_t extra,
 	close_requests(&f, 1);
 	reread_all(&f);
 	flat_free(&f);
-	return f.tree;
+	return placement_finish(f.pl);
 }
 
 /* --- writing a TREE --------------------------------------------------- */
@@ -893,10 +943,9 @@ write_visit(void *ctx, const struct flatten_item *it)
 
 /* Directories the layers imply but never describe, sorted. */
 static void
-write_implied(struct tar_writer *w, struct pathset *tree)
+write_implied(struct tar_writer *w, struct pathset *tree, int64_t mtime)
 {
 	struct path_info **v = pathset_sorted(tree);
-	int64_t mtime = timestamp_default();
 
 	for (size_t i = 0; v[i] != NULL; i++) {
 		struct tar_entry e = {0};
@@ -918,11 +967,12 @@ write_implied(struct tar_writer *w, struct pathset *tree)
 }
 
 void
-flatten_write(const struct flatten_layers *layers, struct tar_writer *w)
+flatten_write(const struct flatten_layers *layers, struct tar_writer *w,
+              int64_t mtime)
 {
 	struct pathset *tree = flatten_walk(layers, 0, write_visit, w);
 
-	write_implied(w, tree);
+	write_implied(w, tree, mtime);
 	pathset_free(tree);
 }
 

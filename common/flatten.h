@@ -9,8 +9,11 @@
  * that several layers hold is written once, with the metadata of the
  * highest layer that has an entry for it, and its contents are merged.
  * Whiteouts in either form (see whiteout.h) are obeyed wherever they sit in
- * their layer and never appear in the output.  Within one layer the first
- * entry for a path wins (as tar -xk would extract it).
+ * their layer and never appear in the output.  Which paths a layer may
+ * place is the tree rule of placement.h, which flatten applies and does
+ * not restate: within one layer the first entry for a path wins (as tar
+ * -xk would extract it), and an entry under a path the layer made a
+ * non-directory is malformed.
  *
  * Order of the output, which depends only on the layers' bytes:
  *  1. for each layer from the top down, the entries it contributes, in
@@ -31,13 +34,16 @@
  * in the same layer, its layer is opened a second time at the end to read
  * it.  A hardlink to a path that does not exist beneath it is an error.
  *
- * Memory grows with the number of paths, never with the bytes of a layer.
+ * Memory grows with the number of paths, never with the bytes of a layer;
+ * a hardlink that waits for its target keeps its header packed (a few
+ * hundred bytes), not a copy of the entry.
  * Bad input is fatal: errx() naming the layer, the entry and the reason.
  */
 #ifndef DI_FLATTEN_H
 #define DI_FLATTEN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pathset.h"
 #include "tar_reader.h"
@@ -88,8 +94,12 @@ typedef void (*flatten_visit_fn)(void *ctx, const struct flatten_item *it);
 struct pathset *flatten_walk(const struct flatten_layers *layers, size_t extra,
                              flatten_visit_fn visit, void *ctx);
 
-/* Write the flattened tree to W, without the end-of-archive blocks. */
-void flatten_write(const struct flatten_layers *layers, struct tar_writer *w);
+/*
+ * Write the flattened tree to W, without the end-of-archive blocks; the
+ * implied directories get time MTIME (the tool's SOURCE_DATE_EPOCH).
+ */
+void flatten_write(const struct flatten_layers *layers, struct tar_writer *w,
+                   int64_t mtime);
 
 /* Write IT (header, data, padding) to W: a ready-made visitor's body. */
 void flatten_write_item(struct tar_writer *w, const struct flatten_item *it);

@@ -7,7 +7,8 @@
  * address and its path string stay valid until pathset_free however many
  * paths are added, and a million paths cost about a hundred bytes each.
  * A set may also keep EXTRA bytes per path for the tool (di-diff keeps
- * digests there); they start zeroed.
+ * digests there); they start zeroed.  What the flags mean for a tree (which
+ * input may place what) is decided in one place, placement.h.
  */
 #ifndef DI_PATHSET_H
 #define DI_PATHSET_H

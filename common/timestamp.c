@@ -1,13 +1,14 @@
-/* timestamp.c: SOURCE_DATE_EPOCH and the time formats options take. */
+/*
+ * timestamp.c: SOURCE_DATE_EPOCH and the time formats options take, with
+ * one set of bounds (see timestamp.h).
+ */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "errors.h"
 #include "timestamp.h"
-
-/* The largest time an ustar header holds in its 11 octal digits. */
-#define TIME_MAX 077777777777LL
 
 static int
 parse_seconds(const char *s, int64_t *out)
@@ -15,10 +16,10 @@ parse_seconds(const char *s, int64_t *out)
 	char *end;
 	long long v;
 
-	if (*s < '0' || *s > '9')
-		return -1;
+	if (*s < '0' || *s > '9' || strlen(s) > 12)
+		return -1; /* digits only, and no overflow to worry about */
 	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < 0 || v > TIME_MAX)
+	if (*end != '\0' || v < 0 || v > TIMESTAMP_MAX)
 		return -1;
 	*out = v;
 	return 0;
@@ -37,7 +38,7 @@ timestamp_parse(const char *s, int64_t *out)
 	if (end == NULL || *end != '\0')
 		return -1;
 	t = timegm(&tm);
-	if (t < 0 || t > TIME_MAX)
+	if (t < 0 || t > TIMESTAMP_MAX)
 		return -1;
 	*out = (int64_t)t;
 	return 0;
@@ -52,9 +53,9 @@ timestamp_default(void)
 	if (sde == NULL || *sde == '\0')
 		return 1;
 	if (parse_seconds(sde, &t) < 0)
-		usage_error("SOURCE_DATE_EPOCH is not a number of seconds: "
-		            "'%s'",
-		            sde);
+		usage_error("SOURCE_DATE_EPOCH is not a number of seconds "
+		            "from 0 to %lld: '%s'",
+		            TIMESTAMP_MAX, sde);
 	return t;
 }
 

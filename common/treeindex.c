@@ -12,6 +12,7 @@
 #include "dirtree.h"
 #include "errors.h"
 #include "path.h"
+#include "placement.h"
 #include "spool.h"
 #include "treeindex.h"
 #include "xalloc.h"
@@ -133,8 +134,13 @@ tar_name(const char *path, char type)
 	return s;
 }
 
+/*
+ * E, if the tree rule lets it place its path (IN: the paths of the
+ * archive so far): the first entry for a path wins.
+ */
 static void
-add_entry(struct treeindex *x, struct tar_reader *r, struct tar_entry *e)
+add_entry(struct treeindex *x, struct input_paths *in, struct tar_reader *r,
+          struct tar_entry *e)
 {
 	struct treeindex_entry *v;
 	char type = entry_type(x, e);
@@ -144,8 +150,8 @@ add_entry(struct treeindex *x, struct tar_reader *r, struct tar_entry *e)
 		errx(EXIT_DATA,
 		     "%s: offset %llu: '%s': name leads out of the tree",
 		     x->label, (unsigned long long)e->offset, e->name);
-	if (*path == '\0') {
-		free(path); /* the root itself */
+	if (*path == '\0' || input_paths_take(in, e, path) == NULL) {
+		free(path); /* the root itself, or a repeat */
 		return;
 	}
 	if (x->n == x->cap) {
@@ -209,6 +215,7 @@ read_archive(struct treeindex *x)
 {
 	int sfd = dup(x->fd);
 	struct tar_reader *r;
+	struct input_paths *in = input_paths_new(x->label, 0);
 	struct tar_entry *e;
 	int got, first = 1;
 
@@ -220,8 +227,9 @@ read_archive(struct treeindex *x)
 			choose_place(x, r);
 		first = 0;
 		if (e->typeflag != 'g')
-			add_entry(x, r, e);
+			add_entry(x, in, r, e);
 	}
+	input_paths_free(in);
 	if (got < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
 	if (first)
@@ -237,10 +245,7 @@ by_walk_order(const void *a, const void *b)
 	const struct treeindex_entry *x = a, *y = b;
 	int c = dirtree_cmp(x->path, y->path);
 
-	/* The same path: archive order, so the last one can win. */
-	if (c == 0)
-		c = x->tar.offset < y->tar.offset ? -1 : 1;
-	return c;
+	return c; /* never 0: the tree rule left one entry per path */
 }
 
 static void
@@ -266,59 +271,6 @@ free_entry(struct treeindex_entry *v)
 	free_records(&v->tar);
 }
 
-/* Keep the last entry of each path, as extracting would. */
-static void
-drop_replaced(struct treeindex *x)
-{
-	size_t out = 0;
-
-	for (size_t i = 0; i < x->n; i++) {
-		if (i + 1 < x->n &&
-		    strcmp(x->v[i].path, x->v[i + 1].path) == 0) {
-			free_entry(&x->v[i]);
-			continue;
-		}
-		x->v[out++] = x->v[i];
-	}
-	x->n = out;
-}
-
-/*
- * Entries under a path that the archive made a non-directory: when that
- * came later, it replaced the directory and all in it, as extracting
- * would; when it came first, the entry would be written through it (a
- * symbolic link, maybe out of the tree) or fail, so it is an error.  In
- * walk order everything under a path follows it at once.
- */
-static void
-drop_shadowed(struct treeindex *x)
-{
-	const struct treeindex_entry *blocker = NULL;
-	size_t out = 0;
-
-	for (size_t i = 0; i < x->n; i++) {
-		struct treeindex_entry *v = &x->v[i];
-		if (blocker != NULL && path_within(v->path, blocker->path)) {
-			if (blocker->tar.offset < v->tar.offset)
-				errx(EXIT_DATA,
-				     "%s: offset %llu: '%s': lies under '%s', "
-				     "which the archive made %s",
-				     x->label,
-				     (unsigned long long)v->tar.offset,
-				     v->tar.name, blocker->path,
-				     blocker->tar.typeflag == '2'
-				         ? "a symbolic link"
-				         : "a non-directory");
-			free_entry(v);
-			continue;
-		}
-		x->v[out++] = *v;
-		if (v->tar.typeflag != '5')
-			blocker = &x->v[out - 1];
-	}
-	x->n = out;
-}
-
 static struct treeindex_entry *
 find(struct treeindex *x, const char *path)
 {
@@ -337,24 +289,43 @@ find(struct treeindex *x, const char *path)
 	return NULL;
 }
 
-/* The entry holding the data of hard link L, following links of links. */
-static struct treeindex_entry *
-link_target(struct treeindex *x, struct treeindex_entry *l)
+static void __attribute__((noreturn))
+link_to_nothing(const struct treeindex *x, const struct treeindex_entry *l)
 {
-	struct treeindex_entry *t = l;
+	errx(EXIT_DATA,
+	     "%s: '%s': hard link to '%s', which is not in the archive",
+	     x->label, l->tar.name, l->tar.linkname);
+}
 
-	for (size_t hops = 0; t->tar.typeflag == '1'; hops++) {
-		const char *to = t->tar.linkname;
-		if (hops == x->n || (t = find(x, to)) == NULL)
-			errx(EXIT_DATA,
-			     "%s: '%s': hard link to '%s', which is "
-			     "not in the archive",
-			     x->label, l->tar.name, to);
+/*
+ * The index of the entry holding the data of hard link I, following links
+ * of links.  DATA[k] is that index + 1 for entries already resolved, so
+ * that every link is followed once: a chain of links, each naming the one
+ * before, costs its length, not its length squared.  PATH is scratch room
+ * for the links met on the way.
+ */
+static size_t
+link_data(struct treeindex *x, size_t i, size_t *data, size_t *path)
+{
+	size_t n = 0, k = i;
+
+	while (data[k] == 0 && x->v[k].tar.typeflag == '1') {
+		struct treeindex_entry *t = find(x, x->v[k].tar.linkname);
+		if (t == NULL || n == x->n)
+			link_to_nothing(x, &x->v[k]);
+		data[k] = (size_t)-1; /* on the way: a cycle comes back here */
+		path[n++] = k;
+		k = (size_t)(t - x->v);
 	}
-	if (t->tar.typeflag == '5')
+	if (data[k] == (size_t)-1)
+		link_to_nothing(x, &x->v[path[n - 1]]);
+	k = data[k] != 0 ? data[k] - 1 : k;
+	if (x->v[k].tar.typeflag == '5')
 		errx(EXIT_DATA, "%s: '%s': hard link to the directory '%s'",
-		     x->label, l->tar.name, t->tar.name);
-	return t;
+		     x->label, x->v[i].tar.name, x->v[k].tar.name);
+	while (n > 0)
+		data[path[--n]] = k + 1;
+	return k;
 }
 
 /* Give L its target's header, so either can be written first. */
@@ -381,21 +352,24 @@ take_target(struct treeindex_entry *l, const struct treeindex_entry *t)
 static void
 resolve_links(struct treeindex *x)
 {
-	/* Targets first, so that no link is resolved twice. */
-	for (size_t i = 0; i < x->n; i++) {
-		if (x->v[i].tar.typeflag != '1')
-			continue;
-		struct treeindex_entry *t = link_target(x, &x->v[i]);
-		t->group = (size_t)(t - x->v) + 1;
-	}
+	size_t *data = xcalloc(x->n + 1, sizeof(*data));
+	size_t *path = xcalloc(x->n + 1, sizeof(*path));
+
+	/* Every link's data first, while links still name links. */
+	for (size_t i = 0; i < x->n; i++)
+		if (x->v[i].tar.typeflag == '1')
+			link_data(x, i, data, path);
 	for (size_t i = 0; i < x->n; i++) {
 		struct treeindex_entry *l = &x->v[i];
 		if (l->tar.typeflag != '1')
 			continue;
-		struct treeindex_entry *t = link_target(x, l);
+		struct treeindex_entry *t = &x->v[data[i] - 1];
+		t->group = (size_t)(t - x->v) + 1;
 		l->group = t->group;
 		take_target(l, t);
 	}
+	free(data);
+	free(path);
 }
 
 /* --- the interface ------------------------------------------------------ */
@@ -419,8 +393,6 @@ treeindex_open(const char *path)
 	read_archive(x);
 	if (x->n > 1)
 		qsort(x->v, x->n, sizeof(*x->v), by_walk_order);
-	drop_replaced(x);
-	drop_shadowed(x);
 	resolve_links(x);
 	return x;
 }

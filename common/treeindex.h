@@ -3,16 +3,18 @@
  * of its entries in walk order (dirtree_cmp), whose data is then read back
  * by offset, as often as needed and in any order.
  *
- * The index holds what extracting the tar would leave: names normalized
- * (no "./", no leading '/', no root entry), a later entry for a path
- * replacing an earlier one, hard links resolved to the entry that holds
- * their data.  It holds no file data: an uncompressed regular file is read
- * in place; anything else (a pipe, compressed input) is decompressed into
- * an unlinked spool file under $TMPDIR.  Memory grows with the number of
- * entries, not their size.
+ * The index holds the entries the tree rule (common/placement) lets the
+ * tar place: names normalized (no "./", no leading '/', no root entry),
+ * the first entry for a path winning, an entry under a path the tar made
+ * a non-directory refused; hard links resolved, in time linear in their
+ * number however they chain, to the entry that holds their data.  It holds no
+ * file data: an uncompressed regular file is read in place; anything else (a
+ * pipe, compressed input) is decompressed into an unlinked spool file under
+ * $TMPDIR.  Memory grows with the number of entries, not their size.
  *
- * Errors in the input (a corrupt tar, a name climbing out with "..", a hard
- * link to nothing) are fatal: errx(3) naming the input and the entry.
+ * Errors in the input (a corrupt tar, a name climbing out with "..", an
+ * entry under a file, a hard link to nothing) are fatal: errx(3) naming the
+ * input and the entry.
  */
 #ifndef DI_TREEINDEX_H
 #define DI_TREEINDEX_H

@@ -329,7 +329,7 @@ check_layer() {
 	python3 - "$T/twice.tar" <<'PY'
 import io, sys, tarfile
 with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
-    for name, data in [("f", b"file"), ("f/under", b"u"), ("d/inner", b"x"),
+    for name, data in [("f", b"file"), ("d/inner", b"x"),
                        ("d", b"file"), ("e/f", b"y"), ("e", None),
                        ("g", b"first"), ("g", b"second")]:
         ti = tarfile.TarInfo(name)
@@ -345,6 +345,19 @@ PY
 	[ "$(tar -tf "$T/diff.tar" | tr '\n' ' ')" = "f d/inner e/f e/ g " ]
 	cmp "$T/diff.tar" "$T/merge.tar"
 	[ "$(tar -xOf "$T/diff.tar" g)" = first ]
+	# An entry under a file of the same tree is malformed, for di-diff
+	# as for di-merge: the same message, no end-of-archive.
+	printf 'u' >"$T/under"
+	tar -C "$T" -rf "$T/twice.tar" --transform 's,^under$,f/under,' under
+	run di-diff "$T/twice.tar"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "di-diff: $T/twice.tar: offset "*": 'f/under': lies under 'f', which this input made a non-directory" ]]
+	msg=${output#di-diff: }
+	run di-merge "$T/twice.tar"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-merge: $msg" ]
+	di-diff "$T/twice.tar" >"$T/diff.tar" 2>/dev/null || true
+	! has_eoa "$T/diff.tar"
 }
 
 # skopeo_style_image OUT LAYER: a docker-archive whose layer is stored as

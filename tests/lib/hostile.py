@@ -218,6 +218,11 @@ def case_file_then_dir():
             entry("d/inner", b"inner\n") + END)
 
 
+def case_file_then_child():
+    """A file, then an entry under it: malformed in every tool."""
+    return GOOD + entry("a", b"a file\n") + entry("a/b", b"under it\n") + END
+
+
 def case_newline_name():
     return GOOD + entry("new\nline", b"nl\n") + END
 

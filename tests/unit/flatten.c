@@ -9,6 +9,7 @@
 
 #include "errors.h"
 #include "flatten.h"
+#include "timestamp.h"
 
 int
 main(int argc, char **argv)
@@ -23,7 +24,7 @@ main(int argc, char **argv)
 	if (argc < 2)
 		errx(EXIT_USAGE, "usage: flatten LAYER...");
 	w = tar_writer_new(STDOUT_FILENO);
-	flatten_write(&layers, w);
+	flatten_write(&layers, w, timestamp_default());
 	tar_writer_finish(w);
 	return 0;
 }
