@@ -23,3 +23,11 @@ load lib/testlib
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "compress: gzip and zstd that gzip -d and zstd -d undo, the same bytes for 1, 2 and 8 threads" {
+	run "$DI_UNIT/test_compress"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ 1\.\.[0-9]+ ]]
+	[[ $output != *"not ok"* ]]
+}
