@@ -270,8 +270,11 @@ gz_start(struct compressor *c, int threads)
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
 	p->level = c->level;
-	/* Two blocks per worker keep every worker busy while one is written. */
-	p->nslots = 2 * (size_t)threads + 1;
+	/*
+	 * Four blocks per worker keep every worker busy while the caller is
+	 * away (reading input, writing output, or not scheduled at all).
+	 */
+	p->nslots = 4 * (size_t)threads + 2;
 	p->jobs = xcalloc(p->nslots, sizeof *p->jobs);
 	for (size_t i = 0; i < p->nslots; i++) {
 		p->jobs[i].in = xcalloc(1, COMPRESS_GZIP_BLOCK);

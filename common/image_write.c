@@ -305,8 +305,7 @@ compress_start(struct image_writer *w)
 		errx(EXIT_DATA, "%d threads: out of range", w->threads);
 }
 
-static void __attribute__((noreturn))
-compress_failed(struct image_writer *w)
+static void __attribute__((noreturn)) compress_failed(struct image_writer *w)
 {
 	if (w->spool_errno != 0)
 		errc(EXIT_DATA, w->spool_errno, "%s: spooling the %s layer",
@@ -440,8 +439,9 @@ image_writer_layer_begin(struct image_writer *w,
 		err(EXIT_DATA, "malloc");
 	w->layers[w->nlayers] = (struct written_layer){
 	    .v1_id = xstrdup(id),
-	    .media_type = xstrdup(compress ? compress_oci_layer_type(w->compress)
-	                                   : media_type(m->compression)),
+	    .media_type =
+	        xstrdup(compress ? compress_oci_layer_type(w->compress)
+	                         : media_type(m->compression)),
 	    .size = m->size,
 	};
 	w->in_layer = 1;
