@@ -31,3 +31,11 @@ load lib/testlib
 	[[ $output =~ 1\.\.[0-9]+ ]]
 	[[ $output != *"not ok"* ]]
 }
+
+@test "gzip_reader: ISA-L's inflate refuses what zlib refuses (every byte flipped, every cut), takes several members" {
+	run "$DI_UNIT/test_gzip_reader"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ 1\.\.[0-9]+ ]]
+	[[ $output != *"not ok"* ]]
+}
