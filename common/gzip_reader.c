@@ -113,7 +113,8 @@ gather_header(struct gzip_reader *g)
 {
 	uint32_t have = g->st.avail_in;
 
-	memmove(g->in, g->st.next_in, have);
+	if (have > 0)
+		memmove(g->in, g->st.next_in, have);
 	g->st.next_in = g->in;
 	while (have < 4 && !g->eof) {
 		ssize_t r = g->fn(g->ctx, g->in + have, IN_BUFSZ - have);
