@@ -192,7 +192,6 @@ same_tree() {
 
 @test "tar: a truncated body" {
 	tree_case truncated-body 1 "truncated data of 'cut'" \
-		contents=1:'cut: data ends early' \
 		cook=1:"truncated data of 'cut'|not a multiple of 512"
 }
 
