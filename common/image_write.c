@@ -305,7 +305,11 @@ compress_start(struct image_writer *w)
 		errx(EXIT_DATA, "%d threads: out of range", w->threads);
 }
 
-static void __attribute__((noreturn)) compress_failed(struct image_writer *w)
+static void compress_failed(struct image_writer *w)
+    __attribute__((noreturn));
+
+static void
+compress_failed(struct image_writer *w)
 {
 	if (w->spool_errno != 0)
 		errc(EXIT_DATA, w->spool_errno, "%s: spooling the %s layer",
