@@ -305,8 +305,7 @@ compress_start(struct image_writer *w)
 		errx(EXIT_DATA, "%d threads: out of range", w->threads);
 }
 
-static void compress_failed(struct image_writer *w)
-    __attribute__((noreturn));
+static void compress_failed(struct image_writer *w) __attribute__((noreturn));
 
 static void
 compress_failed(struct image_writer *w)
