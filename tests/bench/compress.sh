@@ -6,7 +6,8 @@
 # diff_id and its blob digest) and spools the compressed bytes, which the
 # references do not.  Wall time is the median of BENCH_RUNS (default 3)
 # runs; CPU time (user + system, the mean) is printed too, as it varies
-# less on a shared machine.
+# less on a shared machine.  Every program writes its output to a file in
+# $BENCH_TMP.
 set -eu
 . "$(dirname "$0")/lib.bash"
 : "${BENCH_MB:=1024}"
@@ -43,25 +44,28 @@ run() {
 	rm -f "$json"
 }
 
-# stored KIND: the size of the layer as di-cook stores it.
-stored() {
-	di-cook -n bench --format oci --compress "$1" "$BT/layer.tar" |
-		tar -xOf - --wildcards '*/layer.tar' | wc -c
-}
-
-di_gz="di-cook -n bench --format oci --compress gzip $BT/layer.tar >/dev/null"
-di_zs="di-cook -n bench --format oci --compress zstd $BT/layer.tar >/dev/null"
-run gzip "gzip -n -6 <$BT/layer.tar >/dev/null"
-run pigz "pigz -n -6 <$BT/layer.tar >/dev/null"
+# Each writes to a file, so that its last run gives the size.
+di_gz="di-cook -n bench --format oci --compress gzip -o $BT/di_gz.tar $BT/layer.tar"
+di_zs="di-cook -n bench --format oci --compress zstd -o $BT/di_zs.tar $BT/layer.tar"
+run gzip "gzip -n -6 <$BT/layer.tar >$BT/gzip.out"
+run pigz "pigz -n -6 <$BT/layer.tar >$BT/pigz.out"
 run di_gz "$di_gz"
-run zstd "zstd -q -T0 -3 <$BT/layer.tar >/dev/null"
+run zstd "zstd -q -T0 -3 <$BT/layer.tar >$BT/zstd.out"
 run di_zs "$di_zs"
 
-s_gzip=$(gzip -n -6 <"$BT/layer.tar" | wc -c)
-s_pigz=$(pigz -n -6 <"$BT/layer.tar" | wc -c)
-s_zstd=$(zstd -q -T0 -3 <"$BT/layer.tar" | wc -c)
-s_di_gz=$(stored gzip)
-s_di_zs=$(stored zstd)
+# stored IMAGE: the size of its one layer as di-cook stored it.
+stored() {
+	tar -xOf "$1" --wildcards '*/layer.tar' | wc -c
+}
+s_gzip=$(stat -c %s "$BT/gzip.out")
+s_pigz=$(stat -c %s "$BT/pigz.out")
+s_zstd=$(stat -c %s "$BT/zstd.out")
+s_di_gz=$(stored "$BT/di_gz.tar")
+s_di_zs=$(stored "$BT/di_zs.tar")
+# and what it stored is what it was given
+gzip -dc <"$BT/pigz.out" | cmp - "$BT/layer.tar"
+tar -xOf "$BT/di_gz.tar" --wildcards '*/layer.tar' | gzip -dc | cmp - "$BT/layer.tar"
+tar -xOf "$BT/di_zs.tar" --wildcards '*/layer.tar' | zstd -dc | cmp - "$BT/layer.tar"
 
 echo "layer: $((size / 1048576)) MiB, $(nproc) processors, load $(cut -d' ' -f1-3 /proc/loadavg)"
 line() {
