@@ -16,6 +16,7 @@
  */
 #include "compress.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,7 +58,7 @@ struct compressor {
 	enum compress_kind kind;
 	compress_sink sink;
 	void *ctx;
-	int level, threads, started, failed;
+	int level, threads, started, failed, sink_failed;
 	char err[160];
 	unsigned long long bytes_in, bytes_out;
 	/* gzip: the job being filled, the next to write, CRC and ISIZE */
@@ -149,7 +150,7 @@ emit(struct compressor *c, const void *buf, size_t len)
 	if (c->sink(c->ctx, buf, len) != 0) {
 		if (!c->failed)
 			snprintf(c->err, sizeof c->err, "the output failed");
-		c->failed = 1;
+		c->failed = c->sink_failed = 1;
 		return -1;
 	}
 	c->bytes_out += len;
@@ -504,17 +505,18 @@ compressor_write(struct compressor *c, const void *buf, size_t len)
 int
 compressor_finish(struct compressor *c)
 {
-	if (start(c) != 0)
-		return -1;
-	int r = 0;
-	if (c->kind == COMPRESS_GZIP)
+	int r = start(c);
+
+	if (r == 0 && c->kind == COMPRESS_GZIP)
 		r = gz_finish(c);
-	else if (c->kind == COMPRESS_ZSTD)
+	else if (r == 0 && c->kind == COMPRESS_ZSTD)
 		r = zstd_run(c, NULL, 0, ZSTD_e_end);
-	if (r != 0)
-		return -1;
+	/* The sink's errno stays; the library's failures are EIO. */
+	int saved = c->sink_failed ? errno : EIO;
 	compressor_abandon(c);
-	return 0;
+	if (r != 0)
+		errno = saved;
+	return r == 0 ? 0 : -1;
 }
 
 void

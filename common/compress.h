@@ -64,9 +64,9 @@ int compressor_set_threads(struct compressor *c, int threads);
 /* Compress LEN bytes of BUF; 0, or -1 (then compressor_error says why). */
 int compressor_write(struct compressor *c, const void *buf, size_t len);
 /*
- * Flush, end the stream and free the compressor: 0.  On failure, -1 and
- * the compressor is NOT freed: read compressor_error, then call
- * compressor_abandon.
+ * Flush, end the stream and free the compressor, whatever happens: 0, or
+ * -1 with errno set (the sink's own errno when the sink said -1, else
+ * EIO).  Read compressor_error before, if a write failed already.
  */
 int compressor_finish(struct compressor *c);
 /* Free without ending the stream (after an error, or to give up). */

@@ -313,6 +313,9 @@ compress_failed(struct image_writer *w)
 	if (w->spool_errno != 0)
 		errc(EXIT_DATA, w->spool_errno, "%s: spooling the %s layer",
 		     w->label, compress_kind_name(w->compress));
+	if (w->cz == NULL) /* finished, and freed */
+		errx(EXIT_DATA, "%s: %s compression failed", w->label,
+		     compress_kind_name(w->compress));
 	errx(EXIT_DATA, "%s: %s", w->label, compressor_error(w->cz));
 }
 
@@ -327,9 +330,10 @@ compress_end(struct image_writer *w, struct written_layer *l)
 	unsigned char buf[128 * 1024];
 	int64_t off = 0;
 
-	if (compressor_finish(w->cz) != 0)
-		compress_failed(w);
+	int r = compressor_finish(w->cz);
 	w->cz = NULL;
+	if (r != 0)
+		compress_failed(w);
 	snprintf(path, sizeof(path), "%s/layer.tar", l->v1_id);
 	put_header(w, path, '0', NULL, w->zsize);
 	while (off < w->zsize) {
