@@ -4,11 +4,12 @@
  *
  *	di-cook [-n NAME] [-t TAG] [--from IMAGE [--from-name N] [--from-tag T]]
  *	        [-c CONFIG] [--created T] [--format hybrid|docker|oci|legacy]
- *	        [--compress none|gzip|zstd] [--threads N] [BUNDLE|LAYER]...
+ *	        [--compress none|gzip|zstd] [--threads N] [BUNDLE|LAYER|STACK]...
  *
- * The base image's layers are copied as they are, then each input's, all
- * in one pass: every byte is hashed as it goes by, and the names that need
- * the hashes are written at the end (common/image.h).
+ * The base image's layers are copied as they are, then each input's (a
+ * STACK's layers in order, see common/layer_input.h), all in one pass: every
+ *byte is hashed as it goes by, and the names that need the hashes are written
+ *at the end (common/image.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bundle.h"
 #include "compress.h"
 #include "errors.h"
 #include "image.h"
@@ -29,10 +29,12 @@
 #include "image_ref.h"
 #include "instream.h"
 #include "json.h"
+#include "layer_input.h"
 #include "outfile.h"
 #include "path.h"
-#include "spool.h"
+#include "reference.h"
 #include "tar_reader.h"
+#include "xalloc.h"
 
 #define COPY_BUF (1 << 20)
 
@@ -46,7 +48,7 @@ usage(int status)
 	        "[--format hybrid|docker|oci|legacy]\n"
 	        "               [--compress none|gzip|zstd] [--threads N] "
 	        "[-o FILE]\n"
-	        "               [BUNDLE|LAYER]...\n"
+	        "               [BUNDLE|LAYER|STACK]...\n"
 	        "Stack layers (bottom first) on a base image into one image "
 	        "archive.\n"
 	        "  -n, --name NAME       the image's name (NAME:TAG allowed)\n"
@@ -247,7 +249,8 @@ parse_options(int argc, char **argv, struct options *o)
 	set_name(o, name);
 	if (o->tag == NULL)
 		o->tag = "latest";
-	if (*o->name == '\0' || *o->tag == '\0' || strchr(o->tag, '/'))
+	if (!reference_name_valid(o->name, strlen(o->name)) ||
+	    !reference_tag_valid(o->tag, strlen(o->tag)))
 		usage_error("bad name '%s:%s'", o->name, o->tag);
 	if ((o->from_name || o->from_tag) && o->from == NULL)
 		usage_error("--from-name and --from-tag need --from");
@@ -287,6 +290,10 @@ struct cook {
 	jv history;     /* entries so far */
 	size_t nlayers, total;
 	unsigned char *buf;
+
+	/* For messages: whose base_config and bundle_json are. */
+	const char *base_label;
+	char *bundle_label; /* owned: the input the bundle json came from */
 };
 
 static jv
@@ -314,24 +321,38 @@ platform_key(struct cook *k, const char *key, const char *fallback)
 	return v;
 }
 
+/* The base's container config; none when its image config has none. */
+static jv
+base_container_config(struct cook *k)
+{
+	jv c = peek_key(k->base_config, "config");
+	jv_kind kind = jv_get_kind(c);
+
+	if (jv_is_valid(c) && kind != JV_KIND_OBJECT && kind != JV_KIND_NULL)
+		errx(EXIT_DATA, "%s: the image config's \"config\" is %s",
+		     k->base_label, "not an object");
+	return c;
+}
+
 /* The container config: CONFIG, or the top bundle's, over the base's. */
 static jv
 container_config(struct cook *k)
 {
-	jv over, merged;
+	jv over, merged, base = base_container_config(k);
+	const char *from = k->o->config;
 
-	if (k->o->config != NULL)
+	if (from != NULL) {
 		over = jv_copy(k->config);
-	else
+	} else {
 		over = peek_key(k->bundle_json, "config");
-	merged = image_config_merge(peek_key(k->base_config, "config"), over);
+		from = k->bundle_label;
+	}
+	merged = image_config_merge(base, over);
 	if (!jv_is_valid(merged)) {
 		char *why = json_error(merged);
-		errx(EXIT_DATA, "%s: %s",
-		     k->o->config ? k->o->config : "the top bundle's json",
-		     why);
+		errx(EXIT_DATA, "%s: %s", from ? from : "-c", why);
 	}
-	return merged;
+	return image_config_default_path(merged);
 }
 
 /* The image config, without rootfs (the writer adds it). */
@@ -389,29 +410,6 @@ v1_top(struct cook *k, const char *text)
 
 /* --- copying a layer ------------------------------------------------------ */
 
-/* Where a layer's bytes come from: an entry of a bundle, or a stream. */
-struct source {
-	const char *label;
-	struct tar_reader *tar; /* at the bundle's layer.tar */
-	struct instream *in;    /* else the bytes as they are */
-	int fd;                 /* to close after (a file or a spool) */
-	char *json;             /* the bundle's json, or NULL */
-	int64_t size;
-	int is_tar; /* check that it ends like a tar */
-};
-
-static ssize_t
-source_read(struct source *s, void *buf, size_t n)
-{
-	ssize_t got = s->tar ? tar_reader_read(s->tar, buf, n)
-	                     : instream_read(s->in, buf, n);
-
-	if (got < 0)
-		errx(EXIT_DATA, "%s",
-		     s->tar ? tar_reader_error(s->tar) : instream_error(s->in));
-	return got;
-}
-
 /* The last bytes of a layer, to see how it ends. */
 struct tail {
 	unsigned char b[2 * TAR_BLOCK];
@@ -436,7 +434,7 @@ tail_add(struct tail *t, const unsigned char *p, size_t n)
 
 /* A layer tar ends with two zero blocks; a cut one most likely not. */
 static void
-check_tail(const struct source *s, const struct tail *t)
+check_tail(const struct layer_source *s, const struct tail *t)
 {
 	if (s->size % TAR_BLOCK != 0)
 		errx(EXIT_DATA,
@@ -456,7 +454,7 @@ check_tail(const struct source *s, const struct tail *t)
 /* A layer's bytes on their way from its source to the image. */
 struct copy {
 	struct cook *k;
-	struct source *s;
+	struct layer_source *s;
 	int64_t left;
 	struct tail t;
 };
@@ -471,7 +469,7 @@ copy_read(void *ctx, void *buf, size_t n)
 		n = (size_t)c->left;
 	if (n == 0)
 		return 0;
-	if ((got = source_read(c->s, buf, n)) == 0)
+	if ((got = layer_source_read(c->s, buf, n)) == 0)
 		errx(EXIT_DATA, "%s: ends %" PRId64 " bytes early", c->s->label,
 		     c->left);
 	c->left -= got;
@@ -490,7 +488,7 @@ copy_write(void *ctx, const void *p, size_t n)
 
 /* A name that climbs out with ".." has no place in a layer. */
 static void
-check_names(const struct source *s, const struct tar_entry *e)
+check_names(const struct layer_source *s, const struct tar_entry *e)
 {
 	char *path;
 
@@ -519,7 +517,7 @@ check_names(const struct source *s, const struct tar_entry *e)
  * whatever loads the image.
  */
 static void
-copy_layer(struct cook *k, struct source *s)
+copy_layer(struct cook *k, struct layer_source *s)
 {
 	struct copy c = {k, s, s->size, {{0}, 0}};
 	struct tar_reader *r;
@@ -529,7 +527,8 @@ copy_layer(struct cook *k, struct source *s)
 	int got;
 
 	/* A bundle's offsets count from the start of its layer.tar. */
-	if (asprintf(&label, "%s%s", s->label, s->tar ? ": layer.tar" : "") < 0)
+	if (asprintf(&label, "%s%s", s->label, s->json ? ": layer.tar" : "") <
+	    0)
 		err(EXIT_DATA, "malloc");
 	in = instream_fnopen(copy_read, &c, label);
 	free(label);
@@ -568,7 +567,7 @@ progress(struct cook *k, const char *label, const char *diff_id, int64_t size)
 
 /* Write one layer from S with META; add its history entry. */
 static void
-put_layer(struct cook *k, struct source *s, struct image_layer_meta *m,
+put_layer(struct cook *k, struct layer_source *s, struct image_layer_meta *m,
           jv history)
 {
 	const char *diff_id;
@@ -622,7 +621,7 @@ static void
 put_base_layer(struct cook *k, struct image *img, size_t i, int is_top)
 {
 	struct image_layer_meta m = {0};
-	struct source s = {0};
+	struct layer_source s = {.paths = jv_null()};
 	char label[512], *json = NULL;
 
 	snprintf(label, sizeof(label), "%s: %s", image_label(img),
@@ -663,6 +662,7 @@ put_base(struct cook *k, struct image *img)
 	size_t n = image_layer_count(img);
 
 	k->base_config = jv_copy(image_config(img));
+	k->base_label = image_label(img);
 	jv_free(k->history);
 	k->history = base_history(img);
 	for (size_t i = 0; i < n; i++)
@@ -671,175 +671,8 @@ put_base(struct cook *k, struct image *img)
 
 /* --- the inputs ----------------------------------------------------------- */
 
-static int
-open_fd(const char *path)
-{
-	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO)
-	                                : open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		err(EXIT_DATA, "%s", path);
-	return fd;
-}
-
-/*
- * A plain layer's size must be known before its bytes: a plain file has
- * it; a pipe or a compressed layer is decompressed into a spool first.
- * R has read the first entry's headers (or the end-of-archive) already.
- */
-static void
-spool_write(int fd, const void *p, size_t n)
-{
-	if (write(fd, p, n) != (ssize_t)n)
-		err(EXIT_DATA, "spool");
-}
-
-/* What may follow the end-of-archive: padding to a record, not more. */
-#define SPOOL_SLACK (1 << 20)
-
-/* The spool's bytes: the header blocks read already, then the rest. */
-struct replay {
-	const unsigned char *head;
-	size_t headlen, pos;
-	struct instream *in;
-	const char *label;
-};
-
-static ssize_t
-replay_read(void *ctx, void *buf, size_t n)
-{
-	struct replay *p = ctx;
-	ssize_t got;
-
-	if (p->pos < p->headlen) {
-		if (n > p->headlen - p->pos)
-			n = p->headlen - p->pos;
-		memcpy(buf, p->head + p->pos, n);
-		p->pos += n;
-		return (ssize_t)n;
-	}
-	if ((got = instream_read(p->in, buf, n)) < 0)
-		errx(EXIT_DATA, "%s: %s", p->label, instream_error(p->in));
-	return got;
-}
-
-static void
-spool_sink(void *ctx, const void *p, size_t n)
-{
-	spool_write(*(int *)ctx, p, n);
-}
-
-/*
- * Spool the tar up to its end-of-archive and what pads it; a stream that
- * goes on for more (a few bytes of gzip that inflate to gigabytes of
- * zeros) is refused before it fills the disk.
- */
-static void
-spool_rest(struct source *s, struct tar_reader *r, struct tar_entry *e, int got)
-{
-	static const unsigned char zeros[2 * TAR_BLOCK];
-	struct instream *in = tar_reader_stream(r);
-	struct replay p = {zeros, (size_t)instream_offset(in), 0, in, s->label};
-	unsigned char buf[64 * 1024];
-	struct tar_reader *copy;
-	struct instream *spooled;
-	uint64_t after = 0;
-	ssize_t n;
-
-	if (got == 1) {
-		p.head = e->raw;
-		p.headlen = e->rawlen;
-	}
-	s->fd = spool_tempfile();
-	spooled = instream_fnopen(replay_read, &p, s->label);
-	instream_plain(spooled);
-	instream_tee_fn(spooled, spool_sink, &s->fd);
-	copy = tar_reader_new(spooled);
-	while ((got = tar_reader_next(copy, &e)) == 1)
-		while (tar_reader_read(copy, buf, sizeof(buf)) > 0)
-			;
-	if (got < 0)
-		errx(EXIT_DATA, "%s", tar_reader_error(copy));
-	while ((n = instream_read(spooled, buf, sizeof(buf))) > 0)
-		if ((after += (uint64_t)n) > SPOOL_SLACK)
-			errx(EXIT_DATA,
-			     "%s: more than %d bytes follow the end of the "
-			     "archive at offset %" PRIu64,
-			     s->label, SPOOL_SLACK, tar_reader_offset(copy));
-	tar_reader_close(copy);
-	s->size = lseek(s->fd, 0, SEEK_END);
-	s->in = instream_range(s->fd, 0, (uint64_t)s->size, s->label);
-	instream_plain(s->in);
-}
-
-static void
-open_source(struct source *s, const char *path)
-{
-	int fd = open_fd(path), raw = -1;
-	off_t start = 0;
-	struct stat st;
-	struct tar_reader *r;
-	struct tar_entry *e = NULL;
-	char *why;
-	int got;
-
-	memset(s, 0, sizeof(*s));
-	s->label = strcmp(path, "-") == 0 ? "stdin" : path;
-	s->fd = -1;
-	s->is_tar = 1;
-	if (fstat(fd, &st) < 0)
-		err(EXIT_DATA, "%s", s->label);
-	/* Where the file starts: "-" may be a file read in part already. */
-	if (S_ISREG(st.st_mode)) {
-		if ((raw = dup(fd)) < 0)
-			err(EXIT_DATA, "dup");
-		if ((start = lseek(fd, 0, SEEK_CUR)) < 0)
-			start = 0;
-	}
-	r = tar_reader_new(instream_fdopen(fd, s->label));
-	if ((got = tar_reader_next(r, &e)) < 0)
-		errx(EXIT_DATA, "%s", tar_reader_error(r));
-	if (got == 1 && strcmp(e->name, "VERSION") == 0) {
-		if (bundle_read_head_from(r, e, &s->json, &why) < 0)
-			errx(EXIT_DATA, "%s: %s", s->label, why);
-		/* E is the reader's current entry: layer.tar now. */
-		s->tar = r;
-		s->size = e->datasize;
-		if (raw >= 0)
-			close(raw);
-		return;
-	}
-	if (got == 0 && instream_offset(tar_reader_stream(r)) == 0)
-		errx(EXIT_DATA, "%s: not a tar: empty", s->label);
-	if (raw >= 0 &&
-	    strcmp(instream_compression(tar_reader_stream(r)), "none") == 0) {
-		s->fd = raw;
-		s->size = st.st_size - start;
-		s->in = instream_range(raw, (uint64_t)start, (uint64_t)s->size,
-		                       s->label);
-		instream_plain(s->in);
-	} else {
-		if (raw >= 0)
-			close(raw);
-		spool_rest(s, r, e, got);
-	}
-	tar_reader_close(r);
-}
-
-static void
-close_source(struct source *s)
-{
-	if (s->tar != NULL)
-		tar_reader_close(s->tar);
-	if (s->in != NULL)
-		instream_close(s->in);
-	if (s->fd >= 0)
-		close(s->fd);
-	free(s->json);
-}
-
 static jv
-parse_bundle_json(const struct source *s)
+parse_bundle_json(const struct layer_source *s)
 {
 	jv v = json_parse(s->json, strlen(s->json));
 
@@ -852,36 +685,61 @@ parse_bundle_json(const struct source *s)
 	return v;
 }
 
+/* "store paths: A B ...", what a STACK's layer holds, for its history. */
 static jv
-new_history(struct cook *k)
+paths_comment(jv paths)
+{
+	jv c = jv_string("store paths:");
+
+	for (int i = 0; i < jv_array_length(jv_copy(paths)); i++)
+		c = jv_string_concat(jv_string_concat(c, jv_string(" ")),
+		                     jv_array_get(jv_copy(paths), i));
+	jv_free(paths);
+	return c;
+}
+
+static jv
+new_history(struct cook *k, const struct layer_source *s)
 {
 	jv h = jv_object();
 
 	h = jv_object_set(h, jv_string("created"), jv_string(k->o->created));
-	return jv_object_set(h, jv_string("created_by"), jv_string("di-cook"));
+	h = jv_object_set(h, jv_string("created_by"), jv_string("di-cook"));
+	if (jv_get_kind(s->paths) == JV_KIND_ARRAY)
+		h = jv_object_set(h, jv_string("comment"),
+		                  paths_comment(jv_copy(s->paths)));
+	return h;
 }
 
+/* Each layer of the input at PATH; the top one if it is the image's. */
 static void
-put_input(struct cook *k, const char *path, int is_top)
+put_input(struct cook *k, const char *path, int is_top_input)
 {
-	struct image_layer_meta m = {0};
-	struct source s;
-	char *json = NULL;
+	struct layer_input *li = layer_input_open(path);
+	struct layer_source *s;
+	size_t n = 0;
 
-	open_source(&s, path);
-	if (s.json != NULL) {
-		jv_free(k->bundle_json);
-		k->bundle_json = parse_bundle_json(&s);
+	for (; layer_input_next(li, &s) == 1; n++) {
+		struct image_layer_meta m = {0};
+		char *json = NULL;
+		if (s->json != NULL) {
+			jv_free(k->bundle_json);
+			k->bundle_json = parse_bundle_json(s);
+			free(k->bundle_label);
+			k->bundle_label = xstrdup(s->label);
+		}
+		if (is_top_input && s->last)
+			m.v1_json = json = v1_top(k, s->json);
+		else if (s->json != NULL)
+			m.v1_json = s->json;
+		else
+			m.v1_json = json = json_dump(v1_template(k));
+		put_layer(k, s, &m, new_history(k, s));
+		free(json);
 	}
-	if (is_top)
-		m.v1_json = json = v1_top(k, s.json);
-	else if (s.json != NULL)
-		m.v1_json = s.json;
-	else
-		m.v1_json = json = json_dump(v1_template(k));
-	put_layer(k, &s, &m, new_history(k));
-	free(json);
-	close_source(&s);
+	if (n == 0)
+		errx(EXIT_DATA, "%s: a STACK of no layers", path);
+	layer_input_close(li);
 }
 
 int
@@ -923,5 +781,6 @@ main(int argc, char **argv)
 	jv_free(k.config);
 	jv_free(k.history);
 	free(k.buf);
+	free(k.bundle_label);
 	return 0;
 }

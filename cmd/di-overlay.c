@@ -5,13 +5,16 @@
  *	di-overlay [--from IMAGE] [--image NAME[:TAG]] --export
  *	di-overlay [--from IMAGE] [--image NAME[:TAG]] (--run SCRIPT | -c TEXT)
  *	           [--contents INPUT]... [--bind DIR[:DEST]]... [--env K=V]...
+ *	           [--subids FIRST:COUNT | --host-root]
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,7 +44,7 @@ usage(int status)
 	    "(--run SCRIPT | -c TEXT)\n"
 	    "                  [--contents INPUT]... [--bind DIR[:DEST]]... "
 	    "[--env NAME=VALUE]...\n"
-	    "                  [-o FILE]\n"
+	    "                  [--subids FIRST:COUNT | --host-root] [-o FILE]\n"
 	    "Write an image's root file system as a tar (--export), or run "
 	    "SCRIPT as root\nover it and write what it changed as a layer "
 	    "(--run).\n"
@@ -58,6 +61,11 @@ usage(int status)
 	    "      --bind DIR[:DEST]   mount DIR read-only at DEST (default: "
 	    "DIR)\n"
 	    "  -e, --env NAME=VALUE    set a variable for the command\n"
+	    "      --subids FIRST:COUNT  host ids FIRST... for ids 0 to "
+	    "COUNT-1 "
+	    "inside\n"
+	    "      --host-root         run the command unconfined, as the "
+	    "host's root\n"
 	    "  -o, --output FILE       write to FILE instead of standard "
 	    "output\n"
 	    "      --help, --version\n");
@@ -70,6 +78,8 @@ struct options {
 	const char **contents, **binds, **env;
 	size_t ncontents, nbinds, nenv;
 	int export;
+	struct sandbox_options sandbox;
+	struct rootdir_ids ids;
 };
 
 static void
@@ -97,6 +107,30 @@ split_ref(char *ref, struct options *o)
 		usage_error("bad image name '%s'", ref);
 }
 
+/* FIRST:COUNT, the same for user and group ids. */
+static void
+parse_subids(const char *arg, struct options *o)
+{
+	char *end;
+	unsigned long long first, count;
+
+	errno = 0;
+	first = strtoull(arg, &end, 10);
+	if (errno == 0 && *end == ':' && end > arg &&
+	    isdigit((unsigned char)end[1])) {
+		count = strtoull(end + 1, &end, 10);
+		if (errno == 0 && *end == '\0' && first > 0 && count > 0 &&
+		    first + count <= 4294967295ULL) {
+			o->ids.uid = o->ids.gid = (unsigned long)first;
+			o->ids.count = (unsigned long)count;
+			o->sandbox.ids = &o->ids;
+			return;
+		}
+	}
+	usage_error("--subids wants FIRST:COUNT, unprivileged ids, not '%s'",
+	            arg);
+}
+
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -107,6 +141,8 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_RUN,
 		OPT_CONTENTS,
 		OPT_BIND,
+		OPT_SUBIDS,
+		OPT_HOST_ROOT,
 		OPT_HELP,
 		OPT_VERSION
 	};
@@ -119,6 +155,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"contents", required_argument, NULL, OPT_CONTENTS},
 	    {"bind", required_argument, NULL, OPT_BIND},
 	    {"env", required_argument, NULL, 'e'},
+	    {"subids", required_argument, NULL, OPT_SUBIDS},
+	    {"host-root", no_argument, NULL, OPT_HOST_ROOT},
 	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
@@ -161,6 +199,12 @@ parse_options(int argc, char **argv, struct options *o)
 				usage_error("--env wants NAME=VALUE");
 			push(&o->env, &o->nenv, optarg);
 			break;
+		case OPT_SUBIDS:
+			parse_subids(optarg, o);
+			break;
+		case OPT_HOST_ROOT:
+			o->sandbox.host_root = 1;
+			break;
 		case 'o':
 			o->output = optarg;
 			break;
@@ -181,8 +225,12 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->export && (o->script != NULL || o->text != NULL))
 		usage_error("--export and --run exclude each other");
 	if (o->script == NULL && o->text == NULL &&
-	    (o->ncontents > 0 || o->nbinds > 0 || o->nenv > 0))
-		usage_error("--contents, --bind and --env go with --run");
+	    (o->ncontents > 0 || o->nbinds > 0 || o->nenv > 0 ||
+	     o->sandbox.ids != NULL || o->sandbox.host_root))
+		usage_error("--contents, --bind, --env, --subids and "
+		            "--host-root go with --run");
+	if (o->sandbox.ids != NULL && o->sandbox.host_root)
+		usage_error("--subids and --host-root exclude each other");
 	if ((o->script != NULL || o->text != NULL) && o->name != NULL &&
 	    o->from == NULL)
 		usage_error("--run takes its image from --from only");
@@ -242,15 +290,35 @@ read_dirtree(void *ctx, void *buf, size_t n)
 	return dirtree_read(ctx, buf, n);
 }
 
-/* Contents are a TREE: a whiteout there has nothing below it to delete. */
+/*
+ * Contents are a TREE: a whiteout there has nothing below it to delete.
+ * Nor may they carry what overlayfs would read as its own marks (a 0/0
+ * character device, its trusted.overlay.* and user.overlay.* attributes):
+ * only the command's own deletions become whiteouts in the layer.
+ */
 static void
-check_not_whiteout(const char *input, const char *name)
+check_not_whiteout(const char *input, const struct tar_entry *e)
 {
+	const char *name = e->name;
 	const char *slash = strrchr(name, '/');
 	const char *base = slash && slash[1] ? slash + 1 : name;
 
 	if (strncmp(base, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)) == 0)
 		errx(EXIT_DATA, "%s: %s: a whiteout in contents", input, name);
+	if (e->typeflag == '3' && e->devmajor == 0 && e->devminor == 0)
+		errx(EXIT_DATA,
+		     "%s: %s: a character device 0/0 is a whiteout to "
+		     "overlayfs: refused in contents",
+		     input, name);
+	for (size_t i = 0; i < e->nrecords; i++) {
+		const char *key = e->records[i].key;
+		if (strncmp(key, "SCHILY.xattr.trusted.overlay.", 29) == 0 ||
+		    strncmp(key, "SCHILY.xattr.user.overlay.", 26) == 0)
+			errx(EXIT_DATA,
+			     "%s: %s: attribute %s is overlayfs's own: "
+			     "refused in contents",
+			     input, name, key + 13);
+	}
 }
 
 /* A directory's files go in owned by root, as the seed's rsync --chown=0:0. */
@@ -264,7 +332,7 @@ copy_dir(const char *input, struct rootdir *rd)
 	if (t == NULL)
 		err(EXIT_DATA, "%s", input);
 	while ((got = dirtree_next(t, &de)) == 1) {
-		check_not_whiteout(input, de->path);
+		check_not_whiteout(input, &de->tar);
 		de->tar.uid = de->tar.gid = 0;
 		rootdir_write(rd, &de->tar, read_dirtree, t);
 	}
@@ -283,7 +351,7 @@ copy_tar(const char *input, struct rootdir *rd)
 	while ((got = tar_reader_next(r, &e)) == 1) {
 		if (e->typeflag == 'g')
 			continue;
-		check_not_whiteout(input, e->name);
+		check_not_whiteout(input, e);
 		rootdir_write(rd, e, read_tar, r);
 	}
 	if (got < 0)
@@ -292,12 +360,13 @@ copy_tar(const char *input, struct rootdir *rd)
 }
 
 static void
-copy_contents(const struct options *o, const char *upper)
+copy_contents(const struct options *o, struct sandbox *sb)
 {
 	for (size_t i = 0; i < o->ncontents; i++) {
 		const char *input = o->contents[i];
-		struct rootdir *rd = rootdir_open(upper, input);
+		struct rootdir *rd = rootdir_open(sandbox_upper(sb), input);
 		struct stat st;
+		rootdir_shift_ids(rd, sandbox_ids(sb));
 		if (strcmp(input, "-") != 0 && stat(input, &st) == 0 &&
 		    S_ISDIR(st.st_mode))
 			copy_dir(input, rd);
@@ -319,12 +388,13 @@ extract_item(void *ctx, const struct flatten_item *it)
 
 /* The image's root, flattened once into the lower directory. */
 static void
-extract_image(struct image *img, const char *lower)
+extract_image(struct image *img, struct sandbox *sb)
 {
-	struct rootdir *rd = rootdir_open(lower, image_label(img));
+	struct rootdir *rd = rootdir_open(sandbox_lower(sb), image_label(img));
 	struct image_stack *stack = image_stack_new(img);
 	struct flatten_layers layers = image_stack_layers(stack);
 
+	rootdir_shift_ids(rd, sandbox_ids(sb));
 	pathset_free(flatten_walk(&layers, 0, extract_item, rd));
 	rootdir_close(rd);
 	image_stack_free(stack);
@@ -410,17 +480,36 @@ command_env(const struct options *o, jv list)
 	return env;
 }
 
+/*
+ * SCRIPT, copied into memory: root inside may not be able to read the
+ * host's file, nor reach it by name, and must not change it.
+ */
 static int
 open_script(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int mem = memfd_create("script", MFD_CLOEXEC);
+	char buf[64 * 1024];
 	struct stat st;
+	ssize_t n;
 
 	if (fd < 0 || fstat(fd, &st) < 0)
 		err(EXIT_USAGE, "%s", path);
 	if (!S_ISREG(st.st_mode))
 		errx(EXIT_USAGE, "%s: not a regular file", path);
-	return fd;
+	if (mem < 0)
+		err(EXIT_DATA, "memfd_create");
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write(mem, buf, (size_t)n) != n)
+			err(EXIT_DATA, "%s", path);
+	}
+	/* Executable as the file is, and by root inside. */
+	if (fchmod(mem, st.st_mode & 0555) < 0)
+		err(EXIT_DATA, "%s", path);
+	close(fd);
+	return mem;
 }
 
 /* SCRIPT, a host file run inside, or TEXT, run with the root's /bin/sh. */
@@ -455,15 +544,15 @@ run_script(const struct options *o)
 
 	make_command(o, &cmd, argv);
 	out = outfile_open(o->output, OUT_TAR);
-	sb = sandbox_new();
+	sb = sandbox_new(&o->sandbox);
 	add_binds(o, sb);
 	if (o->from != NULL) {
 		img = image_open(o->from, o->name, o->tag);
-		extract_image(img, sandbox_lower(sb));
+		extract_image(img, sb);
 	}
 	env_list = image_env(img);
 	cmd.env = command_env(o, env_list);
-	copy_contents(o, sandbox_upper(sb));
+	copy_contents(o, sb);
 	status = sandbox_run(sb, &cmd);
 	if (status != 0) {
 		warnx("%s: exit status %d; no layer written",
@@ -471,7 +560,8 @@ run_script(const struct options *o)
 		exit(status);
 	}
 	w = tar_writer_new(out);
-	upperdir_write_layer(sandbox_upper(sb), w, output_mtime());
+	upperdir_write_layer(sandbox_upper(sb), w, output_mtime(),
+	                     sandbox_ids(sb));
 	tar_writer_finish(w);
 	outfile_commit();
 

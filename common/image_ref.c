@@ -1,4 +1,5 @@
 /* image_ref.c: matching image references with Docker's defaults. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -430,6 +430,23 @@ refgraph_closure(struct refgraph *g, const char *const *roots, size_t nroots,
 	return 0;
 }
 
+size_t
+refgraph_references(const struct refgraph *g, const char *path,
+                    const char ***out)
+{
+	long i = find(g, path);
+	size_t n = 0;
+
+	*out = NULL;
+	if (i < 0)
+		return 0;
+	*out = xreallocarray(NULL, g->v[i].nrefs + 1, sizeof(**out));
+	for (size_t k = 0; k < g->v[i].nrefs; k++)
+		if (g->v[i].refs[k] != (size_t)i)
+			(*out)[n++] = g->v[g->v[i].refs[k]].path;
+	return n;
+}
+
 void
 refgraph_free(struct refgraph *g)
 {

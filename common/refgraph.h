@@ -61,6 +61,13 @@ int refgraph_has(const struct refgraph *g, const char *path);
 int refgraph_closure(struct refgraph *g, const char *const *roots,
                      size_t nroots, char ***out, size_t *nout, char **why);
 
+/*
+ * The paths PATH references, itself left out: *OUT is a malloc'd array of
+ * strings that G owns.  Returns their number (0 when PATH has no record).
+ */
+size_t refgraph_references(const struct refgraph *g, const char *path,
+                           const char ***out);
+
 void refgraph_free(struct refgraph *g);
 
 /*

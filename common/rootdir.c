@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,9 @@
 struct rootdir {
 	int root;
 	char *label;
+	struct rootdir_ids ids;
 	/* What could not be kept, counted for the warning at close. */
-	unsigned long lost_owners, lost_devices, lost_xattrs;
+	unsigned long lost_owners, lost_devices, lost_xattrs, lost_range;
 };
 
 static int open_dir(const struct rootdir *rd, const char *path);
@@ -52,12 +54,22 @@ rootdir_open(const char *dir, const char *label)
 }
 
 void
+rootdir_shift_ids(struct rootdir *rd, const struct rootdir_ids *ids)
+{
+	rd->ids = *ids;
+}
+
+void
 rootdir_close(struct rootdir *rd)
 {
 	if (rd->lost_owners)
 		warnx("%s: %lu owners other than root were not kept (no "
 		      "root)",
 		      rd->label, rd->lost_owners);
+	if (rd->lost_range)
+		warnx("%s: %lu owners beyond the %lu ids the command has were "
+		      "made root's",
+		      rd->label, rd->lost_range, rd->ids.count);
 	if (rd->lost_devices)
 		warnx("%s: %lu device nodes were left out (no root)", rd->label,
 		      rd->lost_devices);
@@ -97,8 +109,15 @@ make_dir(const struct rootdir *rd, const char *path, const char *entry)
 	parent = path_parent(path);
 	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : (char *)path;
 	pfd = make_dir(rd, parent, entry);
-	if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST)
+	if (mkdirat(pfd, base, 0755) == 0) {
+		/* Root's inside, shifted as every owner is. */
+		if (rd->ids.count != 0 &&
+		    fchownat(pfd, base, (uid_t)rd->ids.uid, (gid_t)rd->ids.gid,
+		             AT_SYMLINK_NOFOLLOW) < 0)
+			err(EXIT_DATA, "%s: %s: /%s", rd->label, entry, path);
+	} else if (errno != EEXIST) {
 		err(EXIT_DATA, "%s: %s: /%s", rd->label, entry, path);
+	}
 	close(pfd);
 	free(parent);
 	fd = open_dir(rd, path);
@@ -136,6 +155,41 @@ copy_data(const struct rootdir *rd, const struct tar_entry *e, int fd,
 	}
 }
 
+/* E's owner as the host stores it. */
+static void
+host_owner(struct rootdir *rd, const struct tar_entry *e, uid_t *uid,
+           gid_t *gid)
+{
+	const struct rootdir_ids *ids = &rd->ids;
+
+	*uid = (uid_t)e->uid;
+	*gid = (gid_t)e->gid;
+	if (ids->count == 0)
+		return;
+	if (e->uid < 0 || e->gid < 0 || (uint64_t)e->uid >= ids->count ||
+	    (uint64_t)e->gid >= ids->count) {
+		/* No id inside stands for it: root's, as without root. */
+		if (rd->lost_range++ == 0)
+			warnx("%s: %s: owner %lld:%lld is beyond the %lu ids "
+			      "the command has",
+			      rd->label, e->name, (long long)e->uid,
+			      (long long)e->gid, ids->count);
+		*uid = (uid_t)ids->uid;
+		*gid = (gid_t)ids->gid;
+		return;
+	}
+	*uid = (uid_t)(ids->uid + (unsigned long)e->uid);
+	*gid = (gid_t)(ids->gid + (unsigned long)e->gid);
+}
+
+/* overlayfs's own attributes: never written, they would mean whiteouts. */
+static int
+overlay_xattr(const char *name)
+{
+	return strncmp(name, "trusted.overlay.", 16) == 0 ||
+	       strncmp(name, "user.overlay.", 13) == 0;
+}
+
 /*
  * Owner, mode, extended attributes and time of the entry BASE in PARENT,
  * through FD when it is open (files, directories) or by name otherwise.
@@ -148,12 +202,14 @@ set_meta(struct rootdir *rd, const struct tar_entry *e, int parent,
 	struct timespec t[2] = {{e->mtime, 0}, {e->mtime, 0}};
 	char byname[64 + PATH_MAX];
 	int link = e->typeflag == '2';
+	uid_t uid;
+	gid_t gid;
 	int r;
 
+	host_owner(rd, e, &uid, &gid);
 	snprintf(byname, sizeof(byname), "/proc/self/fd/%d/%s", parent, base);
-	r = fd >= 0 ? fchown(fd, (uid_t)e->uid, (gid_t)e->gid)
-	            : fchownat(parent, base, (uid_t)e->uid, (gid_t)e->gid,
-	                       AT_SYMLINK_NOFOLLOW);
+	r = fd >= 0 ? fchown(fd, uid, gid)
+	            : fchownat(parent, base, uid, gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && (errno == EINVAL || errno == EPERM))
 		rd->lost_owners++;
 	else if (r < 0)
@@ -165,7 +221,8 @@ set_meta(struct rootdir *rd, const struct tar_entry *e, int parent,
 	for (size_t i = 0; i < e->nrecords; i++) {
 		const struct tar_record *x = &e->records[i];
 		const char *name = x->key + strlen(XATTR_KEY);
-		if (strncmp(x->key, XATTR_KEY, strlen(XATTR_KEY)) != 0)
+		if (strncmp(x->key, XATTR_KEY, strlen(XATTR_KEY)) != 0 ||
+		    overlay_xattr(name))
 			continue;
 		r = fd >= 0 ? fsetxattr(fd, name, x->value, x->len, 0)
 		            : lsetxattr(byname, name, x->value, x->len, 0);

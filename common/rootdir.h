@@ -23,6 +23,15 @@
 
 struct rootdir;
 
+/*
+ * Ids 0 to COUNT-1 of a root, as the host stores them: ID + UID (or GID).
+ * A root that a user namespace sees through the map "0 UID COUNT" holds
+ * its owners shifted so; COUNT 0 means no shift (owners as they are).
+ */
+struct rootdir_ids {
+	unsigned long uid, gid, count;
+};
+
 /* Reads up to N bytes of an entry's data: the count, 0 at its end, -1. */
 typedef ssize_t (*rootdir_read_fn)(void *ctx, void *buf, size_t n);
 
@@ -36,6 +45,15 @@ struct rootdir *rootdir_open(const char *dir, const char *label);
  */
 void rootdir_write(struct rootdir *rd, const struct tar_entry *e,
                    rootdir_read_fn read, void *ctx);
+
+/*
+ * Store owners shifted by IDS from now on; an owner of COUNT or more has
+ * no id inside and becomes root's, with a warning naming the first entry
+ * and one counting them at close.  Extended attributes of overlayfs's own
+ * (trusted.overlay.*, user.overlay.*) are never written, shifted or not:
+ * they would be read as whiteouts or opaque marks.
+ */
+void rootdir_shift_ids(struct rootdir *rd, const struct rootdir_ids *ids);
 
 /* Warn about what could not be kept, and free RD. */
 void rootdir_close(struct rootdir *rd);

@@ -771,6 +771,74 @@ writers() {
 	done
 }
 
+# --- --contents: overlayfs's own marks, smuggled in -----------------------------
+
+# need_run: di-overlay --run works here (fails under CI=true otherwise).
+need_run() {
+	[ -n "$CAN_RUN" ] && return 0
+	[ "${CI:-}" != true ] || {
+		echo "di-overlay --run cannot run here" >&2
+		return 1
+	}
+	skip "di-overlay --run needs root and overlayfs here"
+}
+
+# marktar OUT KIND: a tree holding one of overlayfs's marks, and an etc/passwd
+# that the mark would hide: KIND is chardev (etc/shadow a 0/0 character
+# device), or an attribute on etc/ or on a file.
+marktar() {
+	python3 -c '
+import io, sys, tarfile
+out, kind = sys.argv[1:]
+with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+    d = tarfile.TarInfo("etc"); d.type = tarfile.DIRTYPE; d.mode = 0o755
+    if kind.startswith("dir:"):
+        d.pax_headers = {"SCHILY.xattr." + kind[4:]: "y"}
+    t.addfile(d)
+    f = tarfile.TarInfo("etc/passwd"); f.size = 5
+    t.addfile(f, io.BytesIO(b"root\n"))
+    if kind == "chardev":
+        c = tarfile.TarInfo("etc/shadow"); c.type = tarfile.CHRTYPE
+        c.devmajor = c.devminor = 0
+        t.addfile(c)
+    if kind.startswith("file:"):
+        w = tarfile.TarInfo("etc/group"); w.size = 0
+        w.pax_headers = {"SCHILY.xattr." + kind[5:]: "y"}
+        t.addfile(w, io.BytesIO(b""))
+' "$@"
+}
+
+@test "contents: a 0/0 character device is refused by name, never made a whiteout" {
+	need_run
+	marktar "$T/c.tar" chardev
+	run_in_place di-overlay --contents "$T/c.tar" --contents "$BBROOT" -c true
+	expect contents 1 'c.tar: etc/shadow: a character device 0/0 is a whiteout to overlayfs'
+	[ ! -s "$T/out" ]
+}
+
+@test "contents: overlayfs's opaque and whiteout attributes (trusted.overlay.*, user.overlay.*) are refused by name" {
+	need_run
+	local kind
+	for kind in dir:trusted.overlay.opaque dir:user.overlay.opaque \
+		file:trusted.overlay.whiteout file:user.overlay.whiteout; do
+		marktar "$T/x.tar" "$kind"
+		run_in_place di-overlay --contents "$T/x.tar" --contents "$BBROOT" \
+			-c 'cat /etc/passwd'
+		expect contents 1 "x.tar: etc/(group)?: attribute ${kind#*:} is overlayfs's own"
+		[ ! -s "$T/out" ]
+	done
+	# A directory input's overlayfs attributes are never read: the layer
+	# holds the files as they are, and no mark.
+	mkdir -p "$T/d/etc"
+	echo root >"$T/d/etc/passwd"
+	if setfattr -n user.overlay.opaque -v y "$T/d/etc" 2>/dev/null; then
+		run_in_place di-overlay --contents "$T/d" --contents "$BBROOT" -c true
+		expect contents 0 ''
+		tar -tf "$T/out" | grep -qx etc/passwd
+		! tar -tf "$T/out" | grep -q '\.wh\.'
+	fi
+}
+
 # --- the registry ----------------------------------------------------------------
 
 # pull FAULT [ARG...]: di-pull from hostile.py's registry misbehaving as FAULT.

@@ -39,3 +39,17 @@ load lib/testlib
 	[[ $output =~ 1\.\.[0-9]+ ]]
 	[[ $output != *"not ok"* ]]
 }
+
+@test "layer_plan: a partition of the closure, within the limit, whatever the order" {
+	run "$DI_UNIT/test_layer_plan"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ 1\.\.[0-9]+ ]]
+}
+
+@test "json: canonical text, and numbers a double would change kept as written" {
+	run "$DI_UNIT/test_json"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"1..21"* ]]
+}

@@ -1,9 +1,26 @@
 #!/usr/bin/env bats
 # di-closure: store paths and their references as a TREE, or as a list.
 # The stores are fakes made here: valid Nix hash parts, files that mention
-# each other's hashes, symlinks between store paths.  No Nix needed.
+# each other's hashes, symlinks between store paths; and for --layers,
+# synthetic closures of a hundred-odd paths (tests/lib/synthstore.py) and a
+# real Nix store (Debian's nix-bin, single-user, builds from
+# builtins.derivation with busybox as the builder), whose layered images
+# Docker and podman run.
 
 load lib/testlib
+load lib/peers
+
+setup_file() {
+	if [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null; then
+		dockerd_start || export DOCKERD_FAILED=1
+		podman_setup || true
+	fi
+}
+
+teardown_file() {
+	podman_cleanup
+	dockerd_stop
+}
 
 # Hash parts: 32 characters of Nix's base32 alphabet (no e, o, u, t).
 HA=0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a
@@ -314,4 +331,305 @@ EOF
 	[ "$(tar -xOf "$T/c.tar" "${C#/}")" = conf ]
 	di-closure --store "$S" --list -o "$T/list" "$C"
 	[ "$(cat "$T/list")" = "$C" ]
+}
+
+# --- --layers: a STACK -------------------------------------------------------
+
+SYNTH=$TOP/tests/lib/synthstore.py
+
+# synth NAME SCENARIO [SCALE]: the scenario's closure in the store $S
+# (shared by the scenarios), its graph in $T/NAME.graph, its roots in
+# $T/NAME.roots; sizes times SCALE (default 1/1000: a 30 KB libc).
+synth() {
+	python3 "$SYNTH" "$S" "$T/$1" "$2" --scale "${3:-0.001}"
+}
+
+# layered NAME N [OPTION...]: the STACK of NAME's closure in $T/NAME.N.stack.
+layered() {
+	local name=$1 n=$2
+	shift 2
+	di-closure --store "$S" --graph "$T/$name.graph" --layers "$n" "$@" \
+		$(cat "$T/$name.roots") >"$T/$name.$n.stack"
+}
+
+# stack_list STACK: its stack.json.
+stack_list() {
+	tar -xOf "$1" stack.json
+}
+
+# shared OLD NEW: the share (in percent) of NEW's layer bytes in layers OLD
+# has, a layer being the same when its member's bytes are.
+shared() {
+	local f d
+	for f in "$1" "$2"; do
+		d=$f.d
+		mkdir -p "$d"
+		tar -C "$d" -xf "$f"
+		(cd "$d" && sha256sum [0-9]*.tar | sort -k2) >"$f.sums"
+	done
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+def sums(f):
+    return {line.split()[1]: line.split()[0] for line in open(f + ".sums")}
+old, new = sums(sys.argv[1]), sums(sys.argv[2])
+size = lambda f, m: os.path.getsize(os.path.join(f + ".d", m))
+total = sum(size(sys.argv[2], m) for m in new)
+kept = sum(size(sys.argv[2], m) for m, h in new.items() if h in old.values())
+print("%.1f" % (100.0 * kept / total))
+PY
+}
+
+@test "--layers: every closure path in exactly one layer, with its parents, normalized; sizes before bytes" {
+	synth app app
+	layered app 10
+	tar -tvf "$T/app.10.stack" >"$T/members"
+	[ "$(awk '{print $6}' "$T/members" | head -1)" = stack.json ]
+	[ "$(awk 'NR > 1 {print $6}' "$T/members" | tr '\n' ' ')" = "001.tar 002.tar 003.tar 004.tar 005.tar 006.tar 007.tar 008.tar 009.tar 010.tar " ]
+	stack_list "$T/app.10.stack" | jq -r '.layers[].paths[]' | sort >"$T/in-layers"
+	di-closure --store "$S" --graph "$T/app.graph" --list $(cat "$T/app.roots") >"$T/closure"
+	[ "$(wc -l <"$T/closure")" -gt 100 ]
+	diff "$T/closure" "$T/in-layers"
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$T/app.10.stack"
+	local d=
+	for c in $(echo "${S#/}" | tr '/' ' '); do
+		d=$d$c/
+		echo "$d"
+	done >"$T/parents"
+	for i in $(seq 0 9); do
+		local m=$(printf '%03d.tar' $((i + 1)))
+		# The size in the list is the member's, and the member a whole tar.
+		[ "$(stack_list "$T/app.10.stack" | jq ".layers[$i].size")" = "$(stat -c %s "$T/x/$m")" ]
+		[ "$(stack_list "$T/app.10.stack" | jq -r ".layers[$i].name")" = "$m" ]
+		has_eoa "$T/x/$m"
+		# Store paths of its own and their parents, nothing else, sorted,
+		# owner 0:0, time 1.
+		TZ=UTC tar --numeric-owner --full-time -tvf "$T/x/$m" >"$T/l"
+		! grep -v ' 0/0 ' "$T/l"
+		! grep -v ' 1970-01-01 00:00:01 ' "$T/l"
+		tar -tf "$T/x/$m" >"$T/names"
+		LC_ALL=C sort -c "$T/names"
+		stack_list "$T/app.10.stack" | jq -r ".layers[$i].paths[]" | sed 's|^/||; s|$|/|' >"$T/want"
+		grep -E "^${S#/}/[^/]+/$" "$T/names" | diff "$T/want" -
+		grep -vE "^${S#/}/." "$T/names" | diff "$T/parents" -
+	done
+}
+
+@test "--layers 1 is the one tree, byte for byte; the layered image flattens to it" {
+	synth app app
+	layered app 1
+	di-closure --store "$S" --graph "$T/app.graph" $(cat "$T/app.roots") >"$T/tree.tar"
+	[ "$(stack_list "$T/app.1.stack" | jq '.layers | length')" = 1 ]
+	tar -xOf "$T/app.1.stack" 001.tar | cmp - "$T/tree.tar"
+	layered app 10
+	di-cook -n synth -t v1 <"$T/app.10.stack" >"$T/img.tar"
+	di-overlay --from "$T/img.tar" --export >"$T/flat.tar"
+	# The export lists the top layer's entries first: compare sorted.
+	TZ=UTC tar --numeric-owner --full-time -tvf "$T/tree.tar" | sort -k6 >"$T/want"
+	TZ=UTC tar --numeric-owner --full-time -tvf "$T/flat.tar" | sort -k6 | diff "$T/want" -
+	[ "$(wc -l <"$T/want")" -gt 300 ]
+}
+
+@test "--layers: the plan is a pure function of the graph and the sizes" {
+	synth app app
+	layered app 10
+	# The graph's records in another order.
+	python3 - "$T/app.graph" >"$T/shuffled.graph" <<'PY'
+import random, sys
+lines = open(sys.argv[1]).read().split("\n")
+recs, i = [], 0
+while i < len(lines) - 1:
+    n = int(lines[i + 2])
+    refs = lines[i + 3:i + 3 + n]
+    random.Random(7).shuffle(refs)
+    recs.append([lines[i], lines[i + 1], str(n)] + refs)
+    i += 3 + n
+random.Random(3).shuffle(recs)
+print("\n".join(l for r in recs for l in r))
+PY
+	! cmp -s "$T/app.graph" "$T/shuffled.graph"
+	di-closure --store "$S" --graph "$T/shuffled.graph" --layers 10 $(tac "$T/app.roots") | cmp - "$T/app.10.stack"
+	# The references found by scanning are the graph's: the same STACK.
+	di-closure --store "$S" --scan --layers 10 $(cat "$T/app.roots") | cmp - "$T/app.10.stack"
+	# Another store, made in another order, gives the same bytes.
+	S2=$T/other/${S#/}
+	mkdir -p "$S2"
+	(S=$S2 && cd "$T" && python3 "$SYNTH" "$S2" "$T/o" app)
+	run diff <(sed "s|$S2|S|g" "$T/o.graph") <(sed "s|$S|S|g" "$T/app.graph")
+	[ "$status" -eq 0 ]
+}
+
+@test "--layers: a rebuilt application, an added dependency, a sibling application: what they share" {
+	synth app app 0.01
+	synth rebuilt app-rebuilt 0.01
+	synth dep app-dep 0.01
+	synth sibling sibling 0.01
+	for n in 10 50 100; do
+		for v in app rebuilt dep sibling; do layered $v $n; done
+		local leaf dep sib
+		leaf=$(shared "$T/app.$n.stack" "$T/rebuilt.$n.stack")
+		dep=$(shared "$T/app.$n.stack" "$T/dep.$n.stack")
+		sib=$(shared "$T/app.$n.stack" "$T/sibling.$n.stack")
+		echo "N=$n: rebuilt $leaf%, dependency added $dep%, sibling $sib%"
+		# The changed paths are the application and its wrapper: every
+		# other layer is the old one, byte for byte.  A new path only the
+		# application uses goes with what only it uses: 90% kept.  The
+		# sibling loses what only one of the two uses (about 8% here)
+		# and, with ten layers, the small modules they share.
+		[ "${leaf%.*}" -ge 95 ]
+		[ "${dep%.*}" -ge 90 ]
+		[ "${sib%.*}" -ge $((n > 10 ? 85 : 75)) ]
+		# The sibling has the base's layers: libc's and the runtime's.
+		for p in glibc-2.37 python3-3.11; do
+			local a b
+			a=$(stack_list "$T/app.$n.stack" | jq -r ".layers[] | select(.paths | any(endswith(\"-$p\"))) | .name")
+			b=$(stack_list "$T/sibling.$n.stack" | jq -r ".layers[] | select(.paths | any(endswith(\"-$p\"))) | .name")
+			cmp "$T/app.$n.stack.d/$a" "$T/sibling.$n.stack.d/$b"
+		done
+	done
+}
+
+@test "--layers: fewer layers than N when the closure is smaller, never an empty one" {
+	synth app app
+	make_store
+	app_graph
+	di-closure --store "$S" --graph "$T/graph" --layers 100 "$A" >"$T/small"
+	[ "$(stack_list "$T/small" | jq -c '[.layers[].paths | length]')" = "[1,1,1,1]" ]
+	layered app 100
+	stack_list "$T/app.100.stack" | jq -e '(.layers | length) <= 100 and all(.layers[]; .paths | length > 0)'
+	layered app 2
+	[ "$(stack_list "$T/app.2.stack" | jq '.layers | length')" = 2 ]
+}
+
+@test "--layers --list: the plan, a line per layer: name, size, store paths" {
+	synth app app
+	layered app 10
+	di-closure --store "$S" --graph "$T/app.graph" --layers 10 --list $(cat "$T/app.roots") >"$T/plan"
+	stack_list "$T/app.10.stack" | jq -r '.layers[] | ([.name, (.size | tostring)] + .paths) | join(" ")' | diff - "$T/plan"
+}
+
+@test "roots: a path inside a store path, and symlinks that lead into the store, as nix-store -qR takes them" {
+	make_store
+	app_graph
+	di-closure --store "$S" --graph "$T/graph" --list "$A" >"$T/want"
+	ln -s "$A" "$T/result"
+	ln -s result "$T/result-link"
+	ln -s "$A/bin" "$T/bin-link"
+	(cd "$T" && di-closure --store "$S" --graph graph --list ./result) | diff "$T/want" -
+	(cd "$T" && di-closure --store "$S" --graph graph --list result-link) | diff "$T/want" -
+	di-closure --store "$S" --graph "$T/graph" --list "$A/bin/app" | diff "$T/want" -
+	di-closure --store "$S" --graph "$T/graph" --list "$T/bin-link/app" | diff "$T/want" -
+	printf '%s\n' "$T/result" "$A/share/" | di-closure --store "$S" --graph "$T/graph" --list | diff "$T/want" -
+	# A store path that is a link stays itself.
+	di-closure --store "$S" --graph "$T/graph" --list "$D" | diff <(printf '%s\n' "$C" "$D") -
+	# A link out of the store is not a root.
+	ln -s /etc "$T/etc-link"
+	run di-closure --store "$S" --list "$T/etc-link"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-closure: $T/etc-link: not a store path in $S" ]
+}
+
+@test "--layers: usage errors" {
+	make_store
+	for bad in 0 1001 x -3 ''; do
+		run di-closure --store "$S" --layers "$bad" "$A"
+		[ "$status" -eq 2 ]
+		[[ $output == "di-closure: --layers wants a number from 1 to 1000, not '$bad'"* ]]
+	done
+	run di-closure --store "$S" --layers 3 --root-contents "$A"
+	[ "$status" -eq 2 ]
+	# A path gone from the store: no STACK end-of-archive.
+	local gone=$S/6h6h6h6h6h6h6h6h6h6h6h6h6h6h6h6h-gone
+	di-closure --store "$S" --layers 3 "$A" "$gone" >"$T/out" 2>"$T/err" && false
+	[ "$(cat "$T/err")" = "di-closure: $gone: No such file or directory" ]
+	! has_eoa "$T/out"
+}
+
+# --- a real Nix store --------------------------------------------------------
+
+# nix_build: a busybox (busybox-static, added with nix-store --add) as the
+# builder of three derivations: a library, an application that references
+# it, and the application's exportReferencesGraph file.  Single-user Nix as
+# root, no sandbox, no substituters: offline.  Sets APP, GRAPH, RESULT.
+nix_build() {
+	peers_require nix-build nix-store busybox
+	peers_require_root
+	export NIX_CONFIG=$'sandbox = false\nbuild-users-group =\nsubstituters =\n'
+	mkdir -p "$T/nix/bbdir"
+	cp "$(command -v busybox)" "$T/nix/bbdir/busybox"
+	local bbdir
+	bbdir=$(nix-store --add "$T/nix/bbdir")
+	cat >"$T/nix/test.nix" <<'NIX'
+{ busybox, salt }:
+let
+  bb = "${builtins.storePath busybox}/busybox";
+  mk = name: script: extra: builtins.derivation ({
+    inherit name salt bb;
+    system = builtins.currentSystem;
+    builder = bb;
+    args = [ "sh" "-c" script ];
+  } // extra);
+  lib = mk "di-test-lib" ''
+    $bb mkdir -p $out/lib
+    echo libdata > $out/lib/data
+    $bb ln -s $bb $out/lib/busybox
+  '' { salt = ""; };
+  app = mk "di-test-app" ''
+    $bb mkdir -p $out/bin
+    printf '#!%s sh\necho hello from nix\n%s cat %s/lib/data\n' $bb $bb ${lib} > $out/bin/app
+    $bb chmod +x $out/bin/app
+  '' { };
+  graph = mk "di-test-graph" "$bb cp closure $out" {
+    exportReferencesGraph = [ "closure" app ];
+  };
+in { inherit app graph; }
+NIX
+	(cd "$T/nix" && nix-build test.nix --argstr busybox "$bbdir" \
+		--argstr salt "${1:-}" -A app -A graph >/dev/null)
+	RESULT=$T/nix/result
+	APP=$(readlink "$RESULT")
+	GRAPH=$T/nix/result-2
+}
+
+@test "a real Nix store: exportReferencesGraph and --scan give one plan; ./result and \$out/bin/app are roots" {
+	nix_build
+	nix-store -qR "$RESULT" | sort >"$T/want"
+	[ "$(wc -l <"$T/want")" = 3 ]
+	di-closure --graph "$GRAPH" --list "$RESULT" | diff "$T/want" -
+	di-closure --scan --list "$APP/bin/app" | diff "$T/want" -
+	di-closure --graph "$GRAPH" --layers 10 "$RESULT" >"$T/g.stack"
+	di-closure --scan --layers 10 "$RESULT" | cmp - "$T/g.stack"
+	stack_list "$T/g.stack" | jq -r '.layers[].paths[]' | sort | diff "$T/want" -
+}
+
+@test "a real Nix store to docker run and podman run, layered; the export is the one tree" {
+	nix_build
+	peers_check
+	peers_require docker podman
+	printf '{"Cmd":["%s/bin/app"]}\n' "$APP" >"$T/config.json"
+	di-closure --graph "$GRAPH" --layers 2 "$RESULT" \
+		| di-cook -n di-closure-nix -t v1 -c "$T/config.json" - >"$T/img.tar"
+	[ "$(tar -xOf "$T/img.tar" manifest.json | jq '.[0].Layers | length')" = 2 ]
+	docker load -i "$T/img.tar"
+	run docker run --rm di-closure-nix:v1
+	[ "$status" -eq 0 ]
+	[ "$output" = $'hello from nix\nlibdata' ]
+	docker rmi -f di-closure-nix:v1 >/dev/null
+	podman_private load -i "$T/img.tar"
+	run podman_private run --rm di-closure-nix:v1
+	[ "$output" = $'hello from nix\nlibdata' ]
+	di-overlay --from "$T/img.tar" --export | TZ=UTC tar --numeric-owner --full-time -tv | sort -k6 >"$T/flat"
+	di-closure --graph "$GRAPH" "$RESULT" | TZ=UTC tar --numeric-owner --full-time -tv | sort -k6 | diff - "$T/flat"
+}
+
+@test "a real Nix store: the application rebuilt, its library's layer kept byte for byte" {
+	nix_build
+	di-closure --graph "$GRAPH" --layers 3 "$RESULT" >"$T/one.stack"
+	local app1=$APP
+	nix_build rebuilt
+	[ "$APP" != "$app1" ]
+	di-closure --graph "$GRAPH" --layers 3 "$RESULT" >"$T/two.stack"
+	[ "$(shared "$T/one.stack" "$T/two.stack")" != 0.0 ]
+	for m in 001.tar 002.tar; do cmp "$T/one.stack.d/$m" "$T/two.stack.d/$m"; done
+	! cmp -s "$T/one.stack.d/003.tar" "$T/two.stack.d/003.tar"
 }

@@ -7,6 +7,8 @@
 load lib/testlib
 load lib/peers
 
+: "${DI_UNIT:=$TOP/build/unit}"
+
 setup_file() {
 	# Docker and umoci are compared against in some tests only; the
 	# others run without them.
@@ -497,7 +499,9 @@ sys" ]
 			-c 'echo started >&2; sleep 4321; echo after >&2' \
 			>"$T/out.tar" 2>"$T/err" &
 		pid=$!
-		for i in $(seq 100); do
+		# Until the command has started (a bound, not a timing: a
+		# loaded machine may take long to set the sandbox up).
+		for i in $(seq 600); do
 			grep -q started "$T/err" && break
 			sleep 0.1
 		done
@@ -754,6 +758,454 @@ with tarfile.open(sys.argv[1], "w") as t:
 	[[ $output == di-overlay:* ]]
 	snapshot "$T/outside" | diff "$T/before" -
 	[ -z "$(ls -A "$T/tmp")" ]
+}
+
+# --- --run: deletions (overlayfs shares one inode among its whiteouts) ------
+
+# A base with many files to delete, hard links, and trees: at $T/wbase.tar.
+whiteout_base() {
+	local d=$T/wbase i
+	bbroot "$d"
+	for i in $(seq -w 1 24); do
+		echo "f$i" >"$d/etc/f$i"
+	done
+	mkdir -p "$d/opt/tree/a/b" "$d/srv"
+	for i in 1 2 3 4 5 6; do
+		echo "t$i" >"$d/opt/tree/a/t$i"
+		echo "u$i" >"$d/opt/tree/a/b/u$i"
+	done
+	echo same >"$d/srv/hl1"
+	ln "$d/srv/hl1" "$d/srv/hl2"
+	echo shadow >"$d/etc/shadow"
+	mklayer "$T/wbase.layer" "$d"
+	mkimage "$T/wbase.tar" wbase:1 "$T/wbase.layer"
+}
+
+# The scripts of the deletion tests, by name.
+deletion_script() {
+	case $1 in
+	one-dir) echo 'rm /etc/f*' ;;
+	across) echo 'rm /etc/shadow /bin/sed /var/lib/state /usr/share/doc/foo/README /home/alice/.profile /opt/tree/a/t1 /srv/hl2' ;;
+	recreate) echo 'rm /etc/f01 /etc/f02 /etc/f03; echo new >/etc/f01; rm /bin/grep; ln -s busybox /bin/grep
+		rm -rf /opt/tree; mkdir -p /opt/tree/a; echo t1-again >/opt/tree/a/t1; rm /var/lib/state; mkdir /var/lib/state' ;;
+	dir) echo 'rm -rf /opt/tree /usr/share/doc /var/lib; rm -r /home/alice' ;;
+	links) echo 'rm /etc/f05 /etc/f06 /etc/f07; echo h >/h1; ln /h1 /h2; ln /h1 /etc/h3
+		rm /bin/sed /bin/grep; ln /srv/hl1 /srv/hl3; echo more >>/srv/hl2; rm /opt/tree/a/b/u1
+		ln /etc/f08 /etc/f08-link; rm /etc/f09; ln /etc/f10 /opt/f10-link' ;;
+	esac
+}
+
+# The root as the command left it, taken by busybox tar inside.
+SNAPSHOT='cd / && busybox tar -cf /snap.tar $(ls -A / | grep -v "^proc$\|^sys$\|^dev$\|^snap.tar$")'
+
+@test "--run: scripts that delete two or more files write whiteouts, never hard links to one; each layer flattens to what the script left" {
+	need_root
+	whiteout_base
+	for s in one-dir across recreate dir links; do
+		di-overlay --from "$T/wbase.tar" -c "$(deletion_script $s); $SNAPSHOT" \
+			>"$T/$s.tar"
+		# No whiteout is a hard link, nor the target of one.
+		tar -tvf "$T/$s.tar" >"$T/$s.list"
+		! grep '^h.*\.wh\.' "$T/$s.list"
+		! grep ' link to .*\.wh\.' "$T/$s.list"
+		tar -tf "$T/$s.tar" | grep '\.wh\.' | LC_ALL=C sort >"$T/$s.wh"
+		di-cook -n di-overlay-test/wh -t "$s" --from "$T/wbase.tar" "$T/$s.tar" \
+			>"$T/$s.img"
+		di-overlay --from "$T/$s.img" | treelist | grep -v '^snap.tar|' >"$T/$s.flat"
+		tar -xOf "$T/$s.tar" snap.tar | treelist >"$T/$s.seen"
+		# overlayfs (index=off) gives a copied-up file and a new link to
+		# it two inode numbers, so the command's own snapshot cannot see
+		# those links: groups of links are checked by hand below.
+		diff <(grep -v '^hardlinks:' "$T/$s.seen") <(grep -v '^hardlinks:' "$T/$s.flat")
+	done
+	# The whiteouts, by hand: 24 in one directory, one per path across them.
+	[ "$(wc -l <"$T/one-dir.wh")" -eq 24 ]
+	printf '%s\n' bin/.wh.sed etc/.wh.shadow home/alice/.wh..profile \
+		opt/tree/a/.wh.t1 srv/.wh.hl2 usr/share/doc/foo/.wh.README \
+		var/lib/.wh.state | diff - "$T/across.wh"
+	printf '%s\n' etc/.wh.f02 etc/.wh.f03 opt/tree/.wh..wh..opq \
+		var/lib/state/.wh..wh..opq | diff - "$T/recreate.wh"
+	printf '%s\n' home/.wh.alice opt/.wh.tree usr/share/.wh.doc var/.wh.lib |
+		diff - "$T/dir.wh"
+	# Real hard links stay links, among new files and to copied-up ones.
+	grep -q '^hardlinks: etc/h3 h1 h2$' "$T/links.flat"
+	grep -q '^hardlinks: srv/hl1 srv/hl3$' "$T/links.flat"
+	grep -q '^hardlinks: etc/f08 etc/f08-link$' "$T/links.flat"
+	grep -q '^hardlinks: etc/f10 opt/f10-link$' "$T/links.flat"
+	grep -q '^srv/hl2|file|.*|' "$T/links.flat"
+	! grep -q 'hardlinks:.*srv/hl2' "$T/links.flat"
+}
+
+@test "--run: layers of scripts that delete many files load and run in Docker, which sees what the script left" {
+	need_docker
+	whiteout_base
+	docker load -q -i "$T/wbase.tar" >/dev/null
+	for s in one-dir across recreate dir links; do
+		di-overlay --from "$T/wbase.tar" -c "$(deletion_script $s)" >"$T/$s.tar"
+		di-cook -n di-overlay-test/wh -t "$s" --from "$T/wbase.tar" "$T/$s.tar" \
+			>"$T/$s.img"
+		docker load -q -i "$T/$s.img" >/dev/null
+		run docker run --rm --network none "di-overlay-test/wh:$s" /bin/sh -c \
+			'ls /etc | grep -c "^f"; ls /opt/tree/a 2>/dev/null | grep -c t || true'
+		[ "$status" -eq 0 ]
+		c=$(docker create "di-overlay-test/wh:$s" /bin/sh)
+		docker export "$c" | treelist --docker >"$T/$s.docker"
+		docker rm "$c" >/dev/null
+		di-overlay --from "$T/$s.img" | treelist >"$T/$s.flat"
+		diff "$T/$s.flat" "$T/$s.docker"
+		case $s in
+		one-dir) [ "${lines[0]}" = 0 ] ;;
+		recreate) [ "${lines[0]}" = 21 ] && [ "${lines[1]}" = 1 ] ;;
+		dir) [ "${lines[1]}" = 0 ] ;;
+		esac
+	done
+}
+
+@test "--run: a file 2030 levels deep made by the command goes into the layer" {
+	need_root
+	base_image
+	mkdir "$T/tmp"
+	TMPDIR=$T/tmp di-overlay --from "$T/base.tar" -o "$T/deep.tar" -c '
+		i=0; while [ $i -lt 2030 ]; do mkdir d && cd d || exit 9; i=$((i + 1)); done
+		echo deep >f; cd /; rm /etc/group'
+	python3 -c '
+import sys, tarfile
+deep = 0
+with tarfile.open(sys.argv[1]) as t:
+    for m in t:
+        if m.name.endswith("/f"):
+            assert m.name == "d/" * 2030 + "f", m.name[:40]
+            assert t.extractfile(m).read() == b"deep\n"
+            deep += 1
+print(deep)' "$T/deep.tar" | grep -qx 1
+	tar -tf "$T/deep.tar" | grep -qx etc/.wh.group
+	[ -z "$(ls -A "$T/tmp")" ]
+}
+
+@test "upper directory: whiteouts sharing one inode, overlayfs's whiteout and opaque attributes, real links, owners and a capability shifted back" {
+	need_root
+	require setfattr
+	local u=$T/upper b=1879048192
+	mkdir -p "$u/etc" "$u/bin" "$u/opq" "$u/opq2" "$u/notopq" "$u/a"
+	# overlayfs's whiteouts: links to one 0/0 device.
+	mknod "$u/etc/shadow" c 0 0
+	ln "$u/etc/shadow" "$u/etc/x"
+	ln "$u/etc/shadow" "$u/bin/sed"
+	# Whiteouts by attribute, of both namespaces.
+	touch "$u/etc/gone" "$u/etc/gone2"
+	setfattr -n user.overlay.whiteout -v y "$u/etc/gone"
+	setfattr -n trusted.overlay.whiteout -v y "$u/etc/gone2"
+	# Opaque directories ("x" marks one that holds attribute whiteouts).
+	setfattr -n user.overlay.opaque -v y "$u/opq"
+	setfattr -n trusted.overlay.opaque -v y "$u/opq2"
+	setfattr -n user.overlay.opaque -v x "$u/notopq"
+	echo new >"$u/opq/new"
+	# Real hard links, and a copied-up file beside them.
+	echo f >"$u/a/f1"
+	ln "$u/a/f1" "$u/a/f2"
+	echo c >"$u/a/capped"
+	setfattr -n trusted.overlay.origin -v 0 "$u/a/capped"
+	setfattr -n user.note -v kept "$u/a/capped"
+	chown -R $b:$b "$u"
+	chown $((b + 1000)):$((b + 100)) "$u/a/f1"
+	# cap_net_bind_service=ep, stored with the namespace's root in it (set
+	# after the owner: chown clears it).
+	setfattr -n security.capability \
+		-v 0x010000030004000000000000000000000000000000000070 "$u/a/capped"
+	"$DI_UNIT/upperdir" "$u" $b $b 65536 >"$T/layer.tar"
+	tar -tvf "$T/layer.tar" --numeric-owner | awk '{print $1, $2, $6, $7, $8, $9}' >"$T/list"
+	cat >"$T/want" <<-'EOF'
+	drwxr-xr-x 0/0 a/   
+	-rw-r--r-- 0/0 a/capped   
+	-rw-r--r-- 1000/100 a/f1   
+	hrw-r--r-- 1000/100 a/f2 link to a/f1
+	drwxr-xr-x 0/0 bin/   
+	-rw-r--r-- 0/0 bin/.wh.sed   
+	drwxr-xr-x 0/0 etc/   
+	-rw-r--r-- 0/0 etc/.wh.gone   
+	-rw-r--r-- 0/0 etc/.wh.gone2   
+	-rw-r--r-- 0/0 etc/.wh.shadow   
+	-rw-r--r-- 0/0 etc/.wh.x   
+	drwxr-xr-x 0/0 notopq/   
+	drwxr-xr-x 0/0 opq/   
+	-rw-r--r-- 0/0 opq/.wh..wh..opq   
+	-rw-r--r-- 0/0 opq/new   
+	drwxr-xr-x 0/0 opq2/   
+	-rw-r--r-- 0/0 opq2/.wh..wh..opq   
+	EOF
+	diff "$T/want" "$T/list"
+	python3 -c '
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    for m in t:
+        for k, v in sorted(m.pax_headers.items()):
+            if k.startswith("SCHILY.xattr."):
+                print(m.name, k[13:], v.encode("latin-1", "surrogateescape").hex())
+' "$T/layer.tar" >"$T/xattrs"
+	printf '%s\n' "a/capped security.capability 0100000200040000000000000000000000000000" \
+		"a/capped user.note 6b657074" | diff - "$T/xattrs"
+	# An owner that no id inside stands for is an error, named.
+	chown 5:5 "$u/opq/new"
+	run "$DI_UNIT/upperdir" "$u" $b $b 65536
+	[ "$status" -eq 1 ]
+	[[ $output == *"opq/new: owner 5 is none of the command's ids"* ]]
+}
+
+# --- --run: confinement -------------------------------------------------------
+
+# escape_root DIR: a root with busybox and a static program that tries,
+# one line each, what a confined command must not manage.
+escape_root() {
+	require cc
+	bbroot "$1"
+	cat >"$T/escape.c" <<-'EOF'
+	#define _GNU_SOURCE
+	#include <errno.h>
+	#include <fcntl.h>
+	#include <sched.h>
+	#include <signal.h>
+	#include <stdio.h>
+	#include <stdlib.h>
+	#include <string.h>
+	#include <sys/mount.h>
+	#include <sys/ptrace.h>
+	#include <sys/stat.h>
+	#include <sys/syscall.h>
+	#include <sys/sysmacros.h>
+	#include <unistd.h>
+	static void report(const char *what, int r) {
+		printf("%s: %s\n", what, r < 0 ? strerror(errno) : "done");
+	}
+	int main(int argc, char **argv) {
+		unsigned maj = strtoul(argv[1], 0, 0), min = strtoul(argv[2], 0, 0);
+		pid_t host = (pid_t)atoi(argv[3]);
+		const char *marker = argv[4];
+		char via[4096];
+		int fd, r;
+		if (argc != 5) return 2;
+		mkdir("/mnt", 0755);
+		report("mknod the host's root device", mknod("/hd", S_IFBLK | 0600, makedev(maj, min)));
+		report("mount it", mount("/hd", "/mnt", "ext4", MS_RDONLY, NULL));
+		fd = open("/proc/sys/vm/swappiness", O_WRONLY);
+		report("write /proc/sys/vm/swappiness", fd < 0 ? -1 : (int)write(fd, "33\n", 3));
+		report("remount /proc/sys read-write", mount(NULL, "/proc/sys", NULL, MS_REMOUNT | MS_BIND, NULL));
+		report("unmount /proc/sys", umount2("/proc/sys", MNT_DETACH));
+		report("remount /proc read-write", mount(NULL, "/proc", NULL, MS_REMOUNT, NULL));
+		report("remount /sys read-write", mount(NULL, "/sys", NULL, MS_REMOUNT, NULL));
+		report("write /sys/kernel/rcu_expedited", open("/sys/kernel/rcu_expedited", O_WRONLY));
+		report("mount a new sysfs", mount("sysfs", "/mnt", "sysfs", 0, NULL));
+		report("mknod /dev/mem (c 1 1)", mknod("/mem", S_IFCHR | 0600, makedev(1, 1)));
+		report("open /dev/kmsg", open("/dev/kmsg", O_WRONLY));
+		report("open /dev/vda", open("/dev/vda", O_RDONLY));
+		fd = open("/bin/busybox", O_RDONLY);
+		report("load a module", (int)syscall(SYS_finit_module, fd, "", 0));
+		report("unload a module", (int)syscall(SYS_delete_module, "ext4", 0));
+		report("ptrace pid 1", (int)ptrace(PTRACE_ATTACH, 1, 0, 0));
+		report("ptrace the host's process", (int)ptrace(PTRACE_ATTACH, host, 0, 0));
+		report("kill the host's process", kill(host, SIGKILL));
+		report("a new user namespace", unshare(CLONE_NEWUSER));
+		report("a new mount namespace", unshare(CLONE_NEWNS));
+		mkdir("/jail", 0755);
+		r = chroot("/jail");
+		for (int i = 0; r == 0 && i < 64; i++)
+			r = chdir("..");
+		if (r == 0)
+			r = chroot(".");
+		report("chroot escape, then the host's marker", r < 0 ? r : open(marker, O_RDONLY));
+		snprintf(via, sizeof(via), "/proc/1/root%s", marker);
+		report("the host's marker through /proc/1/root", open(via, O_RDONLY));
+		return 0;
+	}
+	EOF
+	cc -static -O -o "$1/bin/escape" "$T/escape.c"
+}
+
+@test "--run started as root: the command is root only inside; mknod, mount, sysctls, remounts, devices, modules, ptrace and chroot escapes all fail and the host is unchanged" {
+	need_root
+	escape_root "$T/root"
+	echo marker >"$T/marker"
+	dev=$(stat -c '%d' /)
+	maj=$((dev >> 8)) min=$((dev & 255))
+	swappiness=$(cat /proc/sys/vm/swappiness)
+	modules=$(cat /proc/modules 2>/dev/null | cut -d' ' -f1 | sort)
+	sleep 4321 &
+	host=$!
+	run di-overlay --contents "$T/root" -o "$T/out.tar" \
+		-c "id -u; cat /proc/self/uid_map /proc/self/gid_map; /bin/escape $maj $min $host $T/marker"
+	kill $host
+	wait $host || true
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cat >"$T/want" <<-EOF
+	0
+	         0 1879048192      65536
+	         0 1879048192      65536
+	mknod the host's root device: Operation not permitted
+	mount it: Operation not permitted
+	write /proc/sys/vm/swappiness: Permission denied
+	remount /proc/sys read-write: Operation not permitted
+	unmount /proc/sys: Operation not permitted
+	remount /proc read-write: Operation not permitted
+	remount /sys read-write: Operation not permitted
+	write /sys/kernel/rcu_expedited: Read-only file system
+	mount a new sysfs: Operation not permitted
+	mknod /dev/mem (c 1 1): Operation not permitted
+	open /dev/kmsg: No such file or directory
+	open /dev/vda: No such file or directory
+	load a module: Operation not permitted
+	unload a module: Operation not permitted
+	ptrace pid 1: Operation not permitted
+	ptrace the host's process: Operation not permitted
+	kill the host's process: No such process
+	a new user namespace: Operation not permitted
+	a new mount namespace: Operation not permitted
+	chroot escape, then the host's marker: No such file or directory
+	the host's marker through /proc/1/root: Permission denied
+	EOF
+	diff "$T/want" - <<<"$output"
+	[ "$(cat /proc/sys/vm/swappiness)" = "$swappiness" ]
+	[ "$(cat /proc/modules 2>/dev/null | cut -d' ' -f1 | sort)" = "$modules" ]
+	[ "$(cat "$T/marker")" = marker ]
+	# Only what the program made inside is in the layer: no device node.
+	tar -tvf "$T/out.tar" | grep -v '^d' | awk '{print $1, $6}' >"$T/list"
+	printf '%s\n' '-rwxr-xr-x bin/busybox' '-rwxr-xr-x bin/escape' >"$T/wantl"
+	grep -v '^l' "$T/list" | grep -v 'etc/\|usr/\|var/\|home/' | diff "$T/wantl" -
+}
+
+# An ordinary script: users added, owners of many kinds, churn, set-id bits,
+# hard links, a fifo, a file capability; device nodes come from the contents.
+ORDINARY='echo "bob:x:1001:1001::/home/bob:/bin/sh" >>/etc/passwd
+	echo "bob:x:1001:" >>/etc/group; mkdir -p /home/bob; chown 1001:1001 /home/bob
+	echo dot >/home/bob/.profile; chown 1001:1001 /home/bob/.profile
+	echo x >/srv.txt; chown 65534:65534 /srv.txt; echo y >/y; chown 4242:777 /y
+	chmod 0600 /home/alice/.profile; echo more >>/home/alice/.profile
+	mkdir -p /var/cache/apt; for i in 1 2 3 4 5; do echo $i >/var/cache/apt/p$i; done
+	rm /var/cache/apt/p2; mv /var/cache/apt/p3 /var/cache/apt/p3.new; rm /var/lib/state
+	rm -rf /usr/share/doc/foo; mkdir /usr/share/doc/foo; echo n >/usr/share/doc/foo/NEW
+	echo s >/bin/suid; chmod 4755 /bin/suid; echo g >/bin/sgid; chown 0:50 /bin/sgid; chmod 2755 /bin/sgid
+	ln /bin/suid /bin/suid2; mkdir /run; busybox mkfifo /run/fifo; ln -s ../bin/suid /run/sl'
+
+@test "--run confined: an ordinary script gives byte for byte the layer of --host-root (the command as the host's root), owners of the image kept" {
+	need_root
+	base_image
+	python3 -c '
+import sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    for name, maj, mi in (("dev/null-copy", 1, 3), ("dev/zero-copy", 1, 5)):
+        i = tarfile.TarInfo(name); i.type = tarfile.CHRTYPE
+        i.devmajor, i.devminor, i.mode, i.mtime = maj, mi, 0o666, 1
+        t.addfile(i)
+' "$T/devs.tar"
+	# A file capability (cap_net_bind_service=ep, set with setxattr as
+	# setcap does): inside a user namespace the kernel stores it with the
+	# namespace's root in it, which the layer must not keep.
+	require cc
+	mkdir -p "$T/cap/bin"
+	cat >"$T/setcap.c" <<-'EOF'
+	#include <stdio.h>
+	#include <sys/xattr.h>
+	int main(int argc, char **argv) {
+		unsigned char v[20] = {0, 0, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0};
+		v[0] = 1; /* VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE, little-endian */
+		if (argc != 2 || setxattr(argv[1], "security.capability", v, sizeof(v), 0) != 0) {
+			perror("setxattr");
+			return 1;
+		}
+		return 0;
+	}
+	EOF
+	cc -static -O -o "$T/cap/bin/setcap" "$T/setcap.c"
+	tar -C "$T/cap" -cf "$T/cap.tar" bin/setcap
+	# A bind whose mount point the image lacks, in a directory that root
+	# inside cannot reach by name.
+	mkdir -p "$T/store" && echo pkg >"$T/store/pkg" && chmod 0700 "$T"
+	for how in confined host; do
+		opt=()
+		[ $how = confined ] || opt=(--host-root)
+		di-overlay "${opt[@]}" --from "$T/base.tar" --contents "$T/devs.tar" \
+			--contents "$T/cap.tar" --bind "$T/store:/nix/store" \
+			-c "$ORDINARY; echo c >/bin/capped; setcap /bin/capped
+			    cat /nix/store/pkg >/nix-seen; mkdir /nix/var; echo v >/nix/var/x" \
+			>"$T/$how.tar"
+	done
+	cmp "$T/host.tar" "$T/confined.tar"
+	python3 -c '
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    v = t.getmember("bin/capped").pax_headers["SCHILY.xattr.security.capability"]
+print(v.encode("latin-1", "surrogateescape").hex())' "$T/confined.tar" |
+		grep -qx 0100000200040000000000000000000000000000
+	# And the owners, by hand.
+	tar -tvf "$T/confined.tar" --numeric-owner | awk '{print $1, $2, $6}' |
+		grep ' home/\| srv.txt\| y$\| bin/s\| dev/\| run/\| nix' >"$T/list"
+	cat >"$T/want" <<-'EOF'
+	-rwxr-xr-x 0/0 bin/setcap
+	-rwsr-xr-x 0/0 bin/suid
+	hrwsr-xr-x 0/0 bin/suid2
+	-rwxr-sr-x 0/50 bin/sgid
+	drwxr-xr-x 0/0 dev/
+	crw-rw-rw- 0/0 dev/null-copy
+	crw-rw-rw- 0/0 dev/zero-copy
+	drwxr-xr-x 0/0 home/
+	drwxr-xr-x 1000/1000 home/alice/
+	-rw------- 1000/1000 home/alice/.profile
+	drwxr-xr-x 1001/1001 home/bob/
+	-rw-r--r-- 1001/1001 home/bob/.profile
+	drwxr-xr-x 0/0 run/
+	prw-r--r-- 0/0 run/fifo
+	lrwxrwxrwx 0/0 run/sl
+	-rw-r--r-- 0/0 nix-seen
+	drwxr-xr-x 0/0 nix/
+	drwxr-xr-x 0/0 nix/var/
+	-rw-r--r-- 0/0 nix/var/x
+	-rw-r--r-- 65534/65534 srv.txt
+	-rw-r--r-- 4242/777 y
+	EOF
+	LC_ALL=C sort -k3 "$T/want" | diff - <(LC_ALL=C sort -k3 "$T/list")
+}
+
+@test "--run: --subids picks the range; owners of the image beyond it become root's, with a warning naming one; --host-root needs the host's root" {
+	need_root
+	base_image
+	run di-overlay --from "$T/base.tar" --subids 3000000:2000 \
+		-c 'cat /proc/self/uid_map; ls -ln /home | grep alice' -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == *" 0 "*" 3000000 "*" 2000" ]]
+	[[ ${lines[1]} == *" 1000 "*" 1000 "*alice ]]
+	run di-overlay --from "$T/base.tar" --subids 3000000:1000 -o "$T/out2.tar" \
+		-c 'ls -ln /home | grep alice; chmod 0700 /home/alice'
+	[ "$status" -eq 0 ]
+	[[ $output == *"base.tar: home/alice: owner 1000:1000 is beyond the 1000 ids the command has"* ]]
+	[[ $output == *"base.tar: 2 owners beyond the 1000 ids the command has were made root's"* ]]
+	grep -Eq '^d[-rwx]+ +[0-9]+ 0 +0 .* alice$' <<<"$output"
+	tar -tvf "$T/out2.tar" --numeric-owner | grep -q '^drwx------ 0/0 .* home/alice/$'
+	run di-overlay --subids 0:65536 -c true
+	[ "$status" -eq 2 ]
+	run di-overlay --subids 5:0 -c true
+	[ "$status" -eq 2 ]
+	run di-overlay --host-root --subids 5:10 -c true
+	[ "$status" -eq 2 ]
+	run unshare --user --map-root-user "$(di_tool di-overlay)" --host-root -c true
+	[ "$status" -eq 2 ]
+	[[ $output == *"--host-root: not the host's root"* ]]
+}
+
+@test "--run: where no user namespace can be made, the command does not run unconfined: exit 1 and a message" {
+	need_root
+	require unshare
+	bbroot "$T/root"
+	# No user namespace left, in a user namespace of its own: the host's
+	# limit stays as it is.
+	limit=$(cat /proc/sys/user/max_user_namespaces)
+	run unshare --user --map-root-user sh -c '
+		echo 0 >/proc/sys/user/max_user_namespaces || exit 99
+		exec "$1" --contents "$2" -c "echo ran >&2" -o "$3"' sh \
+		"$(di_tool di-overlay)" "$T/root" "$T/out.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == *"the command cannot be confined here: no user namespace"* ]]
+	[[ $output != *ran* ]]
+	[ ! -e "$T/out.tar" ]
+	[ "$(cat /proc/sys/user/max_user_namespaces)" = "$limit" ]
 }
 
 @test "usage errors exit 2" {
