@@ -4,12 +4,13 @@
  *
  *	di-cook [-n NAME] [-t TAG] [--from IMAGE [--from-name N] [--from-tag T]]
  *	        [-c CONFIG] [--created T] [--format hybrid|docker|oci|legacy]
- *	        [--compress none|gzip|zstd] [--threads N] [BUNDLE|LAYER|STACK]...
+ *	        [--compress none|gzip|zstd] [--threads N]
+ *	        [BUNDLE|LAYER|STACK]...
  *
  * The base image's layers are copied as they are, then each input's (a
  * STACK's layers in order, see common/layer_input.h), all in one pass: every
- *byte is hashed as it goes by, and the names that need the hashes are written
- *at the end (common/image.h).
+ * byte is hashed as it goes by, and the names that need the hashes are
+ * written at the end (common/image.h).
  */
 #include <errno.h>
 #include <fcntl.h>
