@@ -4,12 +4,13 @@
  *
  *	di-cook [-n NAME] [-t TAG] [--from IMAGE [--from-name N] [--from-tag T]]
  *	        [-c CONFIG] [--created T] [--format hybrid|docker|oci|legacy]
+ *	        [--compress none|gzip|zstd] [--threads N]
  *	        [BUNDLE|LAYER|STACK]...
  *
  * The base image's layers are copied as they are, then each input's (a
  * STACK's layers in order, see common/layer_input.h), all in one pass: every
- *byte is hashed as it goes by, and the names that need the hashes are written
- *at the end (common/image.h).
+ * byte is hashed as it goes by, and the names that need the hashes are
+ * written at the end (common/image.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compress.h"
 #include "errors.h"
 #include "image.h"
 #include "image_config.h"
@@ -47,7 +49,9 @@ usage(int status)
 	        "[--from-tag T]]\n"
 	        "               [-c CONFIG] [--created T] "
 	        "[--format hybrid|docker|oci|legacy]\n"
-	        "               [-o FILE] [BUNDLE|LAYER|STACK]...\n"
+	        "               [--compress none|gzip|zstd] [--threads N] "
+	        "[-o FILE]\n"
+	        "               [BUNDLE|LAYER|STACK]...\n"
 	        "Stack layers (bottom first) on a base image into one image "
 	        "archive.\n"
 	        "  -n, --name NAME       the image's name (NAME:TAG allowed)\n"
@@ -64,6 +68,10 @@ usage(int status)
 	        "                        SOURCE_DATE_EPOCH, else 1)\n"
 	        "      --format F        hybrid (default), docker, oci or "
 	        "legacy\n"
+	        "      --compress C      store layers as none (default), gzip "
+	        "or zstd (oci)\n"
+	        "      --threads N       compress on N threads (default: one "
+	        "per processor)\n"
 	        "  -o, --output FILE     write to FILE instead of stdout\n"
 	        "      --progress        report each layer on stderr\n"
 	        "      --help, --version\n");
@@ -77,6 +85,8 @@ struct options {
 	char created[64];
 	int64_t mtime;
 	enum image_format format;
+	enum compress_kind compress;
+	int threads;
 	int progress;
 	char **inputs;
 	int ninputs;
@@ -121,6 +131,18 @@ set_name(struct options *o, const char *arg)
 	}
 }
 
+/* --threads N: 1 to 64, or 0 for one per processor. */
+static int
+parse_threads(const char *s)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || n < 0 || n > 64)
+		usage_error("--threads: '%s' is not a number from 0 to 64", s);
+	return (int)n;
+}
+
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -130,6 +152,8 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_FROM_TAG,
 		OPT_CREATED,
 		OPT_FORMAT,
+		OPT_COMPRESS,
+		OPT_THREADS,
 		OPT_PROGRESS,
 		OPT_HELP,
 		OPT_VERSION
@@ -143,6 +167,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"config", required_argument, NULL, 'c'},
 	    {"created", required_argument, NULL, OPT_CREATED},
 	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"compress", required_argument, NULL, OPT_COMPRESS},
+	    {"threads", required_argument, NULL, OPT_THREADS},
 	    {"output", required_argument, NULL, 'o'},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"help", no_argument, NULL, OPT_HELP},
@@ -184,6 +210,13 @@ parse_options(int argc, char **argv, struct options *o)
 			if (image_format_parse(optarg, &o->format) < 0)
 				usage_error("unknown format '%s'", optarg);
 			break;
+		case OPT_COMPRESS:
+			if (compress_kind_parse(optarg, &o->compress) < 0)
+				usage_error("unknown compression '%s'", optarg);
+			break;
+		case OPT_THREADS:
+			o->threads = parse_threads(optarg);
+			break;
 		case OPT_PROGRESS:
 			o->progress = 1;
 			break;
@@ -207,6 +240,9 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_error("bad name '%s:%s'", o->name, o->tag);
 	if ((o->from_name || o->from_tag) && o->from == NULL)
 		usage_error("--from-name and --from-tag need --from");
+	if (o->compress == COMPRESS_ZSTD && o->format != IMAGE_OCI)
+		usage_error("--compress zstd needs --format oci: Docker's "
+		            "formats have no zstd layers");
 	o->mtime = timestamp_default();
 	if (created != NULL)
 		parse_created(created, o->created);
@@ -724,6 +760,7 @@ main(int argc, char **argv)
 	k.config = o.config != NULL ? json_load_file(o.config) : jv_null();
 	k.w = image_writer_new(outfile_open(o.output, OUT_TAR), o.name, o.tag,
 	                       o.format, o.mtime);
+	image_writer_compress(k.w, o.compress, o.threads);
 	if (base != NULL)
 		put_base(&k, base);
 	for (int i = 0; i < o.ninputs; i++)

@@ -262,7 +262,12 @@ export_image(const struct options *o)
 static ssize_t
 read_tar(void *ctx, void *buf, size_t n)
 {
-	return tar_reader_read(ctx, buf, n);
+	ssize_t r = tar_reader_read(ctx, buf, n);
+
+	/* The reader's message names the offset and the cause. */
+	if (r < 0)
+		errx(EXIT_DATA, "%s", tar_reader_error(ctx));
+	return r;
 }
 
 static ssize_t

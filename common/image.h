@@ -126,6 +126,17 @@ struct image_writer;
 struct image_writer *image_writer_new(int fd, const char *name, const char *tag,
                                       enum image_format format, int64_t mtime);
 
+/*
+ * Store every plain layer begun from now on compressed with KIND
+ * (compress.h) on THREADS threads (0: one per processor): <id>/layer.tar
+ * and the OCI blob hold the compressed bytes, spooled to $TMPDIR while the
+ * layer goes by; diff_ids stay those of the plain tar.  Layers that come
+ * compressed are stored as they are.  zstd only for IMAGE_OCI (errx).
+ */
+enum compress_kind;
+void image_writer_compress(struct image_writer *w, enum compress_kind kind,
+                           int threads);
+
 /* What the writer needs to know about a layer before its bytes. */
 struct image_layer_meta {
 	const char *label;       /* for messages: the input's name */

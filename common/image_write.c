@@ -6,7 +6,13 @@
  * contents), so the bytes can be written as they come.  The OCI blob that
  * names the same bytes by digest is a symlink written after them, and the
  * config, the manifests and the tags come last.
+ *
+ * A plain layer that is to be stored compressed (image_writer_compress)
+ * cannot be copied through, as its stored size is known only at its end:
+ * its compressed bytes go to a spool, and <id>/layer.tar is written from
+ * the spool when the layer ends.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +20,14 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "compress.h"
 #include "digest.h"
 #include "errors.h"
 #include "image.h"
 #include "json.h"
 #include "media_type.h"
 #include "reference.h"
+#include "spool.h"
 #include "tar_writer.h"
 #include "xalloc.h"
 
@@ -49,6 +57,13 @@ struct image_writer {
 	char *label, *compression, *expect_diff_id;
 	int64_t remaining;
 	struct digest sha;
+	/* Plain layers stored compressed; the one being compressed. */
+	enum compress_kind compress;
+	int threads;
+	struct compressor *cz;
+	int spool_fd, spool_errno;
+	struct digest zsha; /* of the compressed bytes */
+	int64_t zsize;
 };
 
 static const struct {
@@ -204,6 +219,7 @@ image_writer_new(int fd, const char *name, const char *tag,
 	w->name = xstrdup(name);
 	w->tag = xstrdup(tag != NULL ? tag : "latest");
 	w->mtime = mtime;
+	w->spool_fd = -1;
 	if (has_oci(w))
 		put_file(w, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
 	if (unfinished == NULL) {
@@ -217,6 +233,111 @@ image_writer_new(int fd, const char *name, const char *tag,
 }
 
 /* --- layers ------------------------------------------------------------ */
+
+/* "sha256:" and HEX, malloc'd. */
+static char *
+sha256_name(const char *hex)
+{
+	char *name;
+
+	if (asprintf(&name, "sha256:%s", hex) < 0)
+		err(EXIT_DATA, "malloc");
+	return name;
+}
+
+void
+image_writer_compress(struct image_writer *w, enum compress_kind kind,
+                      int threads)
+{
+	if (kind == COMPRESS_ZSTD && w->format != IMAGE_OCI)
+		errx(EXIT_DATA, "zstd layers need the oci format: Docker's "
+		                "formats do not name them");
+	w->compress = kind;
+	w->threads = threads;
+}
+
+/* The compressed bytes of a layer on their way to its spool. */
+static int
+spool_sink(void *ctx, const void *p, size_t n)
+{
+	struct image_writer *w = ctx;
+
+	digest_update(&w->zsha, p, n);
+	w->zsize += (int64_t)n;
+	for (const char *b = p; n > 0;) {
+		ssize_t got = write(w->spool_fd, b, n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			w->spool_errno = errno;
+			return -1;
+		}
+		b += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+static void
+compress_start(struct image_writer *w)
+{
+	w->spool_fd = spool_tempfile();
+	w->spool_errno = 0;
+	w->zsize = 0;
+	digest_init(&w->zsha, "sha256");
+	w->cz = compressor_new(w->compress, spool_sink, w);
+	if (compressor_set_threads(w->cz, w->threads) != 0)
+		errx(EXIT_DATA, "%d threads: out of range", w->threads);
+}
+
+static void compress_failed(struct image_writer *w) __attribute__((noreturn));
+
+static void
+compress_failed(struct image_writer *w)
+{
+	if (w->spool_errno != 0)
+		errc(EXIT_DATA, w->spool_errno, "%s: spooling the %s layer",
+		     w->label, compress_kind_name(w->compress));
+	if (w->cz == NULL) /* finished, and freed */
+		errx(EXIT_DATA, "%s: %s compression failed", w->label,
+		     compress_kind_name(w->compress));
+	errx(EXIT_DATA, "%s: %s", w->label, compressor_error(w->cz));
+}
+
+/*
+ * End the compressed stream and store it as <id>/layer.tar, with its size
+ * and digest in L.
+ */
+static void
+compress_end(struct image_writer *w, struct written_layer *l)
+{
+	char path[NAME_MAX_LEN], hex[DIGEST_MAX_HEX];
+	unsigned char buf[128 * 1024];
+	int64_t off = 0;
+
+	int r = compressor_finish(w->cz);
+	w->cz = NULL;
+	if (r != 0)
+		compress_failed(w);
+	snprintf(path, sizeof(path), "%s/layer.tar", l->v1_id);
+	put_header(w, path, '0', NULL, w->zsize);
+	while (off < w->zsize) {
+		ssize_t got = pread(w->spool_fd, buf, sizeof(buf), off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			err(EXIT_DATA, "%s: reading the spooled layer",
+			    w->label);
+		tar_writer_raw(w->tw, buf, (size_t)got);
+		off += got;
+	}
+	tar_writer_pad(w->tw, w->zsize);
+	close(w->spool_fd);
+	w->spool_fd = -1;
+	l->size = w->zsize;
+	digest_final_hex(&w->zsha, hex);
+	l->digest = sha256_name(hex);
+}
 
 static void
 check_meta(const struct image_layer_meta *m)
@@ -299,15 +420,20 @@ image_writer_layer_begin(struct image_writer *w,
 		put_file(w, path, json);
 	}
 	free(json);
+	int compress = w->compress != COMPRESS_NONE &&
+	               strcmp(media_type_oci_layer(m->compression), MT_OCI_LAYER) == 0;
 	snprintf(path, sizeof(path), "%s/layer.tar", id);
-	put_header(w, path, '0', NULL, m->size);
+	if (!compress)
+		put_header(w, path, '0', NULL, m->size);
 
 	w->layers = reallocarray(w->layers, w->nlayers + 1, sizeof(*w->layers));
 	if (w->layers == NULL)
 		err(EXIT_DATA, "malloc");
 	w->layers[w->nlayers] = (struct written_layer){
 	    .v1_id = xstrdup(id),
-	    .media_type = xstrdup(media_type_oci_layer(m->compression)),
+	    .media_type =
+	        xstrdup(compress ? compress_oci_layer_type(w->compress)
+	                         : media_type_oci_layer(m->compression)),
 	    .size = m->size,
 	};
 	w->in_layer = 1;
@@ -315,6 +441,8 @@ image_writer_layer_begin(struct image_writer *w,
 	w->expect_diff_id = m->diff_id ? xstrdup(m->diff_id) : NULL;
 	w->remaining = m->size;
 	digest_init(&w->sha, "sha256");
+	if (compress)
+		compress_start(w);
 }
 
 void
@@ -324,7 +452,10 @@ image_writer_layer_write(struct image_writer *w, const void *p, size_t n)
 		errx(EXIT_DATA, "%s: more than the %" PRId64 " bytes announced",
 		     w->label, w->layers[w->nlayers].size);
 	digest_update(&w->sha, p, n);
-	tar_writer_raw(w->tw, p, n);
+	if (w->cz == NULL)
+		tar_writer_raw(w->tw, p, n);
+	else if (compressor_write(w->cz, p, n) != 0)
+		compress_failed(w);
 	w->remaining -= (int64_t)n;
 }
 
@@ -352,17 +483,22 @@ image_writer_layer_end(struct image_writer *w)
 	if (w->remaining != 0)
 		errx(EXIT_DATA, "%s: %" PRId64 " of %" PRId64 " bytes came",
 		     w->label, l->size - w->remaining, l->size);
-	tar_writer_pad(w->tw, l->size);
 	digest_final_hex(&w->sha, hex);
-	if (asprintf(&l->digest, "sha256:%s", hex) < 0)
-		err(EXIT_DATA, "malloc");
-	if (strcmp(l->media_type, MT_OCI_LAYER) == 0) {
-		if (w->expect_diff_id && strcmp(w->expect_diff_id, l->digest))
-			errx(EXIT_DATA, "%s: diff_id is %s, expected %s",
-			     w->label, l->digest, w->expect_diff_id);
-		l->diff_id = xstrdup(l->digest);
+	if (w->cz != NULL) {
+		/* Stored compressed: what was hashed here is its diff_id. */
+		compress_end(w, l);
+		l->diff_id = sha256_name(hex);
 	} else {
+		tar_writer_pad(w->tw, l->size);
+		l->digest = sha256_name(hex);
+		if (strcmp(l->media_type, MT_OCI_LAYER) == 0)
+			l->diff_id = xstrdup(l->digest);
+	}
+	if (l->diff_id == NULL) {
 		l->diff_id = xstrdup(w->expect_diff_id);
+	} else if (w->expect_diff_id && strcmp(w->expect_diff_id, l->diff_id)) {
+		errx(EXIT_DATA, "%s: diff_id is %s, expected %s", w->label,
+		     l->diff_id, w->expect_diff_id);
 	}
 	if (has_oci(w))
 		link_blob(w, l);
@@ -618,5 +754,11 @@ image_writer_abandon(struct image_writer *w)
 		unfinished = NULL;
 	if (w->in_layer)
 		digest_final_hex(&w->sha, (char[DIGEST_MAX_HEX]){0});
+	if (w->cz != NULL) {
+		compressor_abandon(w->cz);
+		digest_final_hex(&w->zsha, (char[DIGEST_MAX_HEX]){0});
+	}
+	if (w->spool_fd >= 0)
+		close(w->spool_fd);
 	free_writer(w);
 }

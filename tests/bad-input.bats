@@ -192,7 +192,6 @@ same_tree() {
 
 @test "tar: a truncated body" {
 	tree_case truncated-body 1 "truncated data of 'cut'" \
-		contents=1:'cut: data ends early' \
 		cook=1:"truncated data of 'cut'|not a multiple of 512"
 }
 
@@ -251,7 +250,7 @@ same_tree() {
 }
 
 @test "tar: gzip cut in the middle" {
-	tree_case gzip-truncated 1 'offset 0: gzip: truncated gzip input'
+	tree_case gzip-truncated 1 'gzip: truncated gzip input at compressed byte 110'
 }
 
 @test "tar: a GNU long name, then a cut header" {

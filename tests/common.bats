@@ -24,6 +24,22 @@ load lib/testlib
 	[ "$status" -eq 0 ]
 }
 
+@test "compress: gzip and zstd that gzip -d and zstd -d undo, the same bytes for 1, 2 and 8 threads" {
+	run "$DI_UNIT/test_compress"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ 1\.\.[0-9]+ ]]
+	[[ $output != *"not ok"* ]]
+}
+
+@test "gzip_reader: ISA-L's inflate refuses what zlib refuses (every byte flipped, every cut), takes several members" {
+	run "$DI_UNIT/test_gzip_reader"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ 1\.\.[0-9]+ ]]
+	[[ $output != *"not ok"* ]]
+}
+
 @test "layer_plan: a partition of the closure, within the limit, whatever the order" {
 	run "$DI_UNIT/test_layer_plan"
 	echo "$output"

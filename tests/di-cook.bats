@@ -810,6 +810,190 @@ NAME=di" ]
 	cmp "$FIX/bb/bin/busybox" "$T/b/rootfs/bin/busybox"
 }
 
+# --- compressed layers (--compress) ------------------------------------
+
+# oci_manifest IMG: the OCI manifest that index.json names.
+oci_manifest() {
+	local m
+	m=$(member "$1" index.json | jq -r '.manifests[0].digest' | cut -c8-)
+	member "$1" "blobs/sha256/$m"
+}
+
+# one_member KIND FILE: FILE is exactly one gzip member or zstd frame,
+# nothing after it (python's zlib, and zstd's frame header by hand).
+one_member() {
+	case $1 in
+	gzip)
+		python3 -c 'import sys, zlib
+d = zlib.decompressobj(31); d.decompress(open(sys.argv[1], "rb").read())
+sys.exit(0 if d.eof and not d.unused_data else 1)' "$2"
+		# no name, mtime 0, no extra flags, OS 3 (Unix)
+		[ "$(od -An -tx1 -N10 "$2" | tr -d ' ')" = 1f8b0800000000000003 ]
+		;;
+	zstd)
+		# magic, then a frame header with the checksum, no content size
+		[ "$(od -An -tx1 -N5 "$2" | tr -d ' ')" = 28b52ffd04 ]
+		zstd -t -q "$2"
+		;;
+	esac
+}
+
+# A layer of some 24 MB of this machine's programs: many gzip blocks and
+# several zstd jobs.
+big_layer() {
+	[ -f "$FIX/big.tar" ] && return
+	(cd /usr/bin && find . -maxdepth 1 -type f -printf '%s %p\n' | sort -k2 |
+		awk '{ t += $1; if (t > 24 * 2^20) exit; print $2 }') >"$FIX/big.list"
+	tar -C /usr/bin --owner=0 --group=0 --numeric-owner --mtime=@1 \
+		-cf "$FIX/big.tar" -T "$FIX/big.list"
+	[ "$(stat -c %s "$FIX/big.tar")" -gt $((16 << 20)) ]
+}
+
+# check_compressed KIND IMG FIXTURE...: each layer of IMG is FIXTURE's tar
+# compressed with KIND, stored once at the path manifest.json (or the OCI
+# blob) names, the OCI descriptor giving the stored bytes' digest and size,
+# the config the plain tar's digest.
+check_compressed() {
+	local kind=$1 img=$2 i=0 l path blob cfg
+	shift 2
+	rm -rf "$T/x" && mkdir "$T/x" && tar -C "$T/x" -xf "$img"
+	cfg=$(oci_manifest "$img" | jq -r .config.digest | cut -c8-)
+	for l in "$@"; do
+		blob=$(oci_manifest "$img" | jq -r ".layers[$i].digest" | cut -c8-)
+		path=$(readlink "$T/x/blobs/sha256/$blob")
+		path=${path#../../}
+		[[ $path == */layer.tar ]]
+		[ -f "$T/x/$path" ] && [ ! -L "$T/x/$path" ]
+		if [ -f "$T/x/manifest.json" ]; then
+			[ "$(jq -r ".[0].Layers[$i]" "$T/x/manifest.json")" = "$path" ]
+		fi
+		one_member "$kind" "$T/x/$path"
+		"$kind" -dc <"$T/x/$path" | cmp - "$FIX/$l.tar"
+		[ "$(oci_manifest "$img" | jq -c ".layers[$i]")" = "{\"digest\":\"sha256:$(sha "$T/x/$path")\",\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+$kind\",\"size\":$(stat -c %s "$T/x/$path")}" ]
+		[ "$(jq -r ".rootfs.diff_ids[$i]" "$T/x/blobs/sha256/$cfg")" = "sha256:$(sha "$FIX/$l.tar")" ]
+		i=$((i + 1))
+	done
+	[ "$(oci_manifest "$img" | jq '.layers | length')" = $# ]
+	[ "$(tar -tvf "$img" | grep -c '^-.*/layer.tar$')" = $# ]
+}
+
+@test "--compress gzip: layers stored once as one gzip member each; manifest names the stored bytes, config the plain tars" {
+	di-cook -n gz -t v1 --compress gzip "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
+	has_eoa "$T/img.tar"
+	check_compressed gzip "$T/img.tar" bb etc
+	# the legacy json keeps the seed's id and the plain size
+	id=$(sha <(member "$FIX/bb.bundle" json))
+	[ "$(member "$T/img.tar" "$id/json" | jq .Size)" = "$(stat -c %s "$FIX/bb.tar")" ]
+	di-cook -n gz -t v1 --compress gzip --format docker "$FIX/bb.bundle" >"$T/d.tar"
+	[ "$(tar -xOf "$T/d.tar" "$id/layer.tar" | gzip -dc | sha)" = "$(sha "$FIX/bb.tar")" ]
+	di-cook -n gz -t v1 --compress gzip --format oci "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/o.tar"
+	check_compressed gzip "$T/o.tar" bb etc
+	# --compress none is what no option gives
+	cmp <(di-cook -n gz --compress none "$FIX/bb.bundle") <(di-cook -n gz "$FIX/bb.bundle")
+}
+
+@test "--compress zstd: OCI only, one zstd frame per layer, +zstd media type" {
+	di-cook -n zs -t v1 --compress zstd --format oci "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
+	has_eoa "$T/img.tar"
+	check_compressed zstd "$T/img.tar" bb etc
+	for f in hybrid docker legacy; do
+		fails 2 "di-cook: --compress zstd needs --format oci: Docker's formats have no zstd layers" \
+			di-cook -n zs --compress zstd --format $f "$FIX/bb.bundle"
+	done
+	run di-cook -n zs --compress xz "$FIX/bb.bundle"
+	[ "$status" -eq 2 ]
+	[[ $output == *"unknown compression 'xz'"* ]]
+	run di-cook -n zs --compress gzip --threads 65 "$FIX/bb.bundle"
+	[ "$status" -eq 2 ]
+}
+
+@test "--compress: the same bytes every run, for 1, 2 and 8 threads, from a file or a pipe" {
+	big_layer
+	for c in gzip zstd; do
+		di-cook -n r --format oci --compress $c --threads 1 "$FIX/big.tar" "$FIX/etc.tar" >"$T/$c.1"
+		for n in 2 8 0; do
+			di-cook -n r --format oci --compress $c --threads $n "$FIX/big.tar" "$FIX/etc.tar" >"$T/$c.$n"
+			cmp "$T/$c.1" "$T/$c.$n"
+		done
+		cat "$FIX/big.tar" | di-cook -n r --format oci --compress $c --threads 2 - "$FIX/etc.tar" | cmp - "$T/$c.1"
+		check_compressed $c "$T/$c.1" big etc
+	done
+	# many blocks: the gzip layer is far smaller than the tar, and joined
+	[ "$(oci_manifest "$T/gzip.1" | jq '.layers[0].size')" -lt $((24 << 20)) ]
+}
+
+@test "--compress with --from: plain base layers compressed, compressed ones kept as they are" {
+	di-cook -n base --compress gzip --format oci "$FIX/bb.bundle" >"$T/gz.tar"
+	di-cook -n base "$FIX/etc.tar" >"$T/plain.tar"
+	gzblob=$(oci_manifest "$T/gz.tar" | jq -c '.layers[0]')
+	di-cook --from "$T/gz.tar" -n app "$FIX/more.tar" >"$T/app.tar"
+	[ "$(oci_manifest "$T/app.tar" | jq -c '.layers[0]')" = "$gzblob" ]
+	[ "$(oci_manifest "$T/app.tar" | jq -r '.layers[1].mediaType')" = application/vnd.oci.image.layer.v1.tar ]
+	di-cook --from "$T/plain.tar" -n app --compress gzip --format oci "$FIX/more.tar" >"$T/app2.tar"
+	check_compressed gzip "$T/app2.tar" etc more
+	di-cook --from "$T/gz.tar" -n app --compress zstd --format oci "$FIX/more.tar" >"$T/app3.tar"
+	[ "$(oci_manifest "$T/app3.tar" | jq -c '.layers[0]')" = "$gzblob" ]
+	[ "$(oci_manifest "$T/app3.tar" | jq -r '.layers[1].mediaType')" = application/vnd.oci.image.layer.v1.tar+zstd ]
+}
+
+@test "docker loads and runs gzip images, hybrid and legacy" {
+	need_docker
+	di-cook -n di-cook-gz -t v1 --compress gzip "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
+	run docker load -i "$T/img.tar"
+	[ "$status" -eq 0 ]
+	[[ $output == *"Loaded image: di-cook-gz:v1"* ]]
+	run docker run --rm --network none di-cook-gz:v1 /bin/busybox cat /etc/greeting
+	[ "$output" = hello ]
+	[ "$(docker image inspect -f '{{json .RootFS.Layers}}' di-cook-gz:v1)" = "[\"sha256:$(sha "$FIX/bb.tar")\",\"sha256:$(sha "$FIX/etc.tar")\"]" ]
+	di-cook -n di-cook-gzl -t v1 --compress gzip --format legacy "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/l.tar"
+	run docker load -i "$T/l.tar"
+	[ "$status" -eq 0 ]
+	run docker run --rm --network none di-cook-gzl:v1 /bin/busybox cat /etc/greeting
+	[ "$output" = hello ]
+}
+
+@test "podman loads a gzip image" {
+	peers_check
+	peers_require podman
+	peers_require_root
+	di-cook -n di-cook-pgz -t v1 --compress gzip "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/img.tar"
+	run podman_private load -i "$T/img.tar"
+	[ "$status" -eq 0 ]
+	[[ $output == *"di-cook-pgz:v1"* ]]
+	run podman_private image inspect di-cook-pgz:v1 --format '{{json .RootFS.Layers}}'
+	[ "$output" = "[\"sha256:$(sha "$FIX/bb.tar")\",\"sha256:$(sha "$FIX/etc.tar")\"]" ]
+}
+
+@test "skopeo copies and inspects gzip and zstd images; umoci unpacks them" {
+	peers_check
+	peers_require skopeo umoci
+	di-cook -n sk -t v1 --compress gzip "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/gz.tar"
+	di-cook -n sk -t v1 --compress zstd --format oci "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/zs.tar"
+	run skopeo inspect "docker-archive:$T/gz.tar"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .Layers <<<"$output")" = "[\"sha256:$(sha "$FIX/bb.tar")\",\"sha256:$(sha "$FIX/etc.tar")\"]" ]
+	mkdir "$T/want"
+	for l in bb etc; do tar -C "$T/want" -xf "$FIX/$l.tar"; done
+	for c in gz zs; do
+		run skopeo inspect --raw "oci-archive:$T/$c.tar"
+		[ "$status" -eq 0 ]
+		[ "$output" = "$(oci_manifest "$T/$c.tar")" ]
+		# skopeo checks every blob against its digest as it copies
+		skopeo copy -q "oci-archive:$T/$c.tar" "oci:$T/dir-$c:v1"
+		[ "$(skopeo inspect "oci:$T/dir-$c:v1" | jq -c .Layers)" = "$(oci_manifest "$T/$c.tar" | jq -c '[.layers[].digest]')" ]
+	done
+	umoci unpack --image "$T/dir-gz:v1" "$T/b-gz"
+	diff -r --no-dereference "$T/want" "$T/b-gz/rootfs"
+	# umoci 0.4 has no zstd: skopeo decompresses it (checking the diff_ids
+	# against the config) into gzip that umoci takes
+	skopeo copy -q --dest-compress-format gzip "oci:$T/dir-zs:v1" "oci:$T/dir-zg:v1"
+	umoci unpack --image "$T/dir-zg:v1" "$T/b-zs"
+	diff -r --no-dereference "$T/want" "$T/b-zs/rootfs"
+	# and docker-archive out of the gzip one: the plain tars back
+	skopeo copy -q "oci-archive:$T/gz.tar" "docker-archive:$T/back.tar:sk/back:v1"
+	[ "$(skopeo inspect "docker-archive:$T/back.tar" | jq -c .Layers)" = "[\"sha256:$(sha "$FIX/bb.tar")\",\"sha256:$(sha "$FIX/etc.tar")\"]" ]
+}
+
 need_containerd() {
 	peers_check
 	peers_require containerd ctr runc

@@ -77,6 +77,8 @@ vg() {
 			"$T/b.tar" "$T/cases/xattrs.tar" >"$T/$f.tar"
 	done
 	gzip -c "$T/l1.tar" | vg di-cook -n x - >"$T/gz.tar"
+	vg di-cook -n x --compress gzip --threads 2 "$T/b.tar" "$T/cases/xattrs.tar" >"$T/cgz.tar"
+	vg di-cook -n x --compress zstd --format oci --from "$T/gz.tar" "$T/b.tar" >"$T/czs.tar"
 	run $VG "$B/di-cook" -n x "$T/cases/no-end.tar"
 	[ "$status" -eq 1 ]
 }

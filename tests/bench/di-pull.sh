@@ -47,3 +47,25 @@ cpu_ref=$(cpu "$ref")
 printf 'di-pull          %6.2f s  %7d KiB peak  %6.2f s CPU\n' "$t_ours" "$rss_ours" "$cpu_ours"
 printf 'skopeo copy      %6.2f s  %7d KiB peak  %6.2f s CPU\n' "$t_ref" "$rss_ref" "$cpu_ref"
 echo "speed-up: $(bench_ratio "$t_ref" "$t_ours")x, memory: $(bench_ratio "$rss_ref" "$rss_ours")x less, CPU: $(bench_ratio "$cpu_ref" "$cpu_ours")x less"
+
+# The bound: the work itself, on the same blobs from the registry's disk,
+# both cores busy: each blob's digest (sha256sum), and its inflate with the
+# diff_id's SHA-256 behind it in a pipe, with zlib (gzip -dc) and with
+# ISA-L (igzip -dc, the inflater di-pull uses).
+find "$REGISTRY_DIR/data" -path '*/blobs/*' -name data -size +1M >"$BT/blobs"
+bound() {
+	echo "xargs -P 2 -I{} sh -c 'sha256sum {} >/dev/null; $1 -dc {} | sha256sum >/dev/null' <$BT/blobs"
+}
+bench_median t_zlib "$(bound gzip)"
+bench_median t_isal "$(bound igzip)"
+printf 'bound, zlib      %6.2f s  (gzip -dc | sha256sum, sha256sum of each blob, 2 at once)\n' "$t_zlib"
+printf 'bound, ISA-L     %6.2f s  (the same with igzip -dc)\n' "$t_isal"
+echo "di-pull takes $(bench_ratio "$t_ours" "$t_isal")x the ISA-L bound ($(bench_ratio "$t_ours" "$t_zlib")x the zlib one)"
+
+# Where di-pull's time goes: perf's profile by library and function
+# (BENCH_PROFILE=1; perf is in Debian's linux-perf).
+if [ "${BENCH_PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
+	perf record -q -o "$BT/perf.data" -- bash -c "$ours" 2>/dev/null
+	perf report -q -i "$BT/perf.data" --no-children --sort dso,sym \
+		--percent-limit 1 2>/dev/null | grep "%" | head -25
+fi
