@@ -420,8 +420,9 @@ image_writer_layer_begin(struct image_writer *w,
 		put_file(w, path, json);
 	}
 	free(json);
-	int compress = w->compress != COMPRESS_NONE &&
-	               strcmp(media_type_oci_layer(m->compression), MT_OCI_LAYER) == 0;
+	int compress =
+	    w->compress != COMPRESS_NONE &&
+	    strcmp(media_type_oci_layer(m->compression), MT_OCI_LAYER) == 0;
 	snprintf(path, sizeof(path), "%s/layer.tar", id);
 	if (!compress)
 		put_header(w, path, '0', NULL, m->size);
