@@ -560,11 +560,12 @@ sys" ]
 		pid=$!
 		# Until the command has started (a bound, not a timing: a
 		# loaded machine may take long to set the sandbox up).
-		for i in $(seq 600); do
+		for i in $(seq 1800); do
 			grep -q started "$T/err" && break
+			kill -0 $pid 2>/dev/null || break
 			sleep 0.1
 		done
-		grep -q started "$T/err"
+		grep -q started "$T/err" || { cat "$T/err"; false; }
 		[ -n "$(ls -A "$T/tmp")" ]
 		kill -$sig $pid
 		status=0
