@@ -248,7 +248,7 @@ manifest_parse(const char *s, size_t len, const char *content_type,
 	*why = NULL;
 	if (!jv_is_valid(v)) {
 		char *msg = json_error(v);
-		error_set(why, "manifest is not JSON: %s", msg);
+		error_set(why, "not JSON: %s", msg);
 		free(msg);
 		return -1;
 	}

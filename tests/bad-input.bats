@@ -516,7 +516,7 @@ image_case() {
 
 @test "image: a diff_id that does not match its layer, or is not a digest" {
 	image_case diff-id-mismatch 'layer 2 .*diff_id is sha256:[0-9a-f]{64}, (the config says|expected) sha256:0{64}|diff_id is sha256:[0-9a-f]{64}, expected sha256:0{64}'
-	image_case diff-id-not-digest 'diff_id 1 is not a sha256 digest'
+	image_case diff-id-not-digest 'config: diff_id 2 is not sha256:<64 hex>'
 }
 
 @test "image: a parent cycle in the legacy format" {
@@ -538,10 +538,10 @@ image_case() {
 }
 
 @test "image: OCI: a bad index.json, an empty index, a changed blob, a digest that climbs out" {
-	image_case oci-index-invalid "index.json: Unmatched '\}'"
-	image_case oci-no-manifests 'an index lists no manifests'
+	image_case oci-index-invalid "index.json: not JSON: Unmatched '\}'"
+	image_case oci-no-manifests 'index.json lists no image'
 	image_case oci-manifest-changed 'blobs/sha256/[0-9a-f]{64}: its digest is sha256:[0-9a-f]{64}'
-	image_case oci-digest-escape 'a descriptor has no valid digest'
+	image_case oci-digest-escape 'index entry 1: digest "sha256:\.\./.*" is not sha256:<64 hex>'
 }
 
 @test "image: not an image, and an image cut short" {
