@@ -294,8 +294,8 @@ load_blob(struct image *img, const struct descriptor *d, size_t *len)
 
 	digest_buffer_hex("sha256", t, *len, hex);
 	if (strcmp(d->digest + 7, hex) != 0)
-		errx(EXIT_DATA, "%s: %s: its digest is sha256:%s",
-		     img->m.label, path, hex);
+		errx(EXIT_DATA, "%s: %s: its digest is sha256:%s", img->m.label,
+		     path, hex);
 	free(path);
 	return t;
 }

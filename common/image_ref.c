@@ -5,34 +5,34 @@
 #include "image_ref.h"
 #include "reference.h"
 
-/* The repository path as written when the domain is implied, or NULL. */
+/* R's path without the "library/" that the grammar puts before one word. */
 static const char *
 short_path(const struct reference *r)
 {
-	if (strcmp(r->domain, "localhost") == 0)
-		return r->path;
-	if (strcmp(r->domain, REFERENCE_DOCKER_HUB) == 0)
-		return strncmp(r->path, "library/", 8) == 0 &&
-		               strchr(r->path + 8, '/') == NULL
-		           ? r->path + 8
-		           : r->path;
-	return NULL;
+	if (strcmp(r->domain, REFERENCE_DOCKER_HUB) == 0 &&
+	    strncmp(r->path, "library/", 8) == 0 &&
+	    strchr(r->path + 8, '/') == NULL)
+		return r->path + 8;
+	return r->path;
+}
+
+/* Is L on localhost, and S (parsed as R) its path without a registry? */
+static int
+local_alias(const struct reference *l, const char *s, const struct reference *r)
+{
+	return strcmp(l->domain, "localhost") == 0 &&
+	       !reference_has_domain(s, strlen(s)) &&
+	       strcmp(l->path, short_path(r)) == 0;
 }
 
 /* Same repository: equal names, or one on localhost by its path alone. */
 static int
-same_name(const struct reference *a, const struct reference *b)
+same_name(const char *as, const struct reference *a, const char *bs,
+          const struct reference *b)
 {
-	const char *x, *y;
-
 	if (strcmp(a->domain, b->domain) == 0)
 		return strcmp(a->path, b->path) == 0;
-	if (strcmp(a->domain, "localhost") != 0 &&
-	    strcmp(b->domain, "localhost") != 0)
-		return 0;
-	x = short_path(a);
-	y = short_path(b);
-	return x != NULL && y != NULL && strcmp(x, y) == 0;
+	return local_alias(a, bs, b) || local_alias(b, as, a);
 }
 
 int
@@ -52,7 +52,7 @@ image_ref_match(const char *ref, const char *name, const char *tag)
 			reference_free(&have);
 			return 0;
 		}
-		match = same_name(&have, &want);
+		match = same_name(ref, &have, name, &want);
 		if (tag == NULL && want.tag != NULL)
 			tag = want.tag;
 	}

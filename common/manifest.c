@@ -222,8 +222,8 @@ decide_type(jv v, const char *content_type, struct manifest *m, char **why)
 	if (own != NULL) {
 		m->media_type = xstrdup_or_null(own);
 		free(served);
-	} else if (served != NULL &&
-	           (media_type_is_index(served) || media_type_is_manifest(served))) {
+	} else if (served != NULL && (media_type_is_index(served) ||
+	                              media_type_is_manifest(served))) {
 		m->media_type = served;
 	} else {
 		free(served);
