@@ -653,8 +653,9 @@ choose(struct image *img, const char *name, const char *tag)
 	     img->m.label);
 }
 
-struct image *
-image_open(const char *path, const char *name, const char *tag)
+/* A new image, once NAME is known to be a reference. */
+static struct image *
+image_new(const char *name)
 {
 	struct image *img;
 	char *why;
@@ -662,13 +663,37 @@ image_open(const char *path, const char *name, const char *tag)
 	if (name != NULL && image_ref_check(name, &why) < 0)
 		errx(EXIT_USAGE, "image name '%s': %s", name, why);
 	img = xcalloc(1, sizeof(*img));
-	image_members_open(&img->m, path);
 	img->config = jv_invalid();
+	return img;
+}
+
+/* Choose the image NAME:TAG in the indexed archive. */
+static struct image *
+image_choose(struct image *img, const char *name, const char *tag)
+{
 	if (choose(img, name, tag) < 0)
 		errx(EXIT_DATA, "%s: no image %s%s%s", img->m.label,
 		     name ? name : "", tag ? ":" : "", tag ? tag : "");
 	sniff_layers(img);
 	return img;
+}
+
+struct image *
+image_open(const char *path, const char *name, const char *tag)
+{
+	struct image *img = image_new(name);
+
+	image_members_open(&img->m, path);
+	return image_choose(img, name, tag);
+}
+
+struct image *
+image_open_fd(int fd, const char *label, const char *name, const char *tag)
+{
+	struct image *img = image_new(name);
+
+	image_members_open_fd(&img->m, fd, label);
+	return image_choose(img, name, tag);
 }
 
 void

@@ -473,6 +473,37 @@ same_tree() {
 	expect cook 1 'more than 1048576 bytes follow the end of the archive at offset 1024'
 }
 
+@test "image: 68 KB of zstd (an image, then 2 GiB of zeros) spools no more than the image, from a file and a pipe" {
+	mkdir -p "$T/pad/r"
+	echo base >"$T/pad/r/f"
+	di-layer --tar "$T/pad/r" >"$T/pad/base.tar"
+	di-cook -n padded "$T/pad/base.tar" >"$T/pad/img.tar"
+	{ cat "$T/pad/img.tar" && head -c 2G /dev/zero; } | zstd -q -3 -T1 >"$T/pad/img.zst"
+	[ "$(stat -c %s "$T/pad/img.zst")" -lt 100000 ]
+	echo new >"$T/pad/r/g"
+	di-layer --tar "$T/pad/r" >"$T/pad/new.tar"
+	di-overlay --from "$T/pad/img.tar" >"$T/pad/want.tar"
+	# No file the tools write may pass 64 MiB: the spool of the image
+	# (14 KB) fits, one of the zeros (2 GiB) does not.
+	limited() { run_in_place sh -c 'ulimit -f 65536 && exec "$@"' sh "$@"; }
+	limited di-overlay --from "$T/pad/img.zst"
+	expect export 0 ''
+	cmp "$T/pad/want.tar" "$T/out"
+	limited di-overlay <"$T/pad/img.zst"
+	expect export 0 ''
+	cmp "$T/pad/want.tar" "$T/out"
+	limited di-diff --list --base "$T/pad/img.zst" "$T/pad/new.tar"
+	expect diff 0 ''
+	[ "$(cat "$T/out")" = "A g" ]
+	limited di-diff --list --base - "$T/pad/new.tar" <"$T/pad/img.zst"
+	expect diff 0 ''
+	[ "$(cat "$T/out")" = "A g" ]
+	limited di-cook -n again --from "$T/pad/img.zst" "$T/pad/new.tar"
+	expect cook 0 ''
+	di-overlay --from "$T/out" | tar -xOf - g >"$T/pad/g"
+	[ "$(cat "$T/pad/g")" = new ]
+}
+
 # --- JSON and images ------------------------------------------------------------
 
 # image_case CASE PATTERN [DIFF-STATUS [DIFF-PATTERN]]: the image CASE, as
