@@ -136,7 +136,8 @@ spool_open(const char *path)
 {
 	int is_stdin = path == NULL || strcmp(path, "-") == 0;
 	const char *label = is_stdin ? "stdin" : path;
-	int fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	int fd =
+	    is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		err(EXIT_DATA, "%s", label);

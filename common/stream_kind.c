@@ -1,0 +1,247 @@
+/*
+ * stream_kind.c: telling an IMAGE, a BUNDLE and a TREE apart.  The same
+ * judge sees each member whether the headers come from a seekable walk
+ * (image_members_walk) or from a decompressing stream (tar_reader).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "image_members.h"
+#include "instream.h"
+#include "json.h"
+#include "path.h"
+#include "stream_kind.h"
+#include "tar_reader.h"
+
+/* The image documents are small; a larger one is taken on trust. */
+#define DOC_LIMIT (64u << 20)
+
+/* What the members seen so far say. */
+struct evidence {
+	size_t n;    /* members seen */
+	int bundle;  /* the first members were VERSION, json, layer.tar */
+	int index;   /* index.json holds a manifests array */
+	int layout;  /* oci-layout is there */
+	int decided; /* -1, or the kind */
+	/* The current member's data, NUL-terminated, or NULL (malloc'd). */
+	char *(*fetch)(void *ctx, size_t *len);
+	void *ctx;
+};
+
+static jv
+fetch_json(struct evidence *ev, int64_t size)
+{
+	size_t len;
+	char *t;
+	jv v;
+
+	if (size > (int64_t)DOC_LIMIT)
+		return jv_true(); /* too large to check: let the reader say */
+	if ((t = ev->fetch(ev->ctx, &len)) == NULL)
+		return jv_invalid();
+	v = json_parse(t, len);
+	free(t);
+	return v;
+}
+
+/* docker save's manifest.json: a list of {Config, Layers}. */
+static int
+is_docker_manifest(jv v)
+{
+	int ok =
+	    jv_get_kind(v) == JV_KIND_ARRAY && jv_array_length(jv_copy(v)) > 0;
+
+	if (jv_get_kind(v) == JV_KIND_TRUE)
+		return 1;
+	if (ok)
+		jv_array_foreach(v, i, e)
+		{
+			ok = ok && json_peek_string(e, "Config") != NULL &&
+			     json_peek_is(e, "Layers", JV_KIND_ARRAY);
+			jv_free(e);
+		}
+	jv_free(v);
+	return ok;
+}
+
+/* The seed's repositories: {repository: {tag: id}}. */
+static int
+is_repositories(jv v)
+{
+	int ok = jv_get_kind(v) == JV_KIND_OBJECT &&
+	         jv_object_length(jv_copy(v)) > 0;
+
+	if (jv_get_kind(v) == JV_KIND_TRUE)
+		return 1;
+	if (ok)
+		jv_object_foreach(v, k, tags)
+		{
+			ok = ok && jv_get_kind(tags) == JV_KIND_OBJECT;
+			jv_free(k);
+			jv_free(tags);
+		}
+	jv_free(v);
+	return ok;
+}
+
+static int
+is_oci_index(jv v)
+{
+	int ok = jv_get_kind(v) == JV_KIND_TRUE ||
+	         json_peek_is(v, "manifests", JV_KIND_ARRAY);
+
+	jv_free(v);
+	return ok;
+}
+
+/* Member NAME (normalized) of type TYPE: -1 to go on, or the kind. */
+static int
+judge(struct evidence *ev, const char *name, char type, int64_t size)
+{
+	static const char *const bundle[] = {"VERSION", "json", "layer.tar"};
+	size_t i = ev->n++;
+
+	if (i < 3)
+		ev->bundle = (i == 0 || ev->bundle) && type == '0' &&
+		             strcmp(name, bundle[i]) == 0;
+	if (i == 2 && ev->bundle)
+		return STREAM_BUNDLE;
+	if (type != '0')
+		return -1;
+	if (strcmp(name, "manifest.json") == 0 &&
+	    is_docker_manifest(fetch_json(ev, size)))
+		return STREAM_IMAGE;
+	if (strcmp(name, "repositories") == 0 &&
+	    is_repositories(fetch_json(ev, size)))
+		return STREAM_IMAGE;
+	if (strcmp(name, "index.json") == 0)
+		ev->index |= is_oci_index(fetch_json(ev, size));
+	ev->layout |= strcmp(name, "oci-layout") == 0;
+	/* The STACK rule (common/stack.h) goes here when it is defined. */
+	return ev->index && ev->layout ? STREAM_IMAGE : -1;
+}
+
+/* --- a plain tar: headers, data seeked over --------------------------- */
+
+struct walk {
+	struct evidence ev;
+	int fd;
+	const struct image_member *x;
+};
+
+static char *
+fetch_pread(void *ctx, size_t *len)
+{
+	struct walk *w = ctx;
+	size_t n = (size_t)w->x->size, got = 0;
+	char *t = malloc(n + 1);
+
+	if (t == NULL)
+		err(EXIT_DATA, "malloc");
+	while (got < n) {
+		ssize_t r =
+		    pread(w->fd, t + got, n - got, (off_t)(w->x->offset + got));
+		if (r <= 0) {
+			free(t);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	t[n] = '\0';
+	*len = n;
+	return t;
+}
+
+static int
+visit(void *ctx, const struct image_member *x)
+{
+	struct walk *w = ctx;
+
+	w->x = x;
+	w->ev.decided = judge(&w->ev, x->name, x->type, x->size);
+	return w->ev.decided >= 0;
+}
+
+static enum stream_kind
+of_plain(int fd, const char *label)
+{
+	struct walk w = {.ev = {.decided = -1, .fetch = fetch_pread}, .fd = fd};
+	char *why;
+
+	w.ev.ctx = &w;
+	if (image_members_walk(fd, label, visit, &w, &why) < 0)
+		free(why);
+	return w.ev.decided >= 0 ? (enum stream_kind)w.ev.decided : STREAM_TREE;
+}
+
+/* --- a compressed tar: a stream --------------------------------------- */
+
+static char *
+fetch_stream(void *ctx, size_t *len)
+{
+	struct tar_reader *r = ctx;
+	size_t cap = 64 * 1024, n = 0;
+	char *t = malloc(cap + 1);
+	ssize_t got;
+
+	if (t == NULL)
+		err(EXIT_DATA, "malloc");
+	while ((got = tar_reader_read(r, t + n, cap - n)) > 0)
+		if ((n += (size_t)got) == cap) {
+			cap *= 2;
+			if ((t = realloc(t, cap + 1)) == NULL)
+				err(EXIT_DATA, "malloc");
+		}
+	if (got < 0) {
+		free(t);
+		return NULL;
+	}
+	t[n] = '\0';
+	*len = n;
+	return t;
+}
+
+static enum stream_kind
+of_stream(struct instream *in)
+{
+	struct tar_reader *r = tar_reader_new(in);
+	struct evidence ev = {.decided = -1, .fetch = fetch_stream, .ctx = r};
+	struct tar_entry *e;
+
+	while (ev.decided < 0 && tar_reader_next(r, &e) == 1) {
+		char *name = path_go_clean(e->name);
+		if (e->typeflag != 'g')
+			ev.decided = judge(&ev, name, e->typeflag, e->datasize);
+		free(name);
+	}
+	tar_reader_close(r);
+	return ev.decided >= 0 ? (enum stream_kind)ev.decided : STREAM_TREE;
+}
+
+enum stream_kind
+stream_kind_of(int fd, const char *label)
+{
+	struct stat st;
+	struct instream *in;
+	char b[1];
+
+	if (fstat(fd, &st) < 0)
+		err(EXIT_DATA, "%s", label);
+	in = instream_range(fd, 0, (uint64_t)st.st_size, label);
+	(void)instream_read(in, b, 0);
+	if (strcmp(instream_compression(in), "none") != 0)
+		return of_stream(in);
+	instream_close(in);
+	return of_plain(fd, label);
+}
+
+const char *
+stream_kind_name(enum stream_kind k)
+{
+	static const char *const names[] = {"tree", "bundle", "image", "stack"};
+
+	return names[k];
+}
