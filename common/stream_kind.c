@@ -26,10 +26,23 @@ struct evidence {
 	int index;   /* index.json holds a manifests array */
 	int layout;  /* oci-layout is there */
 	int decided; /* -1, or the kind */
+	/* By names alone: what a damaged image would still show. */
+	int named_manifest, named_index, named_repos, named_layer;
+	int only_image_names; /* no member an image would not have */
 	/* The current member's data, NUL-terminated, or NULL (malloc'd). */
 	char *(*fetch)(void *ctx, size_t *len);
 	void *ctx;
 };
+
+static void
+evidence_init(struct evidence *ev, char *(*fetch)(void *, size_t *), void *ctx)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->decided = -1;
+	ev->only_image_names = 1;
+	ev->fetch = fetch;
+	ev->ctx = ctx;
+}
 
 static jv
 fetch_json(struct evidence *ev, int64_t size)
@@ -97,6 +110,51 @@ is_oci_index(jv v)
 	return ok;
 }
 
+/* Could member P (normalized) be part of an image archive? */
+static int
+image_like(const char *p)
+{
+	static const char *const top[] = {
+	    "",           ".",          "manifest.json",
+	    "index.json", "oci-layout", "repositories"};
+	size_t n = strcspn(p, "/"), hex = strspn(p, "0123456789abcdef");
+
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		if (strcmp(p, top[i]) == 0)
+			return 1;
+	if (n == 5 && strncmp(p, "blobs", 5) == 0)
+		return 1;
+	return hex == 64 && (hex == n || strncmp(p + 64, ".json", 5) == 0 ||
+	                     strncmp(p + 64, ".tar", 4) == 0);
+}
+
+/*
+ * The names, for an archive whose documents did not prove it an image:
+ * image members only, and the ones each form must have.  Such an archive
+ * is a damaged image, which the image reader reports, not a tree.
+ */
+static void
+note_name(struct evidence *ev, const char *name)
+{
+	const char *slash = strchr(name, '/');
+
+	ev->only_image_names &= image_like(name);
+	ev->named_manifest |= strcmp(name, "manifest.json") == 0;
+	ev->named_index |= strcmp(name, "index.json") == 0;
+	ev->named_repos |= strcmp(name, "repositories") == 0;
+	ev->named_layer |= slash != NULL && strcmp(slash, "/layer.tar") == 0;
+}
+
+static enum stream_kind
+by_names(const struct evidence *ev)
+{
+	if (ev->only_image_names &&
+	    (ev->named_manifest || (ev->named_index && ev->layout) ||
+	     (ev->named_repos && ev->named_layer)))
+		return STREAM_IMAGE;
+	return STREAM_TREE;
+}
+
 /* Member NAME (normalized) of type TYPE: -1 to go on, or the kind. */
 static int
 judge(struct evidence *ev, const char *name, char type, int64_t size)
@@ -109,6 +167,7 @@ judge(struct evidence *ev, const char *name, char type, int64_t size)
 		             strcmp(name, bundle[i]) == 0;
 	if (i == 2 && ev->bundle)
 		return STREAM_BUNDLE;
+	note_name(ev, name);
 	if (type != '0')
 		return -1;
 	if (strcmp(name, "manifest.json") == 0 &&
@@ -168,13 +227,17 @@ visit(void *ctx, const struct image_member *x)
 static enum stream_kind
 of_plain(int fd, const char *label)
 {
-	struct walk w = {.ev = {.decided = -1, .fetch = fetch_pread}, .fd = fd};
+	struct walk w = {.fd = fd};
 	char *why;
 
-	w.ev.ctx = &w;
-	if (image_members_walk(fd, label, visit, &w, &why) < 0)
+	evidence_init(&w.ev, fetch_pread, &w);
+	if (image_members_walk(fd, label, visit, &w, &why) < 0) {
 		free(why);
-	return w.ev.decided >= 0 ? (enum stream_kind)w.ev.decided : STREAM_TREE;
+		w.ev.only_image_names =
+		    0; /* damaged: the tree reader says so */
+	}
+	return w.ev.decided >= 0 ? (enum stream_kind)w.ev.decided
+	                         : by_names(&w.ev);
 }
 
 /* --- a compressed tar: a stream --------------------------------------- */
@@ -208,17 +271,21 @@ static enum stream_kind
 of_stream(struct instream *in)
 {
 	struct tar_reader *r = tar_reader_new(in);
-	struct evidence ev = {.decided = -1, .fetch = fetch_stream, .ctx = r};
+	struct evidence ev;
 	struct tar_entry *e;
+	int got;
 
-	while (ev.decided < 0 && tar_reader_next(r, &e) == 1) {
+	evidence_init(&ev, fetch_stream, r);
+	while (ev.decided < 0 && (got = tar_reader_next(r, &e)) == 1) {
 		char *name = path_go_clean(e->name);
 		if (e->typeflag != 'g')
 			ev.decided = judge(&ev, name, e->typeflag, e->datasize);
 		free(name);
 	}
+	if (got < 0)
+		ev.only_image_names = 0; /* damaged: the tree reader says so */
 	tar_reader_close(r);
-	return ev.decided >= 0 ? (enum stream_kind)ev.decided : STREAM_TREE;
+	return ev.decided >= 0 ? (enum stream_kind)ev.decided : by_names(&ev);
 }
 
 enum stream_kind
