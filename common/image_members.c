@@ -1,6 +1,5 @@
 /* image_members.c: an index of an image archive's members. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,13 +126,8 @@ void
 image_members_open(struct image_members *m, const char *path)
 {
 	int is_stdin = path == NULL || strcmp(path, "-") == 0;
-	const char *label = is_stdin ? "stdin" : path;
-	int fd =
-	    is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		err(EXIT_DATA, "%s", label);
-	image_members_open_fd(m, fd, label);
+	image_members_open_fd(m, spool_open(path), is_stdin ? "stdin" : path);
 }
 
 void

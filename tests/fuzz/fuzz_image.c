@@ -1,10 +1,10 @@
 /*
  * Fuzz the stream sniff and the IMAGE reader: the member index,
- * manifest.json, index.json and its blobs, repositories and the legacy parent chain, configs and their
- * diff_ids, then every layer read as a tar and checked against its
- * diff_id.  The reader opens a path, so the input is put in a memfd and
- * opened through /proc/self/fd.  Its errors end in errx(), which jumps
- * back here (fuzz.h); what the failed run held is reclaimed (reclaim.h).
+ * manifest.json, index.json and its blobs, repositories and the legacy parent
+ * chain, configs and their diff_ids, then every layer read as a tar and checked
+ * against its diff_id.  The reader opens a path, so the input is put in a memfd
+ * and opened through /proc/self/fd.  Its errors end in errx(), which jumps back
+ * here (fuzz.h); what the failed run held is reclaimed (reclaim.h).
  *
  * The first byte chooses how the image is asked for (the first one, or by
  * name and tag); the rest is the archive.
