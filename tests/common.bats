@@ -30,3 +30,10 @@ load lib/testlib
 	[ "$status" -eq 0 ]
 	[[ $output =~ 1\.\.[0-9]+ ]]
 }
+
+@test "image names: the reference grammar's corner cases, archive names matched through it, platforms" {
+	run "$DI_UNIT/test_image_ref"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ 1\.\.[0-9]+ ]]
+}
