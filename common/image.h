@@ -62,6 +62,11 @@ void image_close(struct image *img);
 
 /* The input's name, for messages. */
 const char *image_label(const struct image *img);
+/*
+ * The names the archive gives the chosen image (a new array of strings:
+ * manifest.json's RepoTags, an index entry's name; empty when it has none).
+ */
+jv image_names(const struct image *img);
 /* How the chosen image was found: "docker", "oci" or "legacy". */
 const char *image_form(const struct image *img);
 /*
@@ -109,6 +114,13 @@ void image_layer_close(struct image_layer *l);
  * Close with instream_close.
  */
 struct instream *image_layer_raw(struct image *img, size_t i);
+
+/*
+ * Layer I's bytes decompressed (all of them, what its diff_id covers), not
+ * checked: the reader computes the digest itself.  Close with
+ * instream_close.
+ */
+struct instream *image_layer_bytes(struct image *img, size_t i);
 
 /* --- writing ----------------------------------------------------------- */
 

@@ -38,6 +38,7 @@ struct image {
 	size_t config_len;
 	struct layer *layers;
 	size_t nlayers;
+	jv names; /* the chosen image's NAME:TAG strings, as the archive says */
 };
 
 struct image_layer {
@@ -262,6 +263,8 @@ open_docker(struct image *img, const char *name, const char *tag)
 	}
 	img->config = load_json(img, cfg, &img->config_text, &img->config_len);
 	check_config(img, cfg);
+	jv_free(img->names);
+	img->names = json_get(jv_copy(e), "RepoTags");
 	find_v1_chain(img, paths);
 	for (size_t i = 0; i < img->nlayers; i++)
 		free(paths[i]);
@@ -391,6 +394,18 @@ add_oci_layers(struct image *img, const struct manifest *man)
 	}
 }
 
+/* The name an index entry gives its image: containerd's, else OCI's. */
+static void
+oci_names(struct image *img, const struct descriptor *d)
+{
+	const char *ref = d->image_name ? d->image_name : d->ref_name;
+
+	jv_free(img->names);
+	img->names = jv_array();
+	if (ref != NULL)
+		img->names = jv_array_append(img->names, jv_string(ref));
+}
+
 static int
 open_oci(struct image *img, const char *name, const char *tag)
 {
@@ -409,6 +424,7 @@ open_oci(struct image *img, const char *name, const char *tag)
 		return -1;
 	}
 	resolve(img, &index.manifests[i], &man, 1);
+	oci_names(img, &index.manifests[i]);
 	manifest_free(&index);
 	add_oci_layers(img, &man);
 	path = blob_path(man.config.digest);
@@ -664,6 +680,7 @@ image_new(const char *name)
 		errx(EXIT_USAGE, "image name '%s': %s", name, why);
 	img = xcalloc(1, sizeof(*img));
 	img->config = jv_invalid();
+	img->names = jv_array();
 	return img;
 }
 
@@ -712,6 +729,7 @@ image_close(struct image *img)
 	}
 	free(img->layers);
 	jv_free(img->config);
+	jv_free(img->names);
 	free(img->config_text);
 	image_members_free(&img->m);
 	free(img);
@@ -721,6 +739,14 @@ const char *
 image_label(const struct image *img)
 {
 	return img->m.label;
+}
+
+jv
+image_names(const struct image *img)
+{
+	if (jv_get_kind(img->names) != JV_KIND_ARRAY)
+		return jv_array();
+	return jv_copy(img->names);
 }
 
 const char *
@@ -813,6 +839,18 @@ image_layer_raw(struct image *img, size_t i)
 
 	free(label);
 	instream_plain(in);
+	return in;
+}
+
+struct instream *
+image_layer_bytes(struct image *img, size_t i)
+{
+	char *label = layer_label(img, i);
+	struct instream *in =
+	    instream_range(img->m.fd, img->layers[i].offset,
+	                   (uint64_t)img->layers[i].size, label);
+
+	free(label);
 	return in;
 }
 
