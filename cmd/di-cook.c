@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buffer.h"
 #include "errors.h"
 #include "image.h"
 #include "image_config.h"
@@ -55,6 +56,8 @@ usage(int status)
 	        "      --from-tag T      which tag of it\n"
 	        "  -c, --config FILE     container config (Env, Cmd, "
 	        "Entrypoint, ...)\n"
+	        "      --config-blob F   the image config, kept byte for byte "
+	        "(di-edit config)\n"
 	        "      --created T       creation time: seconds or RFC 3339 "
 	        "(default:\n"
 	        "                        SOURCE_DATE_EPOCH, else 1)\n"
@@ -70,6 +73,7 @@ struct options {
 	const char *name, *tag;
 	const char *from, *from_name, *from_tag;
 	const char *config, *output;
+	const char *config_blob; /* the image config as is */
 	char created[64];
 	int64_t mtime;
 	enum image_format format;
@@ -144,6 +148,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_CREATED,
 		OPT_FORMAT,
 		OPT_PROGRESS,
+		OPT_CONFIG_BLOB,
 		OPT_HELP,
 		OPT_VERSION
 	};
@@ -158,6 +163,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"output", required_argument, NULL, 'o'},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
+	    {"config-blob", required_argument, NULL, OPT_CONFIG_BLOB},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {NULL, 0, NULL, 0},
@@ -200,6 +206,9 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_PROGRESS:
 			o->progress = 1;
 			break;
+		case OPT_CONFIG_BLOB:
+			o->config_blob = optarg;
+			break;
 		case OPT_HELP:
 			usage(0);
 			break;
@@ -217,6 +226,9 @@ parse_options(int argc, char **argv, struct options *o)
 		o->tag = "latest";
 	if (*o->name == '\0' || *o->tag == '\0' || strchr(o->tag, '/'))
 		usage_error("bad name '%s:%s'", o->name, o->tag);
+	if (o->config_blob && (o->config || created))
+		usage_error("--config-blob is the whole config: no -c or "
+		            "--created with it");
 	if ((o->from_name || o->from_tag) && o->from == NULL)
 		usage_error("--from-name and --from-tag need --from");
 	o->mtime = epoch();
@@ -232,6 +244,7 @@ parse_options(int argc, char **argv, struct options *o)
 		o->ninputs = 1;
 	}
 	int stdin_uses = o->from && strcmp(o->from, "-") == 0;
+	stdin_uses += o->config_blob && strcmp(o->config_blob, "-") == 0;
 	for (int i = 0; i < o->ninputs; i++)
 		stdin_uses += strcmp(o->inputs[i], "-") == 0;
 	if (stdin_uses > 1)
@@ -246,10 +259,11 @@ parse_options(int argc, char **argv, struct options *o)
 struct cook {
 	struct options *o;
 	struct image_writer *w;
-	jv base_config; /* the base image's config, or null */
-	jv bundle_json; /* the topmost bundle's json so far, or null */
-	jv config;      /* -c CONFIG, read once: it may be a pipe */
-	jv history;     /* entries so far */
+	jv base_config;     /* the base image's config, or null */
+	jv bundle_json;     /* the topmost bundle's json so far, or null */
+	jv config;          /* -c CONFIG, read once: it may be a pipe */
+	struct buffer blob; /* --config-blob's bytes */
+	jv history;         /* entries so far */
 	size_t nlayers, total;
 	unsigned char *buf;
 };
@@ -285,7 +299,7 @@ container_config(struct cook *k)
 {
 	jv over, merged;
 
-	if (k->o->config != NULL)
+	if (k->o->config != NULL || k->o->config_blob != NULL)
 		over = jv_copy(k->config);
 	else
 		over = peek_key(k->bundle_json, "config");
@@ -685,6 +699,33 @@ put_input(struct cook *k, const char *path, int is_top_input)
 	layer_input_close(li);
 }
 
+/*
+ * --config-blob: the config's bytes, kept for the image as they are; its
+ * platform and container config serve where di-cook needs them (the
+ * legacy json), in place of a base's.
+ */
+static void
+read_blob(struct cook *k)
+{
+	jv v;
+
+	if (buffer_read_file(&k->blob, k->o->config_blob, 64u << 20) < 0)
+		err(EXIT_DATA, "%s", k->o->config_blob);
+	v = json_parse((const char *)k->blob.data, k->blob.len);
+	if (!jv_is_valid(v) || jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		errx(EXIT_DATA, "%s: not a JSON object", k->o->config_blob);
+	}
+	jv_free(k->config);
+	k->config = json_get(jv_copy(v), "config");
+	if (jv_get_kind(k->config) != JV_KIND_OBJECT) {
+		jv_free(k->config);
+		k->config = jv_null();
+	}
+	jv_free(k->base_config);
+	k->base_config = v;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -705,13 +746,19 @@ main(int argc, char **argv)
 		errx(EXIT_DATA, "%s: no layers: the image would be empty",
 		     image_label(base));
 	k.config = o.config != NULL ? json_load_file(o.config) : jv_null();
+	if (o.config_blob != NULL)
+		read_blob(&k);
 	k.w = image_writer_new(outfile_open(o.output, OUT_TAR), o.name, o.tag,
 	                       o.format, o.mtime);
 	if (base != NULL)
 		put_base(&k, base);
 	for (int i = 0; i < o.ninputs; i++)
 		put_input(&k, o.inputs[i], i == o.ninputs - 1);
-	image_writer_finish(k.w, cooked_config(&k));
+	if (o.config_blob != NULL)
+		image_writer_finish_raw(k.w, (const char *)k.blob.data,
+		                        k.blob.len);
+	else
+		image_writer_finish(k.w, cooked_config(&k));
 	if (o.output != NULL)
 		outfile_commit();
 	if (o.progress)
@@ -722,6 +769,7 @@ main(int argc, char **argv)
 	jv_free(k.bundle_json);
 	jv_free(k.config);
 	jv_free(k.history);
+	buffer_free(&k.blob);
 	free(k.buf);
 	return 0;
 }

@@ -892,8 +892,8 @@ write_visit(void *ctx, const struct flatten_item *it)
 }
 
 /* Directories the layers imply but never describe, sorted. */
-static void
-write_implied(struct tar_writer *w, struct pathset *tree)
+void
+flatten_write_implied(struct tar_writer *w, struct pathset *tree)
 {
 	struct path_info **v = pathset_sorted(tree);
 	int64_t mtime = timestamp_default();
@@ -922,7 +922,7 @@ flatten_write(const struct flatten_layers *layers, struct tar_writer *w)
 {
 	struct pathset *tree = flatten_walk(layers, 0, write_visit, w);
 
-	write_implied(w, tree);
+	flatten_write_implied(w, tree);
 	pathset_free(tree);
 }
 

@@ -43,7 +43,8 @@ made_up(jv config, size_t nlayers)
 		if (jv_get_kind(created) == JV_KIND_STRING)
 			e = jv_object_set(e, jv_string("created"),
 			                  jv_copy(created));
-		groups = jv_array_append(groups, jv_array_append(jv_array(), e));
+		groups =
+		    jv_array_append(groups, jv_array_append(jv_array(), e));
 	}
 	jv_free(created);
 	return jv_array_append(groups, jv_array());

@@ -150,8 +150,8 @@ tee_read(void *ctx, void *buf, size_t n)
 	if (n == 0)
 		return 0;
 	if ((got = layer_source_read(t->s, buf, n)) == 0)
-		errx(EXIT_DATA, "%s: ends %" PRId64 " bytes early",
-		     t->s->label, t->left);
+		errx(EXIT_DATA, "%s: ends %" PRId64 " bytes early", t->s->label,
+		     t->left);
 	t->left -= got;
 	return got;
 }
@@ -221,8 +221,7 @@ pour_source(struct image_rewrite *rw, struct layer_source *s)
 }
 
 void
-image_rewrite_source(struct image_rewrite *rw, struct layer_source *s,
-                     jv group)
+image_rewrite_source(struct image_rewrite *rw, struct layer_source *s, jv group)
 {
 	struct image_layer_meta m = {0};
 	char *json = v1_json(rw);

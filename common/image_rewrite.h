@@ -33,9 +33,8 @@ struct image_rewrite;
  */
 struct image_rewrite *image_rewrite_new(int fd, const char *name,
                                         const char *tag,
-                                        enum image_format format,
-                                        int64_t mtime, jv config,
-                                        size_t nlayers);
+                                        enum image_format format, int64_t mtime,
+                                        jv config, size_t nlayers);
 
 /* Layer I of IMG, unchanged, with history GROUP (consumed). */
 void image_rewrite_copy(struct image_rewrite *rw, struct image *img, size_t i,
