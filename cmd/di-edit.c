@@ -348,6 +348,12 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_error("%s wants %d operand%s and an optional IMAGE",
 		            verbs[o->verb].name, nargs, nargs == 1 ? "" : "s");
 	o->args = argv + optind;
+	for (int i = 0; i < nargs; i++)
+		if ((o->verb == DROP || o->verb == SQUASH ||
+		     ((o->verb == REPLACE || o->verb == INSERT) && i == 0)) &&
+		    (o->args[i][0] == '\0' ||
+		     strspn(o->args[i], "0123456789") != strlen(o->args[i])))
+			usage_error("'%s' is not a layer number", o->args[i]);
 	o->input = argc - optind > nargs ? argv[optind + nargs] : "-";
 	if (!o->has_created)
 		timestamp_rfc3339(o->mtime, o->created);
@@ -362,7 +368,9 @@ layer_number(const char *arg, size_t max)
 
 	errno = 0;
 	n = strtoll(arg, &end, 10);
-	if (errno || *end || end == arg || n < 1 || (size_t)n > max)
+	if (errno || *end || end == arg)
+		usage_error("'%s' is not a layer number", arg);
+	if (n < 1 || (size_t)n > max)
 		errx(EXIT_DATA, "layer '%s': the image has layers 1 to %zu",
 		     arg, max);
 	return (size_t)n;
