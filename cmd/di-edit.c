@@ -67,6 +67,8 @@ usage(int status)
 	        "config.\n"
 	        "      --image NAME[:TAG] which image of IMAGE (default: the "
 	        "first)\n"
+	        "      --all              inspect: every image and platform, "
+	        "a line each\n"
 	        "  -n, --name NAME[:TAG]  the edited image's name (default: "
 	        "IMAGE's)\n"
 	        "      --format F         hybrid (default), docker, oci or "
@@ -110,6 +112,7 @@ struct options {
 	jv over; /* set: what is laid over the container config */
 	char created[32];
 	int has_created;
+	int all; /* inspect: every image and platform */
 	int64_t mtime;
 };
 
@@ -211,6 +214,7 @@ enum {
 	OPT_EXPOSE,
 	OPT_CREATED,
 	OPT_HISTORY,
+	OPT_ALL,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -230,6 +234,7 @@ static const struct option longopts[] = {
     {"expose", required_argument, NULL, OPT_EXPOSE},
     {"created", required_argument, NULL, OPT_CREATED},
     {"history", required_argument, NULL, OPT_HISTORY},
+    {"all", no_argument, NULL, OPT_ALL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -325,6 +330,11 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'o':
 			o->output = optarg;
+			break;
+		case OPT_ALL:
+			if (o->verb != INSPECT)
+				usage_error("--all is for inspect");
+			o->all = 1;
 			break;
 		case OPT_FORMAT:
 			if (image_format_parse(optarg, &o->format) < 0)
@@ -602,6 +612,50 @@ inspect(struct image *img)
 	return doc;
 }
 
+static void
+write_doc(int fd, jv doc)
+{
+	char *text = json_dump(doc);
+
+	write_all(fd, text, strlen(text));
+	write_all(fd, "\n", 1);
+	free(text);
+}
+
+/* IMAGE at entry E, platform P of the archive on FD (kept open). */
+static struct image *
+reopen(int fd, const char *label, size_t e, size_t p)
+{
+	int copy;
+
+	if (lseek(fd, 0, SEEK_SET) < 0 || (copy = dup(fd)) < 0)
+		err(EXIT_DATA, "%s", label);
+	return image_open_at(copy, label, e, p);
+}
+
+/* inspect --all: one line per image of the archive and platform. */
+static void
+inspect_all(const char *path, int out)
+{
+	const char *label = strcmp(path, "-") == 0 ? "stdin" : path;
+	int fd = spool_plain(spool_open(path), label);
+	struct image *first = reopen(fd, label, 0, 0);
+	size_t entries = image_entry_count(first);
+
+	for (size_t e = 0; e < entries; e++) {
+		struct image *img = e == 0 ? first : reopen(fd, label, e, 0);
+		size_t platforms = image_platform_count(img);
+		write_doc(out, inspect(img));
+		image_close(img);
+		for (size_t p = 1; p < platforms; p++) {
+			img = reopen(fd, label, e, p);
+			write_doc(out, inspect(img));
+			image_close(img);
+		}
+	}
+	close(fd);
+}
+
 /* --- editing ---------------------------------------------------------------
  */
 
@@ -864,6 +918,12 @@ main(int argc, char **argv)
 	if ((o.verb == REPLACE || o.verb == INSERT) &&
 	    strcmp(o.args[1], "-") == 0 && strcmp(o.input, "-") == 0)
 		usage_error("standard input can be read only once");
+	if (o.all) {
+		inspect_all(o.input, fd = outfile_open(o.output, OUT_TEXT));
+		if (o.output != NULL)
+			outfile_commit();
+		return 0;
+	}
 	img = image_open(o.input, o.image_name, o.image_tag);
 	switch (o.verb) {
 	case LAYERS:
@@ -872,14 +932,9 @@ main(int argc, char **argv)
 	case CONFIG:
 		take_config(img, fd = outfile_open(o.output, OUT_TEXT));
 		break;
-	case INSPECT: {
-		char *text = json_dump(inspect(img));
-		fd = outfile_open(o.output, OUT_TEXT);
-		write_all(fd, text, strlen(text));
-		write_all(fd, "\n", 1);
-		free(text);
+	case INSPECT:
+		write_doc(fd = outfile_open(o.output, OUT_TEXT), inspect(img));
 		break;
-	}
 	default:
 		edit(&o, img, fd = outfile_open(o.output, OUT_TAR));
 	}

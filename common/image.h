@@ -59,6 +59,17 @@ struct image *image_open(const char *path, const char *name, const char *tag);
 struct image *image_open_fd(int fd, const char *label, const char *name,
                             const char *tag);
 void image_close(struct image *img);
+/*
+ * Every image of an archive, one by one: the ENTRY-th image that
+ * manifest.json or index.json lists (from 0) and, when that entry is an
+ * index, its PLATFORM-th manifest; errx when there is none.  The chosen
+ * image tells how many entries the archive lists, and how many manifests
+ * the index it was chosen from holds (1 when it was not).
+ */
+struct image *image_open_at(int fd, const char *label, size_t entry,
+                            size_t platform);
+size_t image_entry_count(const struct image *img);
+size_t image_platform_count(const struct image *img);
 
 /* The input's name, for messages. */
 const char *image_label(const struct image *img);

@@ -39,6 +39,9 @@ struct image {
 	struct layer *layers;
 	size_t nlayers;
 	jv names; /* the chosen image's NAME:TAG strings, as the archive says */
+	/* image_open_at's choice (-1: by name or platform), and the counts */
+	long want_entry, want_platform;
+	size_t nentries, nplatforms;
 };
 
 struct image_layer {
@@ -234,7 +237,12 @@ open_docker(struct image *img, const char *name, const char *tag)
 	if (jv_get_kind(man) != JV_KIND_ARRAY)
 		errx(EXIT_DATA, "%s: manifest.json is not an array",
 		     img->m.label);
-	if ((k = choose_entry(img, man, name, tag)) < 0) {
+	img->nentries = (size_t)jv_array_length(jv_copy(man));
+	k = img->want_entry >= 0
+	        ? (img->want_entry < (long)img->nentries ? (int)img->want_entry
+	                                                 : -1)
+	        : choose_entry(img, man, name, tag);
+	if (k < 0) {
 		jv_free(man);
 		return -1;
 	}
@@ -376,7 +384,13 @@ resolve(struct image *img, const struct descriptor *d, struct manifest *man,
 	if (depth >= MAX_DEPTH)
 		errx(EXIT_DATA, "%s: indexes nested too deep", img->m.label);
 	index = *man;
-	if ((i = choose_platform(&index)) < 0)
+	img->nplatforms = index.nmanifests;
+	i = img->want_platform >= 0
+	        ? (img->want_platform < (long)index.nmanifests
+	               ? img->want_platform
+	               : -1)
+	        : choose_platform(&index);
+	if (i < 0)
 		errx(EXIT_DATA, "%s: %s: an index lists no image", img->m.label,
 		     d->digest);
 	resolve(img, &index.manifests[i], man, depth + 1);
@@ -416,7 +430,12 @@ open_oci(struct image *img, const char *name, const char *tag)
 	long i;
 
 	parse_doc(img, "index.json", t, n, &index);
-	if ((i = choose_entry_oci(&index, name, tag)) < 0) {
+	img->nentries = index.nmanifests;
+	i = img->want_entry >= 0
+	        ? (img->want_entry < (long)index.nmanifests ? img->want_entry
+	                                                    : -1)
+	        : choose_entry_oci(&index, name, tag);
+	if (i < 0) {
 		if (name == NULL && tag == NULL)
 			errx(EXIT_DATA, "%s: index.json lists no image",
 			     img->m.label);
@@ -681,6 +700,8 @@ image_new(const char *name)
 	img = xcalloc(1, sizeof(*img));
 	img->config = jv_invalid();
 	img->names = jv_array();
+	img->want_entry = img->want_platform = -1;
+	img->nentries = img->nplatforms = 1;
 	return img;
 }
 
@@ -711,6 +732,29 @@ image_open_fd(int fd, const char *label, const char *name, const char *tag)
 
 	image_members_open_fd(&img->m, fd, label);
 	return image_choose(img, name, tag);
+}
+
+struct image *
+image_open_at(int fd, const char *label, size_t entry, size_t platform)
+{
+	struct image *img = image_new(NULL);
+
+	img->want_entry = (long)entry;
+	img->want_platform = (long)platform;
+	image_members_open_fd(&img->m, fd, label);
+	return image_choose(img, NULL, NULL);
+}
+
+size_t
+image_entry_count(const struct image *img)
+{
+	return img->nentries;
+}
+
+size_t
+image_platform_count(const struct image *img)
+{
+	return img->nplatforms;
 }
 
 void

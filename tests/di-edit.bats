@@ -404,3 +404,35 @@ random_image() {
 	[ "$(docker run --rm --network none di-edit-app:4)" = hello ]
 	docker save di-edit-app:4 | di-edit inspect | jq -e '.layers | length == 1'
 }
+
+# --- inspect --all ---------------------------------------------------------
+
+@test "inspect --all: a line per image of a docker-archive, and per platform of a nested index" {
+	mkdir "$T/x" "$T/o"
+	for a in amd64 arm64; do
+		di-layer -c <(printf '{"architecture":"%s","os":"linux","config":{"Cmd":["%s"]}}' "$a" "$a") \
+			"$FIX/hello" >"$T/$a.bundle"
+		di-cook -n "img-$a" --format docker "$T/$a.bundle" >"$T/$a-d.tar"
+		di-cook -n multi --format oci "$T/$a.bundle" >"$T/$a-o.tar"
+		tar -C "$T/x" -xf "$T/$a-d.tar"
+		tar -C "$T/o" -xf "$T/$a-o.tar"
+	done
+	jq -s add <(tar -xOf "$T/amd64-d.tar" manifest.json) <(tar -xOf "$T/arm64-d.tar" manifest.json) >"$T/x/manifest.json"
+	tar -C "$T/x" -cf "$T/both.tar" .
+	di-edit inspect --all "$T/both.tar" >"$T/all"
+	[ "$(wc -l <"$T/all")" = 2 ]
+	[ "$(jq -r '.name + " " + .platform.architecture' "$T/all" | tr '\n' ,)" = "img-amd64:latest amd64,img-arm64:latest arm64," ]
+	# An index of two platforms, nested under index.json.
+	jq -s '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: ([.[].manifests[]] | map(del(.annotations)))}' \
+		<(tar -xOf "$T/amd64-o.tar" index.json) <(tar -xOf "$T/arm64-o.tar" index.json) >"$T/idx.json"
+	d=$(sha256sum <"$T/idx.json" | cut -c1-64)
+	cp "$T/idx.json" "$T/o/blobs/sha256/$d"
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"multi:1"}}]}' \
+		"$d" "$(stat -c %s "$T/idx.json")" >"$T/o/index.json"
+	tar -C "$T/o" -cf "$T/multi.tar" .
+	di-edit inspect --all <"$T/multi.tar" >"$T/all"
+	[ "$(jq -r '.platform.architecture + " " + (.config.Cmd[0])' "$T/all" | tr '\n' ,)" = "amd64 amd64,arm64 arm64," ]
+	[ "$(jq -s -r '[.[].name] | unique[]' "$T/all")" = multi:1 ]
+	# Without --all, one image: this machine's platform or the first.
+	[ "$(di-edit inspect "$T/multi.tar" | wc -l)" = 1 ]
+}
