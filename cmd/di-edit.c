@@ -116,17 +116,35 @@ struct options {
 	int64_t mtime;
 };
 
-/* NAME[:TAG] split at a colon after the last slash; TAG may stay NULL. */
+/* The copies split_ref makes, freed at the end. */
+static char *refs[8];
+static size_t nrefs;
+
+/*
+ * NAME[:TAG] split at a colon after the last slash: *name and *tag (left
+ * alone when ARG has none) point into a copy kept until free_refs.
+ */
 static void
 split_ref(const char *arg, const char **name, const char **tag)
 {
 	const char *colon = strrchr(arg, ':'), *slash = strrchr(arg, '/');
+	char *copy;
 
-	*name = arg;
+	if (nrefs == sizeof(refs) / sizeof(refs[0]))
+		usage_error("too many names");
+	copy = refs[nrefs++] = xstrdup(arg);
+	*name = copy;
 	if (colon != NULL && (slash == NULL || colon > slash)) {
-		*name = xstrndup(arg, (size_t)(colon - arg));
-		*tag = colon + 1;
+		copy[colon - arg] = '\0';
+		*tag = copy + (colon - arg) + 1;
 	}
+}
+
+static void
+free_refs(void)
+{
+	while (nrefs > 0)
+		free(refs[--nrefs]);
 }
 
 /* --- set: the config edits ------------------------------------------------ */
@@ -254,6 +272,7 @@ config_option(struct options *o, int c, const char *arg)
 			over_merge(o, jv_string_value(k), x);
 			jv_free(k);
 		}
+		jv_free(v);
 		return 1;
 	}
 	case OPT_CMD:
@@ -790,9 +809,11 @@ start(struct edit *ed, int fd, jv config, size_t nlayers)
 	const char *name = o->name, *tag = o->tag;
 	jv names = image_names(ed->img);
 
-	if (name == NULL && jv_array_length(jv_copy(names)) > 0)
-		split_ref(jv_string_value(jv_array_get(jv_copy(names), 0)),
-		          &name, &tag);
+	if (name == NULL && jv_array_length(jv_copy(names)) > 0) {
+		jv first = jv_array_get(jv_copy(names), 0);
+		split_ref(jv_string_value(first), &name, &tag);
+		jv_free(first);
+	}
 	jv_free(names);
 	if (name == NULL)
 		errx(EXIT_USAGE, "%s: the image has no name: give -n NAME",
@@ -841,6 +862,7 @@ rebase(struct edit *ed, int fd)
 	for (size_t i = 0; i < m; i++)
 		image_rewrite_copy(ed->rw, new, i,
 		                   jv_array_get(jv_copy(nb), (int)i));
+	jv_free(ed->pending);
 	ed->pending = jv_array_get(nb, (int)m);
 	copy_range(ed, k, n);
 	finish(ed);
@@ -853,7 +875,7 @@ edit(struct options *o, struct image *img, int fd)
 {
 	struct edit ed = {o, img, NULL, jv_null(), jv_null()};
 	size_t n = image_layer_count(img), a, b;
-	jv config = jv_copy(image_config(img));
+	jv config = jv_copy(image_config(img)), dropped;
 
 	switch (o->verb) {
 	case DROP:
@@ -863,7 +885,9 @@ edit(struct options *o, struct image *img, int fd)
 			     image_label(img));
 		start(&ed, fd, config, n - 1);
 		copy_range(&ed, 0, a);
-		ed.pending = image_history_empties(group_of(&ed, a));
+		dropped = group_of(&ed, a);
+		jv_free(ed.pending);
+		ed.pending = image_history_empties(dropped);
 		copy_range(&ed, a + 1, n);
 		break;
 	case REPLACE:
@@ -922,6 +946,7 @@ main(int argc, char **argv)
 		inspect_all(o.input, fd = outfile_open(o.output, OUT_TEXT));
 		if (o.output != NULL)
 			outfile_commit();
+		jv_free(o.over);
 		return 0;
 	}
 	img = image_open(o.input, o.image_name, o.image_tag);
@@ -942,5 +967,6 @@ main(int argc, char **argv)
 		outfile_commit();
 	image_close(img);
 	jv_free(o.over);
+	free_refs();
 	return 0;
 }

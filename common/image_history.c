@@ -24,7 +24,7 @@ image_history_layers(jv history)
 
 	if (jv_get_kind(history) != JV_KIND_ARRAY)
 		return -1;
-	jv_array_foreach(jv_copy(history), i, e)
+	jv_array_foreach(history, i, e)
 	{
 		n += !is_empty(e);
 		jv_free(e);
@@ -69,6 +69,7 @@ image_history_groups(jv config, size_t nlayers)
 			group = jv_array();
 		}
 	}
+	jv_free(h);
 	return jv_array_append(groups, group);
 }
 
