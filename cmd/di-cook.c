@@ -32,7 +32,9 @@
 #include "outfile.h"
 #include "path.h"
 #include "platform.h"
+#include "reference.h"
 #include "tar_reader.h"
+#include "xalloc.h"
 
 #define COPY_BUF (1 << 20)
 
@@ -224,7 +226,8 @@ parse_options(int argc, char **argv, struct options *o)
 	set_name(o, name);
 	if (o->tag == NULL)
 		o->tag = "latest";
-	if (*o->name == '\0' || *o->tag == '\0' || strchr(o->tag, '/'))
+	if (!reference_name_valid(o->name, strlen(o->name)) ||
+	    !reference_tag_valid(o->tag, strlen(o->tag)))
 		usage_error("bad name '%s:%s'", o->name, o->tag);
 	if (o->config_blob && (o->config || created))
 		usage_error("--config-blob is the whole config: no -c or "
@@ -266,6 +269,10 @@ struct cook {
 	jv history;         /* entries so far */
 	size_t nlayers, total;
 	unsigned char *buf;
+
+	/* For messages: whose base_config and bundle_json are. */
+	const char *base_label;
+	char *bundle_label; /* owned: the input the bundle json came from */
 };
 
 static jv
@@ -293,24 +300,38 @@ platform_key(struct cook *k, const char *key, const char *fallback)
 	return v;
 }
 
+/* The base's container config; none when its image config has none. */
+static jv
+base_container_config(struct cook *k)
+{
+	jv c = peek_key(k->base_config, "config");
+	jv_kind kind = jv_get_kind(c);
+
+	if (jv_is_valid(c) && kind != JV_KIND_OBJECT && kind != JV_KIND_NULL)
+		errx(EXIT_DATA, "%s: the image config's \"config\" is %s",
+		     k->base_label, "not an object");
+	return c;
+}
+
 /* The container config: CONFIG, or the top bundle's, over the base's. */
 static jv
 container_config(struct cook *k)
 {
-	jv over, merged;
+	jv over, merged, base = base_container_config(k);
+	const char *from = k->o->config ? k->o->config : k->o->config_blob;
 
-	if (k->o->config != NULL || k->o->config_blob != NULL)
+	if (from != NULL) {
 		over = jv_copy(k->config);
-	else
+	} else {
 		over = peek_key(k->bundle_json, "config");
-	merged = image_config_merge(peek_key(k->base_config, "config"), over);
+		from = k->bundle_label;
+	}
+	merged = image_config_merge(base, over);
 	if (!jv_is_valid(merged)) {
 		char *why = json_error(merged);
-		errx(EXIT_DATA, "%s: %s",
-		     k->o->config ? k->o->config : "the top bundle's json",
-		     why);
+		errx(EXIT_DATA, "%s: %s", from ? from : "-c", why);
 	}
-	return merged;
+	return image_config_default_path(merged);
 }
 
 /* The image config, without rootfs (the writer adds it). */
@@ -622,6 +643,7 @@ put_base(struct cook *k, struct image *img)
 	size_t n = image_layer_count(img);
 
 	k->base_config = jv_copy(image_config(img));
+	k->base_label = image_label(img);
 	jv_free(k->history);
 	k->history = base_history(img);
 	for (size_t i = 0; i < n; i++)
@@ -684,6 +706,8 @@ put_input(struct cook *k, const char *path, int is_top_input)
 		if (s->json != NULL) {
 			jv_free(k->bundle_json);
 			k->bundle_json = parse_bundle_json(s);
+			free(k->bundle_label);
+			k->bundle_label = xstrdup(s->label);
 		}
 		if (is_top_input && s->last)
 			m.v1_json = json = v1_top(k, s->json);
@@ -724,6 +748,7 @@ read_blob(struct cook *k)
 	}
 	jv_free(k->base_config);
 	k->base_config = v;
+	k->base_label = k->o->config_blob;
 }
 
 int
@@ -771,5 +796,6 @@ main(int argc, char **argv)
 	jv_free(k.history);
 	buffer_free(&k.blob);
 	free(k.buf);
+	free(k.bundle_label);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* buffer.c: growable byte arrays. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

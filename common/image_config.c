@@ -115,11 +115,12 @@ image_config_merge(jv base, jv over)
 {
 	jv out;
 
-	if (jv_get_kind(base) == JV_KIND_NULL) {
+	/* An image config's "config" is optional: absent is none. */
+	if (!jv_is_valid(base) || jv_get_kind(base) == JV_KIND_NULL) {
 		jv_free(base);
 		base = jv_object();
 	}
-	if (jv_get_kind(over) == JV_KIND_NULL) {
+	if (!jv_is_valid(over) || jv_get_kind(over) == JV_KIND_NULL) {
 		jv_free(over);
 		over = jv_object();
 	}
@@ -148,6 +149,23 @@ image_config_merge(jv base, jv over)
 	}
 	jv_free(over);
 	return out;
+}
+
+jv
+image_config_default_path(jv config)
+{
+	jv env = json_get(jv_copy(config), "Env");
+
+	if (!jv_is_valid(env) || jv_get_kind(env) == JV_KIND_NULL) {
+		jv_free(env);
+		env = jv_array();
+	}
+	if (!string_array(env) || env_find(env, "PATH=") >= 0) {
+		jv_free(env);
+		return config;
+	}
+	env = jv_array_append(env, jv_string(IMAGE_CONFIG_DEFAULT_PATH));
+	return jv_object_set(config, jv_string("Env"), env);
 }
 
 void

@@ -9,7 +9,8 @@
 #include <jv.h>
 
 /*
- * OVER laid on BASE (both consumed; objects, or null for none): each key
+ * OVER laid on BASE (both consumed; objects, or null or an invalid, as
+ * json_get gives for a key that is absent, for none): each key
  * of OVER replaces BASE's, except that Env is merged by variable name
  * (OVER's value wins), Labels, ExposedPorts and Volumes are merged by key,
  * a null value removes the key, and a new Entrypoint drops BASE's Cmd.
@@ -17,6 +18,17 @@
  * wrong type.
  */
 jv image_config_merge(jv base, jv over);
+
+/*
+ * CONFIG (consumed, an object) with Docker's default PATH added to its
+ * Env when no variable there is PATH, as docker build writes it: without
+ * one, runtimes that do not add their own (containerd with an Env) find
+ * no program by a bare name.  An Env that is not an array of strings is
+ * left as it is.
+ */
+#define IMAGE_CONFIG_DEFAULT_PATH                                              \
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+jv image_config_default_path(jv config);
 
 /* "1970-01-01T00:00:01Z" for T = 1: the RFC 3339 time of a config. */
 void image_config_time(long long t, char buf[32]);

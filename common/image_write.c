@@ -19,6 +19,7 @@
 #include "image.h"
 #include "json.h"
 #include "media_type.h"
+#include "reference.h"
 #include "tar_writer.h"
 #include "xalloc.h"
 
@@ -413,13 +414,42 @@ ref_name(const struct image_writer *w)
 	return ref;
 }
 
+/*
+ * The index entry's names, as containerd's own export writes them: the
+ * fully normalized name (docker.io/library/ and all) for containerd and
+ * its clients, which look images up by it, and the tag alone as the OCI
+ * ref.name, which skopeo's and umoci's "oci:DIR:TAG" match.  A name that
+ * is no reference (di-pull and di-cook pass only valid ones) keeps the
+ * ref.name alone.
+ */
+static jv
+oci_annotations(const struct image_writer *w)
+{
+	jv a = jv_object();
+	struct reference r;
+	char *ref = ref_name(w), *why, *full;
+
+	if (reference_parse(ref, strlen(ref), &r, &why) == 0) {
+		if (asprintf(&full, "%s/%s:%s", r.domain, r.path, w->tag) < 0)
+			err(EXIT_DATA, "malloc");
+		a = jv_object_set(a, jv_string("io.containerd.image.name"),
+		                  jv_string(full));
+		free(full);
+		reference_free(&r);
+	}
+	free(why);
+	free(ref);
+	return jv_object_set(a, jv_string("org.opencontainers.image.ref.name"),
+	                     jv_string(w->tag));
+}
+
 /* The OCI manifest and index.json naming it. */
 static void
 put_oci(struct image_writer *w, jv config, const char *cfg_digest,
         size_t cfg_size)
 {
 	jv m = jv_object(), layers = jv_array(), entry, platform;
-	char *text, *mdigest, *ref = ref_name(w);
+	char *text, *mdigest;
 
 	for (size_t i = 0; i < w->nlayers; i++)
 		layers = jv_array_append(
@@ -436,11 +466,8 @@ put_oci(struct image_writer *w, jv config, const char *cfg_digest,
 	put_blob(w, text, &mdigest);
 
 	entry = descriptor(MT_OCI_MANIFEST, mdigest, (int64_t)strlen(text));
-	entry = jv_object_set(
-	    entry, jv_string("annotations"),
-	    jv_object_set(jv_object(),
-	                  jv_string("org.opencontainers.image.ref.name"),
-	                  jv_string(ref)));
+	entry =
+	    jv_object_set(entry, jv_string("annotations"), oci_annotations(w));
 	if (json_peek_string(config, "architecture") &&
 	    json_peek_string(config, "os")) {
 		platform = jv_object();
@@ -460,7 +487,6 @@ put_oci(struct image_writer *w, jv config, const char *cfg_digest,
 	put_json(w, "index.json", index);
 	free(text);
 	free(mdigest);
-	free(ref);
 }
 
 static void

@@ -37,3 +37,10 @@ load lib/testlib
 	[ "$status" -eq 0 ]
 	[[ $output =~ 1\.\.[0-9]+ ]]
 }
+
+@test "json: canonical text, and numbers a double would change kept as written" {
+	run "$DI_UNIT/test_json"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"1..21"* ]]
+}

@@ -36,6 +36,7 @@ setup_file() {
 
 teardown_file() {
 	podman_cleanup
+	containerd_stop
 	dockerd_stop
 }
 
@@ -131,7 +132,8 @@ l blobs/sha256/$diff -> ../../$id/layer.tar
 	[ "$output" = '{"architecture":"amd64","config":{"Cmd":["/bin/busybox","echo","hello from di"],"Env":["PATH=/bin"]},"created":"1970-01-01T00:00:01Z","history":[{"created":"1970-01-01T00:00:01Z","created_by":"di-cook"}],"os":"linux","rootfs":{"diff_ids":["sha256:'$diff'"],"type":"layers"}}' ]
 	local idx man
 	idx=$(member "$T/img.tar" index.json)
-	[ "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' <<<"$idx")" = reg.example:5000/ns/hello:v1 ]
+	# Named as containerd's export names them: the full name, and the tag.
+	[ "$(jq -c '.manifests[0].annotations' <<<"$idx")" = '{"io.containerd.image.name":"reg.example:5000/ns/hello:v1","org.opencontainers.image.ref.name":"v1"}' ]
 	[ "$(jq -c '.manifests[0].platform' <<<"$idx")" = '{"architecture":"amd64","os":"linux"}' ]
 	man=$(jq -r '.manifests[0].digest' <<<"$idx")
 	run member "$T/img.tar" "blobs/sha256/${man#sha256:}"
@@ -201,6 +203,13 @@ null" ]
 			[ "$(tar -xOf "$T/img.tar" "$(tar -tvf "$T/img.tar" | awk -v b="blobs/sha256/${d#sha256:}" '$6 == b { sub("../../", "", $8); print $8 }')" | sha)" = "${d#sha256:}" ]
 	done
 	[ "$(jq -r '.layers | length' "$T/man.json")" = 2 ]
+	# Docker Hub's defaults are spelled out in containerd's name.
+	for n in hello=docker.io/library/hello:2 trips/bb=docker.io/trips/bb:2 \
+		docker.io/library/hello=docker.io/library/hello:2 \
+		localhost:5000/a/b=localhost:5000/a/b:2; do
+		di-cook -n "${n%%=*}" -t 2 --format oci "$FIX/bb.bundle" >"$T/n.tar"
+		[ "$(member "$T/n.tar" index.json | jq -r '.manifests[0].annotations | .["io.containerd.image.name"] + " " + .["org.opencontainers.image.ref.name"]')" = "${n#*=} 2" ]
+	done
 }
 
 @test "the same inputs give the same bytes, whatever the clock, umask or zone" {
@@ -538,6 +547,99 @@ fails() {
 	fails 1 "$T/c.json: " di-cook -n x -c "$T/c.json" "$FIX/bb.bundle"
 }
 
+# oci_config_edit DIR PYTHON: the config of the OCI layout in DIR rewritten
+# by the Python statement PYTHON on `c` (its JSON, integers exact), with
+# the manifest and the index renamed after it.  Not jq: jq 1.6 would round
+# the numbers that these tests need as written.
+oci_config_edit() {
+	python3 - "$1" "$2" <<-'PY'
+	import hashlib, json, os, sys
+	d, stmt = sys.argv[1], sys.argv[2]
+	def blob(digest):
+	    return os.path.join(d, "blobs/sha256", digest[7:])
+	def put(data):
+	    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+	    open(blob(digest), "wb").write(data)
+	    return {"digest": digest, "size": len(data)}
+	index = json.load(open(os.path.join(d, "index.json")))
+	man = json.load(open(blob(index["manifests"][0]["digest"])))
+	c = json.load(open(blob(man["config"]["digest"])))
+	exec(stmt)
+	man["config"].update(put(json.dumps(c, separators=(",", ":")).encode()))
+	index["manifests"][0].update(put(json.dumps(man).encode()))
+	json.dump(index, open(os.path.join(d, "index.json"), "w"))
+	PY
+}
+
+# base_with DIR PYTHON OUT: FIX/bb.tar as an OCI archive OUT whose config
+# PYTHON changed.
+base_with() {
+	di-cook -n base -t v1 --format oci "$FIX/bb.tar" >"$T/b.tar"
+	rm -rf "$1" && mkdir "$1" && tar -C "$1" -xf "$T/b.tar"
+	oci_config_edit "$1" "$2"
+	tar -C "$1" -cf "$3" .
+}
+
+cooked_config() {
+	member "$1" "$(member "$1" manifest.json | jq -r '.[0].Config')"
+}
+
+@test "--from: a base whose config has no \"config\" (it is optional) is taken" {
+	base_with "$T/x" 'del(c["config"])' "$T/base.tar"
+	local man cfg
+	man=$(jq -r .manifests[0].digest "$T/x/index.json")
+	cfg=$(jq -r .config.digest "$T/x/blobs/sha256/${man#sha256:}")
+	[ "$(jq -c 'keys' "$T/x/blobs/sha256/${cfg#sha256:}")" = '["architecture","created","history","os","rootfs"]' ]
+	local path='"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"'
+	# A plain layer on it, the base alone, a CONFIG, a bundle's config.
+	di-cook --from "$T/base.tar" -n app "$FIX/etc.tar" >"$T/1.tar"
+	[ "$(cooked_config "$T/1.tar" | jq -c .config)" = "{\"Env\":[$path]}" ]
+	[ "$(cooked_config "$T/1.tar" | jq -r '.rootfs.diff_ids | length')" = 2 ]
+	di-cook --from "$T/base.tar" -n app >"$T/2.tar"
+	[ "$(cooked_config "$T/2.tar" | jq -c .config)" = "{\"Env\":[$path]}" ]
+	echo '{"Cmd":["/bin/busybox","true"]}' >"$T/c.json"
+	di-cook --from "$T/base.tar" -n app -c "$T/c.json" "$FIX/etc.tar" >"$T/3.tar"
+	[ "$(cooked_config "$T/3.tar" | jq -c .config)" = "{\"Cmd\":[\"/bin/busybox\",\"true\"],\"Env\":[$path]}" ]
+	di-cook --from "$T/base.tar" -n app "$FIX/etc.bundle" >"$T/4.tar"
+	[ "$(cooked_config "$T/4.tar" | jq -c .config)" = '{"Cmd":["/bin/busybox","cat","/etc/greeting"],"Env":["PATH=/bin"]}' ]
+}
+
+@test "a config of the wrong type: the message names the input at fault" {
+	base_with "$T/x" 'c["config"] = 5' "$T/base.tar"
+	fails 1 "di-cook: $T/base.tar: the image config's \"config\" is not an object" \
+		di-cook --from "$T/base.tar" -n app "$FIX/etc.tar"
+	fails 1 "di-cook: $T/base.tar: the image config's \"config\" is not an object" \
+		di-cook --from "$T/base.tar" -n app
+	mkbundle "$FIX/etc.tar" '{"config": {"Env": "PATH=/bin"}}' "$T/env.bundle"
+	fails 1 "di-cook: $T/env.bundle: Env is not an array of strings" \
+		di-cook -n x "$FIX/bb.bundle" "$T/env.bundle" "$FIX/more.tar"
+	mkbundle "$FIX/etc.tar" '{"config": 7}' "$T/seven.bundle"
+	fails 1 "di-cook: $T/seven.bundle: the config is not an object" \
+		di-cook -n x "$T/seven.bundle"
+	echo '[]' >"$T/c.json"
+	fails 1 "di-cook: $T/c.json: the config is not an object" \
+		di-cook -n x -c "$T/c.json" "$T/seven.bundle"
+}
+
+@test "numbers a double cannot hold are kept as written, from the base and CONFIG" {
+	# Beyond 2^53, beyond 2^64, an integer jq would write as 1e+17, and
+	# numbers that are fine as they are.
+	base_with "$T/x" 'c["config"]["Healthcheck"] = {"Test": ["NONE"], "Interval": 12345678901234567890, "Timeout": 9007199254740993, "StartPeriod": 100000000000000000, "Retries": 3}; c["config"]["x-ratio"] = 0.5' "$T/base.tar"
+	grep -q '"Interval":12345678901234567890' "$T/x/blobs/sha256/"*
+	echo '{"Labels":{"n":"1"},"x-big":[-98765432109876543210,1e400,1.5]}' >"$T/c.json"
+	di-cook --from "$T/base.tar" -n app -c "$T/c.json" "$FIX/etc.tar" >"$T/app.tar"
+	run cooked_config "$T/app.tar"
+	[[ $output == *'"Healthcheck":{"Interval":12345678901234567890,"Retries":3,"StartPeriod":100000000000000000,"Test":["NONE"],"Timeout":9007199254740993}'* ]]
+	[[ $output == *'"x-big":[-98765432109876543210,1e400,1.5],"x-ratio":0.5}'* ]]
+	# The legacy top layer's json carries the same numbers.
+	top=$(member "$T/app.tar" repositories | jq -r .app.latest)
+	[[ $(member "$T/app.tar" "$top/json") == *'"Interval":12345678901234567890,'* ]]
+	# And the image cooked again from it keeps them too, byte for byte.
+	di-cook --from "$T/app.tar" -n again >"$T/again.tar"
+	[ "$(cooked_config "$T/again.tar" | python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["Healthcheck"]["Interval"])')" = 12345678901234567890 ]
+	[ "$(cooked_config "$T/again.tar" | jq -c .config.Labels)" = '{"n":"1"}' ]
+}
+
 @test "a base image with a missing layer or a wrong diff_id" {
 	di-cook -n base --format docker "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/base.tar"
 	mkdir "$T/x"
@@ -591,6 +693,13 @@ fails() {
 	[ "$status" -eq 2 ]
 	run di-cook -n x --created yesterday "$FIX/bb.bundle"
 	[ "$status" -eq 2 ]
+	# Names that no loader would take: upper case, a bad tag.
+	run di-cook -n Hello "$FIX/bb.bundle"
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "di-cook: bad name 'Hello:latest'" ]
+	run di-cook -n hello -t -v1 "$FIX/bb.bundle"
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "di-cook: bad name 'hello:-v1'" ]
 	run di-cook --help
 	[ "$status" -eq 0 ]
 	[[ $output == usage:* ]]
@@ -650,6 +759,11 @@ NAME=di" ]
 	[[ $output == *"di-cook-pod:v2"* ]]
 	run podman_private image inspect di-cook-pod:v2 --format '{{json .Config.Cmd}} {{len .RootFS.Layers}}'
 	[ "$output" = '["/bin/busybox","echo","hello from di"] 2' ]
+	# The OCI format alone: podman takes containerd's full name.
+	di-cook -n di-cook-pod/oci -t v3 --format oci "$FIX/bb.bundle" >"$T/oci.tar"
+	run podman_private load -i "$T/oci.tar"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "Loaded image: docker.io/di-cook-pod/oci:v3" ]
 }
 
 @test "skopeo reads it as docker-archive and oci-archive; umoci unpacks it" {
@@ -694,6 +808,59 @@ NAME=di" ]
 	umoci unpack --image "$T/dir:x" "$T/b"
 	[ "$(cat "$T/b/rootfs/etc/greeting")" = hello ]
 	cmp "$FIX/bb/bin/busybox" "$T/b/rootfs/bin/busybox"
+}
+
+need_containerd() {
+	peers_check
+	peers_require containerd ctr runc
+	peers_require_root
+	containerd_start
+}
+
+@test "containerd imports it under its full name and runs it (runc, native)" {
+	need_containerd
+	local ctr=(ctr -a "$CONTAINERD_ADDRESS" -n di-cook)
+	for f in hybrid oci; do
+		di-cook -n trips/bb -t "$f" --format "$f" "$FIX/bb.bundle" >"$T/$f.tar"
+		"${ctr[@]}" images import --snapshotter native "$T/$f.tar"
+	done
+	run "${ctr[@]}" images ls -q
+	[ "$output" = "docker.io/trips/bb:hybrid
+docker.io/trips/bb:oci" ]
+	for f in hybrid oci; do
+		run "${ctr[@]}" run --rm --snapshotter native docker.io/trips/bb:$f "run-$f"
+		[ "$status" -eq 0 ]
+		[ "$output" = "hello from di" ]
+	done
+}
+
+@test "no PATH in the base or CONFIG: Docker's default, and sh -c runs under containerd" {
+	need_containerd
+	local ctr=(ctr -a "$CONTAINERD_ADDRESS" -n di-cook-path) cfg
+	mkdir -p "$T/r/bin"
+	cp "$FIX/bb/bin/busybox" "$T/r/bin/busybox"
+	ln -s busybox "$T/r/bin/sh"
+	ln -s busybox "$T/r/bin/echo"
+	tar -C "$T/r" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1 -cf "$T/r.tar" .
+	# An Env without PATH, as an image made by hand may have.
+	echo '{"Env":["GREETING=hi"],"Cmd":["sh","-c","echo $GREETING; echo $PATH"]}' >"$T/c.json"
+	di-cook -n nopath -t v1 -c "$T/c.json" "$T/r.tar" >"$T/img.tar"
+	cfg=$(member "$T/img.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/img.tar" "$cfg" | jq -c .config.Env)" = '["GREETING=hi","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]' ]
+	"${ctr[@]}" images import --snapshotter native "$T/img.tar"
+	run "${ctr[@]}" run --rm --snapshotter native docker.io/library/nopath:v1 nopath
+	[ "$status" -eq 0 ]
+	[ "$output" = "hi
+/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" ]
+	# No Env at all gets the same; a PATH from the base or CONFIG is kept.
+	di-cook -n a "$T/r.tar" >"$T/a.tar"
+	cfg=$(member "$T/a.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/a.tar" "$cfg" | jq -c .config)" = '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}' ]
+	echo '{"Env":["PATH=/bin"]}' >"$T/p.json"
+	di-cook -n b -c "$T/p.json" "$T/r.tar" >"$T/b.tar"
+	di-cook --from "$T/b.tar" -n c -c "$T/c.json" "$T/r.tar" >"$T/c.tar"
+	cfg=$(member "$T/c.tar" manifest.json | jq -r '.[0].Config')
+	[ "$(member "$T/c.tar" "$cfg" | jq -c .config.Env)" = '["PATH=/bin","GREETING=hi"]' ]
 }
 
 # validate SCHEMA DOC...: check each DOC against its image-spec SCHEMA,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The peer programs that di's tests compare against really run here:
-# Docker's Go tarsum, dockerd, the distribution registry, skopeo, podman and
-# umoci (tests/lib/peers.bash).
+# Docker's Go tarsum, dockerd, the distribution registry, skopeo, podman,
+# umoci and containerd alone (tests/lib/peers.bash).
 
 load lib/peers
 
@@ -9,7 +9,7 @@ TARSUM_DATA=/usr/share/gocode/src/github.com/docker/docker/pkg/tarsum/testdata
 
 setup_file() {
 	peers_require dockerd docker docker-registry podman skopeo umoci \
-		htpasswd go curl jq busybox || return 0
+		containerd ctr runc htpasswd go curl jq busybox || return 0
 	peers_require_root || return 0
 	busybox_image "$BATS_FILE_TMPDIR/bb.tar" di-peers/busybox:1
 	htpasswd -B -b -c "$BATS_FILE_TMPDIR/htpasswd" alice s3cret
@@ -17,6 +17,7 @@ setup_file() {
 	registry_start
 	registry_start auth --htpasswd "$BATS_FILE_TMPDIR/htpasswd"
 	dockerd_start
+	containerd_start
 	podman_setup
 }
 
@@ -26,6 +27,7 @@ setup() {
 
 teardown_file() {
 	podman_cleanup
+	containerd_stop
 	dockerd_stop
 	registry_stop auth
 	registry_stop
@@ -115,6 +117,25 @@ teardown_file() {
 	cmp "$(command -v busybox)" "$d/bundle/rootfs/bin/busybox"
 	run jq -c .process.args "$d/bundle/config.json"
 	[ "$output" = '["/bin/busybox","sh"]' ]
+}
+
+@test "a private containerd imports a docker-archive and runs it with runc" {
+	local ctr=(ctr -a "$CONTAINERD_ADDRESS" -n di-peers)
+	[[ $CONTAINERD_ADDRESS == "$CONTAINERD_DIR"/* ]]
+	run "${ctr[@]}" images import --snapshotter native "$BATS_FILE_TMPDIR/bb.tar"
+	[ "$status" -eq 0 ]
+	run "${ctr[@]}" images ls -q
+	[ "$output" = docker.io/di-peers/busybox:1 ]
+	[ -d "$CONTAINERD_DIR/containerd/root/io.containerd.snapshotter.v1.native/snapshots" ]
+	run "${ctr[@]}" run --rm --snapshotter native docker.io/di-peers/busybox:1 \
+		peers-run /bin/busybox echo hi from containerd
+	[ "$output" = "hi from containerd" ]
+	# Starting again is a no-op; stopping twice is safe.
+	local dir=$CONTAINERD_DIR
+	containerd_start
+	[ "$CONTAINERD_DIR" = "$dir" ]
+	run bash -c '. "$1"; CONTAINERD_DIR= containerd_stop && echo safe' _ "$BATS_TEST_DIRNAME/lib/peers.bash"
+	[ "$output" = safe ]
 }
 
 @test "peers_require skips outside CI, fails under CI, names what is missing" {

@@ -27,6 +27,12 @@
 #       all state in one temp dir (/tmp/did.XXXX: socket paths are short).
 #       Exports DOCKER_HOST=unix://DIR/docker.sock, DOCKER_CONFIG, DOCKERD_DIR.
 #
+#   containerd_start / containerd_stop
+#       a private containerd alone (no CRI), its root, state and socket in
+#       one temp dir, for ctr with runc.  Exports CONTAINERD_ADDRESS (the
+#       socket, which ctr also reads from the environment) and
+#       CONTAINERD_DIR.  Usage: ctr -a "$CONTAINERD_ADDRESS" -n NS ...
+#
 #   registry_start [NAME] [--htpasswd FILE] / registry_stop [NAME]
 #       a distribution registry (docker-registry) on 127.0.0.1, plain HTTP,
 #       filesystem storage in a temp dir, Basic auth with --htpasswd.
@@ -217,6 +223,44 @@ dockerd_stop() {
 	_peers_kill_pidfile "$dir/containerd.pid" 10
 	_peers_rmdir "$dir"
 	unset DOCKERD_DIR DOCKER_HOST DOCKER_CONFIG
+}
+
+## containerd alone, for ctr
+
+_containerd_alive() {
+	[[ -n ${CONTAINERD_DIR:-} && -s $CONTAINERD_DIR/containerd.pid ]] &&
+		kill -0 "$(<"$CONTAINERD_DIR/containerd.pid")" 2>/dev/null
+}
+
+containerd_start() {
+	peers_require containerd ctr runc || return
+	peers_require_root || return
+	_containerd_alive && return 0
+	local dir
+	# Short path: the socket below it must fit in 108 bytes.
+	dir=$(mktemp -d /tmp/dic.XXXX) || return
+	export CONTAINERD_DIR=$dir CONTAINERD_ADDRESS=$dir/containerd.sock
+	if ! _containerd_spawn "$dir"; then
+		containerd_stop
+		return 1
+	fi
+}
+
+# Tasks left by a failed test go first: their shims outlive containerd.
+containerd_stop() {
+	local dir=${CONTAINERD_DIR:-} ns id
+	[[ -n $dir ]] || return 0
+	if _containerd_alive; then
+		for ns in $(ctr -a "$dir/containerd.sock" namespaces ls -q 2>/dev/null); do
+			for id in $(ctr -a "$dir/containerd.sock" -n "$ns" tasks ls -q 2>/dev/null); do
+				ctr -a "$dir/containerd.sock" -n "$ns" tasks kill -s KILL "$id" >/dev/null 2>&1
+				_peers_wait 10 ctr -a "$dir/containerd.sock" -n "$ns" tasks delete "$id"
+			done
+		done
+	fi
+	_peers_kill_pidfile "$dir/containerd.pid" 10
+	_peers_rmdir "$dir"
+	unset CONTAINERD_DIR CONTAINERD_ADDRESS
 }
 
 ## registry
