@@ -24,6 +24,7 @@ setup_file() {
 }
 
 teardown_file() {
+	containerd_stop
 	dockerd_stop
 }
 
@@ -403,6 +404,34 @@ random_image() {
 	docker load -i "$T/s.tar" >/dev/null
 	[ "$(docker run --rm --network none di-edit-app:4)" = hello ]
 	docker save di-edit-app:4 | di-edit inspect | jq -e '.layers | length == 1'
+}
+
+need_containerd() {
+	peers_check
+	peers_require containerd ctr runc
+	peers_require_root
+	containerd_start
+}
+
+@test "edited images import and run in containerd (ctr, runc, native)" {
+	need_containerd
+	local ctr=(ctr -a "$CONTAINERD_ADDRESS" -n di-edit)
+	di-cook -n edit/app:1 -c <(echo '{"Env":["PATH=/bin"],"Cmd":["/bin/busybox","cat","/etc/greeting"]}') \
+		"$FIX/bb.tar" "$FIX/hello.tar" >"$T/img.tar"
+	di-edit squash 1 2 "$T/img.tar" -n edit/app:squashed >"$T/s.tar"
+	di-edit set --cmd '["/bin/busybox","sh","-c","echo $X"]' --env X=from-set "$T/img.tar" -n edit/app:set >"$T/e.tar"
+	di-edit drop 2 "$T/img.tar" -n edit/app:dropped --format oci |
+		di-edit set --cmd '["/bin/busybox","ls","/etc/greeting"]' -n edit/app:dropped >"$T/d.tar"
+	for f in s e d; do
+		"${ctr[@]}" images import --snapshotter native "$T/$f.tar"
+	done
+	run "${ctr[@]}" run --rm --snapshotter native docker.io/edit/app:squashed sq
+	[ "$status" -eq 0 ] && [ "$output" = hello ]
+	run "${ctr[@]}" run --rm --snapshotter native docker.io/edit/app:set set
+	[ "$status" -eq 0 ] && [ "$output" = from-set ]
+	run "${ctr[@]}" run --rm --snapshotter native docker.io/edit/app:dropped dr
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/etc/greeting"* ]]
 }
 
 # --- inspect --all ---------------------------------------------------------
