@@ -465,3 +465,20 @@ need_containerd() {
 	# Without --all, one image: this machine's platform or the first.
 	[ "$(di-edit inspect "$T/multi.tar" | wc -l)" = 1 ]
 }
+
+@test "a layer whose names climb out is refused by replace and insert, naming the entry" {
+	di-cook -n app "$FIX/bb.tar" "$FIX/hello.tar" >"$T/img.tar"
+	python3 - "$T/up.tar" <<-'PY'
+		import io, sys, tarfile
+		with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
+		    i = tarfile.TarInfo("etc/../../escaped")
+		    i.size = 3
+		    t.addfile(i, io.BytesIO(b"up\n"))
+	PY
+	for verb in "replace 2" "insert 1"; do
+		run sh -c 'di-edit $1 "$2" "$3" > "$4"' _ "$verb" "$T/up.tar" "$T/img.tar" "$T/out.tar"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"offset 0: 'etc/../../escaped'"*"climbs out"* ]]
+		refute has_eoa "$T/out.tar"
+	done
+}
