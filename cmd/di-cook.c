@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buffer.h"
 #include "compress.h"
 #include "errors.h"
 #include "image.h"
@@ -63,6 +64,8 @@ usage(int status)
 	        "      --from-tag T      which tag of it\n"
 	        "  -c, --config FILE     container config (Env, Cmd, "
 	        "Entrypoint, ...)\n"
+	        "      --config-blob F   the image config, kept byte for byte "
+	        "(di-edit config)\n"
 	        "      --created T       creation time: seconds or RFC 3339 "
 	        "(default:\n"
 	        "                        SOURCE_DATE_EPOCH, else 1)\n"
@@ -82,6 +85,7 @@ struct options {
 	const char *name, *tag;
 	const char *from, *from_name, *from_tag;
 	const char *config, *output;
+	const char *config_blob; /* the image config as is */
 	char created[64];
 	int64_t mtime;
 	enum image_format format;
@@ -155,6 +159,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_COMPRESS,
 		OPT_THREADS,
 		OPT_PROGRESS,
+		OPT_CONFIG_BLOB,
 		OPT_HELP,
 		OPT_VERSION
 	};
@@ -171,6 +176,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"threads", required_argument, NULL, OPT_THREADS},
 	    {"output", required_argument, NULL, 'o'},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
+	    {"config-blob", required_argument, NULL, OPT_CONFIG_BLOB},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {NULL, 0, NULL, 0},
@@ -220,6 +226,9 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_PROGRESS:
 			o->progress = 1;
 			break;
+		case OPT_CONFIG_BLOB:
+			o->config_blob = optarg;
+			break;
 		case OPT_HELP:
 			usage(0);
 			break;
@@ -238,6 +247,9 @@ parse_options(int argc, char **argv, struct options *o)
 	if (!reference_name_valid(o->name, strlen(o->name)) ||
 	    !reference_tag_valid(o->tag, strlen(o->tag)))
 		usage_error("bad name '%s:%s'", o->name, o->tag);
+	if (o->config_blob && (o->config || created))
+		usage_error("--config-blob is the whole config: no -c or "
+		            "--created with it");
 	if ((o->from_name || o->from_tag) && o->from == NULL)
 		usage_error("--from-name and --from-tag need --from");
 	if (o->compress == COMPRESS_ZSTD && o->format != IMAGE_OCI)
@@ -256,6 +268,7 @@ parse_options(int argc, char **argv, struct options *o)
 		o->ninputs = 1;
 	}
 	int stdin_uses = o->from && strcmp(o->from, "-") == 0;
+	stdin_uses += o->config_blob && strcmp(o->config_blob, "-") == 0;
 	for (int i = 0; i < o->ninputs; i++)
 		stdin_uses += strcmp(o->inputs[i], "-") == 0;
 	if (stdin_uses > 1)
@@ -270,10 +283,11 @@ parse_options(int argc, char **argv, struct options *o)
 struct cook {
 	struct options *o;
 	struct image_writer *w;
-	jv base_config; /* the base image's config, or null */
-	jv bundle_json; /* the topmost bundle's json so far, or null */
-	jv config;      /* -c CONFIG, read once: it may be a pipe */
-	jv history;     /* entries so far */
+	jv base_config;     /* the base image's config, or null */
+	jv bundle_json;     /* the topmost bundle's json so far, or null */
+	jv config;          /* -c CONFIG, read once: it may be a pipe */
+	struct buffer blob; /* --config-blob's bytes */
+	jv history;         /* entries so far */
 	size_t nlayers, total;
 	unsigned char *buf;
 
@@ -325,7 +339,7 @@ static jv
 container_config(struct cook *k)
 {
 	jv over, merged, base = base_container_config(k);
-	const char *from = k->o->config;
+	const char *from = k->o->config ? k->o->config : k->o->config_blob;
 
 	if (from != NULL) {
 		over = jv_copy(k->config);
@@ -738,6 +752,34 @@ put_input(struct cook *k, const char *path, int is_top_input)
 	layer_input_close(li);
 }
 
+/*
+ * --config-blob: the config's bytes, kept for the image as they are; its
+ * platform and container config serve where di-cook needs them (the
+ * legacy json), in place of a base's.
+ */
+static void
+read_blob(struct cook *k)
+{
+	jv v;
+
+	if (buffer_read_file(&k->blob, k->o->config_blob, 64u << 20) < 0)
+		err(EXIT_DATA, "%s", k->o->config_blob);
+	v = json_parse((const char *)k->blob.data, k->blob.len);
+	if (!jv_is_valid(v) || jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		errx(EXIT_DATA, "%s: not a JSON object", k->o->config_blob);
+	}
+	jv_free(k->config);
+	k->config = json_get(jv_copy(v), "config");
+	if (jv_get_kind(k->config) != JV_KIND_OBJECT) {
+		jv_free(k->config);
+		k->config = jv_null();
+	}
+	jv_free(k->base_config);
+	k->base_config = v;
+	k->base_label = k->o->config_blob;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -758,6 +800,8 @@ main(int argc, char **argv)
 		errx(EXIT_DATA, "%s: no layers: the image would be empty",
 		     image_label(base));
 	k.config = o.config != NULL ? json_load_file(o.config) : jv_null();
+	if (o.config_blob != NULL)
+		read_blob(&k);
 	k.w = image_writer_new(outfile_open(o.output, OUT_TAR), o.name, o.tag,
 	                       o.format, o.mtime);
 	image_writer_compress(k.w, o.compress, o.threads);
@@ -765,7 +809,11 @@ main(int argc, char **argv)
 		put_base(&k, base);
 	for (int i = 0; i < o.ninputs; i++)
 		put_input(&k, o.inputs[i], i == o.ninputs - 1);
-	image_writer_finish(k.w, cooked_config(&k));
+	if (o.config_blob != NULL)
+		image_writer_finish_raw(k.w, (const char *)k.blob.data,
+		                        k.blob.len);
+	else
+		image_writer_finish(k.w, cooked_config(&k));
 	if (o.output != NULL)
 		outfile_commit();
 	if (o.progress)
@@ -776,6 +824,7 @@ main(int argc, char **argv)
 	jv_free(k.bundle_json);
 	jv_free(k.config);
 	jv_free(k.history);
+	buffer_free(&k.blob);
 	free(k.buf);
 	free(k.bundle_label);
 	return 0;

@@ -942,8 +942,8 @@ write_visit(void *ctx, const struct flatten_item *it)
 }
 
 /* Directories the layers imply but never describe, sorted. */
-static void
-write_implied(struct tar_writer *w, struct pathset *tree, int64_t mtime)
+void
+flatten_write_implied(struct tar_writer *w, struct pathset *tree, int64_t mtime)
 {
 	struct path_info **v = pathset_sorted(tree);
 
@@ -972,7 +972,7 @@ flatten_write(const struct flatten_layers *layers, struct tar_writer *w,
 {
 	struct pathset *tree = flatten_walk(layers, 0, write_visit, w);
 
-	write_implied(w, tree, mtime);
+	flatten_write_implied(w, tree, mtime);
 	pathset_free(tree);
 }
 

@@ -101,6 +101,13 @@ struct pathset *flatten_walk(const struct flatten_layers *layers, size_t extra,
 void flatten_write(const struct flatten_layers *layers, struct tar_writer *w,
                    int64_t mtime);
 
+/*
+ * Write the directories of TREE (flatten_walk's set) that the layers
+ * imply but never describe (step 3 above).
+ */
+void flatten_write_implied(struct tar_writer *w, struct pathset *tree,
+                           int64_t mtime);
+
 /* Write IT (header, data, padding) to W: a ready-made visitor's body. */
 void flatten_write_item(struct tar_writer *w, const struct flatten_item *it);
 

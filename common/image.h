@@ -59,9 +59,25 @@ struct image *image_open(const char *path, const char *name, const char *tag);
 struct image *image_open_fd(int fd, const char *label, const char *name,
                             const char *tag);
 void image_close(struct image *img);
+/*
+ * Every image of an archive, one by one: the ENTRY-th image that
+ * manifest.json or index.json lists (from 0) and, when that entry is an
+ * index, its PLATFORM-th manifest; errx when there is none.  The chosen
+ * image tells how many entries the archive lists, and how many manifests
+ * the index it was chosen from holds (1 when it was not).
+ */
+struct image *image_open_at(int fd, const char *label, size_t entry,
+                            size_t platform);
+size_t image_entry_count(const struct image *img);
+size_t image_platform_count(const struct image *img);
 
 /* The input's name, for messages. */
 const char *image_label(const struct image *img);
+/*
+ * The names the archive gives the chosen image (a new array of strings:
+ * manifest.json's RepoTags, an index entry's name; empty when it has none).
+ */
+jv image_names(const struct image *img);
 /* How the chosen image was found: "docker", "oci" or "legacy". */
 const char *image_form(const struct image *img);
 /*
@@ -109,6 +125,13 @@ void image_layer_close(struct image_layer *l);
  * Close with instream_close.
  */
 struct instream *image_layer_raw(struct image *img, size_t i);
+
+/*
+ * Layer I's bytes decompressed (all of them, what its diff_id covers), not
+ * checked: the reader computes the digest itself.  Close with
+ * instream_close.
+ */
+struct instream *image_layer_bytes(struct image *img, size_t i);
 
 /* --- writing ----------------------------------------------------------- */
 

@@ -38,6 +38,10 @@ struct image {
 	size_t config_len;
 	struct layer *layers;
 	size_t nlayers;
+	jv names; /* the chosen image's NAME:TAG strings, as the archive says */
+	/* image_open_at's choice (-1: by name or platform), and the counts */
+	long want_entry, want_platform;
+	size_t nentries, nplatforms;
 };
 
 struct image_layer {
@@ -233,7 +237,12 @@ open_docker(struct image *img, const char *name, const char *tag)
 	if (jv_get_kind(man) != JV_KIND_ARRAY)
 		errx(EXIT_DATA, "%s: manifest.json is not an array",
 		     img->m.label);
-	if ((k = choose_entry(img, man, name, tag)) < 0) {
+	img->nentries = (size_t)jv_array_length(jv_copy(man));
+	k = img->want_entry >= 0
+	        ? (img->want_entry < (long)img->nentries ? (int)img->want_entry
+	                                                 : -1)
+	        : choose_entry(img, man, name, tag);
+	if (k < 0) {
 		jv_free(man);
 		return -1;
 	}
@@ -262,6 +271,8 @@ open_docker(struct image *img, const char *name, const char *tag)
 	}
 	img->config = load_json(img, cfg, &img->config_text, &img->config_len);
 	check_config(img, cfg);
+	jv_free(img->names);
+	img->names = json_get(jv_copy(e), "RepoTags");
 	find_v1_chain(img, paths);
 	for (size_t i = 0; i < img->nlayers; i++)
 		free(paths[i]);
@@ -373,7 +384,13 @@ resolve(struct image *img, const struct descriptor *d, struct manifest *man,
 	if (depth >= MAX_DEPTH)
 		errx(EXIT_DATA, "%s: indexes nested too deep", img->m.label);
 	index = *man;
-	if ((i = choose_platform(&index)) < 0)
+	img->nplatforms = index.nmanifests;
+	i = img->want_platform >= 0
+	        ? (img->want_platform < (long)index.nmanifests
+	               ? img->want_platform
+	               : -1)
+	        : choose_platform(&index);
+	if (i < 0)
 		errx(EXIT_DATA, "%s: %s: an index lists no image", img->m.label,
 		     d->digest);
 	resolve(img, &index.manifests[i], man, depth + 1);
@@ -391,6 +408,18 @@ add_oci_layers(struct image *img, const struct manifest *man)
 	}
 }
 
+/* The name an index entry gives its image: containerd's, else OCI's. */
+static void
+oci_names(struct image *img, const struct descriptor *d)
+{
+	const char *ref = d->image_name ? d->image_name : d->ref_name;
+
+	jv_free(img->names);
+	img->names = jv_array();
+	if (ref != NULL)
+		img->names = jv_array_append(img->names, jv_string(ref));
+}
+
 static int
 open_oci(struct image *img, const char *name, const char *tag)
 {
@@ -401,7 +430,12 @@ open_oci(struct image *img, const char *name, const char *tag)
 	long i;
 
 	parse_doc(img, "index.json", t, n, &index);
-	if ((i = choose_entry_oci(&index, name, tag)) < 0) {
+	img->nentries = index.nmanifests;
+	i = img->want_entry >= 0
+	        ? (img->want_entry < (long)index.nmanifests ? img->want_entry
+	                                                    : -1)
+	        : choose_entry_oci(&index, name, tag);
+	if (i < 0) {
 		if (name == NULL && tag == NULL)
 			errx(EXIT_DATA, "%s: index.json lists no image",
 			     img->m.label);
@@ -409,6 +443,7 @@ open_oci(struct image *img, const char *name, const char *tag)
 		return -1;
 	}
 	resolve(img, &index.manifests[i], &man, 1);
+	oci_names(img, &index.manifests[i]);
 	manifest_free(&index);
 	add_oci_layers(img, &man);
 	path = blob_path(man.config.digest);
@@ -664,6 +699,9 @@ image_new(const char *name)
 		errx(EXIT_USAGE, "image name '%s': %s", name, why);
 	img = xcalloc(1, sizeof(*img));
 	img->config = jv_invalid();
+	img->names = jv_array();
+	img->want_entry = img->want_platform = -1;
+	img->nentries = img->nplatforms = 1;
 	return img;
 }
 
@@ -696,6 +734,29 @@ image_open_fd(int fd, const char *label, const char *name, const char *tag)
 	return image_choose(img, name, tag);
 }
 
+struct image *
+image_open_at(int fd, const char *label, size_t entry, size_t platform)
+{
+	struct image *img = image_new(NULL);
+
+	img->want_entry = (long)entry;
+	img->want_platform = (long)platform;
+	image_members_open_fd(&img->m, fd, label);
+	return image_choose(img, NULL, NULL);
+}
+
+size_t
+image_entry_count(const struct image *img)
+{
+	return img->nentries;
+}
+
+size_t
+image_platform_count(const struct image *img)
+{
+	return img->nplatforms;
+}
+
 void
 image_close(struct image *img)
 {
@@ -712,6 +773,7 @@ image_close(struct image *img)
 	}
 	free(img->layers);
 	jv_free(img->config);
+	jv_free(img->names);
 	free(img->config_text);
 	image_members_free(&img->m);
 	free(img);
@@ -721,6 +783,14 @@ const char *
 image_label(const struct image *img)
 {
 	return img->m.label;
+}
+
+jv
+image_names(const struct image *img)
+{
+	if (jv_get_kind(img->names) != JV_KIND_ARRAY)
+		return jv_array();
+	return jv_copy(img->names);
 }
 
 const char *
@@ -813,6 +883,18 @@ image_layer_raw(struct image *img, size_t i)
 
 	free(label);
 	instream_plain(in);
+	return in;
+}
+
+struct instream *
+image_layer_bytes(struct image *img, size_t i)
+{
+	char *label = layer_label(img, i);
+	struct instream *in =
+	    instream_range(img->m.fd, img->layers[i].offset,
+	                   (uint64_t)img->layers[i].size, label);
+
+	free(label);
 	return in;
 }
 
