@@ -25,12 +25,12 @@
 #include "errors.h"
 #include "image.h"
 #include "image_config.h"
-#include "image_ref.h"
 #include "instream.h"
 #include "json.h"
 #include "layer_input.h"
 #include "outfile.h"
 #include "path.h"
+#include "platform.h"
 #include "reference.h"
 #include "tar_reader.h"
 #include "xalloc.h"
@@ -326,8 +326,9 @@ cooked_config(struct cook *k)
 {
 	jv c = jv_object();
 
-	c = jv_object_set(c, jv_string("architecture"),
-	                  platform_key(k, "architecture", image_host_arch()));
+	c = jv_object_set(
+	    c, jv_string("architecture"),
+	    platform_key(k, "architecture", platform_host_arch()));
 	c = jv_object_set(c, jv_string("os"), platform_key(k, "os", "linux"));
 	c = jv_object_set(c, jv_string("created"), jv_string(k->o->created));
 	c = jv_object_set(c, jv_string("config"), container_config(k));
@@ -342,8 +343,9 @@ v1_template(struct cook *k)
 {
 	jv v = jv_object();
 
-	v = jv_object_set(v, jv_string("architecture"),
-	                  platform_key(k, "architecture", image_host_arch()));
+	v = jv_object_set(
+	    v, jv_string("architecture"),
+	    platform_key(k, "architecture", platform_host_arch()));
 	v = jv_object_set(v, jv_string("os"), platform_key(k, "os", "linux"));
 	return jv_object_set(v, jv_string("created"), jv_string(k->o->created));
 }

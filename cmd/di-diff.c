@@ -30,6 +30,7 @@
 #include "path.h"
 #include "pathset.h"
 #include "spool.h"
+#include "stream_kind.h"
 #include "tar_reader.h"
 #include "tar_writer.h"
 #include "timestamp.h"
@@ -263,70 +264,13 @@ stack_push(struct stack *s, const struct base_layer *l)
 	s->v[s->n++] = *l;
 }
 
-/* Could member P (normalized) be part of an image archive? */
-static int
-image_like(const char *p)
-{
-	static const char *const top[] = {"", "manifest.json", "index.json",
-	                                  "oci-layout", "repositories"};
-	size_t n = strcspn(p, "/"), hex = strspn(p, "0123456789abcdef");
-
-	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
-		if (strcmp(p, top[i]) == 0)
-			return 1;
-	if (n == 5 && strncmp(p, "blobs", 5) == 0)
-		return 1;
-	return hex == 64 && (hex == n || strncmp(p + 64, ".json", 5) == 0 ||
-	                     strncmp(p + 64, ".tar", 4) == 0);
-}
-
-/*
- * Is the tar on FD an image archive?  Its top-level members tell; a tree
- * gives itself away at its first member that no image would hold.
- */
-static int
-is_image(int fd, const char *label)
-{
-	struct tar_reader *r = tar_reader_new(instream_fdopen(dup(fd), label));
-	struct tar_entry *e;
-	int manifest = 0, index = 0, layout = 0, repos = 0, layer = 0, got;
-	int tree = 0;
-
-	while (!tree && (got = tar_reader_next(r, &e)) == 1) {
-		char *p = path_normalize(e->name);
-		if (p == NULL || !image_like(p)) {
-			tree = 1;
-			free(p);
-			break;
-		}
-		manifest |= strcmp(p, "manifest.json") == 0;
-		index |= strcmp(p, "index.json") == 0;
-		layout |= strcmp(p, "oci-layout") == 0;
-		repos |= strcmp(p, "repositories") == 0;
-		layer |=
-		    strchr(p, '/') && strcmp(strchr(p, '/'), "/layer.tar") == 0;
-		free(p);
-	}
-	tar_reader_close(r);
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		err(EXIT_DATA, "%s", label);
-	if (tree || got < 0)
-		return 0; /* flatten reports the damage */
-	return manifest || (index && layout) || (repos && layer);
-}
-
 static void
 push_image(struct stack *s, int fd, const char *label)
 {
-	char path[64];
-	struct image *img;
-	struct image_stack *st;
+	struct image *img = image_open_fd(fd, label, NULL, NULL);
+	struct image_stack *st = image_stack_new(img);
 	struct base_layer l = {.fd = -1, .label = label};
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	img = image_open(strcmp(label, "-") ? label : path, NULL, NULL);
-	close(fd);
-	st = image_stack_new(img);
 	s->images = reallocarray(s->images, s->nimages + 1, sizeof(*s->images));
 	s->stacks = reallocarray(s->stacks, s->nimages + 1, sizeof(*s->stacks));
 	if (s->images == NULL || s->stacks == NULL)
@@ -364,7 +308,7 @@ read_bases(const struct options *o)
 	for (int i = 0; i < o->nbases; i++) {
 		const char *label = o->bases[i];
 		struct base_layer l = {.fd = spool_open(label), .label = label};
-		if (is_image(l.fd, label))
+		if (stream_kind_of(l.fd, label) == STREAM_IMAGE)
 			push_image(&s, l.fd, label);
 		else
 			stack_push(&s, &l);

@@ -173,7 +173,7 @@ parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	o->os = "linux";
-	o->arch = manifest_host_arch();
+	o->arch = platform_host_arch();
 	o->format = IMAGE_HYBRID;
 	o->jobs = 4;
 	o->reg = (struct registry_options){.tls_verify = 1,

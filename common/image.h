@@ -19,7 +19,10 @@
  * OCI layout), skopeo's docker-archive, an OCI image layout (oci-archive),
  * the seed's repositories-only form (a parent chain of <id>/json), layers
  * compressed with gzip or zstd, the whole archive compressed, from a file
- * or a pipe (spooled to $TMPDIR, since members come in any order).
+ * or a pipe (spooled to $TMPDIR up to the end-of-archive, since members
+ * come in any order: common/spool).  Manifests, indexes, descriptors and
+ * diff_ids are read with the same code as a registry's (manifest.h), names
+ * with the reference grammar (image_ref.h), platforms with platform.h.
  *
  * Malformed images are fatal: errx(EXIT_DATA, "LABEL: what: why").
  */
@@ -47,6 +50,14 @@ struct image;
  * here to learn them.
  */
 struct image *image_open(const char *path, const char *name, const char *tag);
+/*
+ * The same for the archive on FD (taken over: a file read from its start,
+ * a spool, or a pipe), named LABEL in messages: an image opened from a
+ * descriptor, for a tool that has looked at the input already
+ * (stream_kind.h).
+ */
+struct image *image_open_fd(int fd, const char *label, const char *name,
+                            const char *tag);
 void image_close(struct image *img);
 
 /* The input's name, for messages. */

@@ -13,136 +13,121 @@
 #include "path.h"
 #include "spool.h"
 #include "tar_reader.h"
+#include "xalloc.h"
 
 #define LINK_HOPS 40
 
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			err(EXIT_DATA, "spool");
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-/* A spooled, decompressed copy of the compressed archive on FD. */
+/* A member's name normalized, for the index and the visitors. */
 static int
-decompress(int fd, const char *label)
+visit_entry(const struct tar_entry *e, uint64_t data,
+            image_members_visit_fn visit, void *ctx)
 {
-	struct stat st;
-	struct instream *in;
-	char buf[128 * 1024];
-	ssize_t n;
-	int out = spool_tempfile();
+	struct image_member x = {
+	    .name = path_go_clean(e->name),
+	    .type = e->typeflag,
+	    .link = e->linkname,
+	    .offset = data,
+	    .size = e->datasize,
+	};
+	int stop = visit(ctx, &x);
 
-	if (fstat(fd, &st) < 0)
-		err(EXIT_DATA, "%s", label);
-	in = instream_range(fd, 0, (uint64_t)st.st_size, label);
-	while ((n = instream_read(in, buf, sizeof(buf))) > 0)
-		write_all(out, buf, (size_t)n);
-	if (n < 0)
-		errx(EXIT_DATA, "%s: %s", label, instream_error(in));
-	instream_close(in);
-	close(fd);
-	return out;
-}
-
-/* Is the archive on FD compressed?  Its first bytes tell. */
-static int
-is_compressed(int fd, const char *label)
-{
-	struct instream *in = instream_range(fd, 0, 8, label);
-	char b[8];
-	int compressed;
-
-	/* Reading starts the decompressor, which may fail on 8 bytes. */
-	(void)instream_read(in, b, 1);
-	compressed = strcmp(instream_compression(in), "none") != 0;
-	instream_close(in);
-	return compressed;
-}
-
-static void
-add_member(struct image_members *m, const struct tar_entry *e, uint64_t offset)
-{
-	struct image_member *x;
-	char *name = path_go_clean(e->name);
-
-	m->v = reallocarray(m->v, m->n + 1, sizeof(*m->v));
-	if (m->v == NULL)
-		err(EXIT_DATA, "malloc");
-	x = &m->v[m->n++];
-	x->name = name;
-	x->type = e->typeflag;
-	x->link = strdup(e->linkname);
-	if (x->link == NULL)
-		err(EXIT_DATA, "malloc");
-	x->offset = offset;
-	x->size = e->datasize;
+	free(x.name);
+	return stop;
 }
 
 /*
  * Read the header of the member at OFFSET with a reader of its own, so
- * that the data is never read: the next member starts after it.
- * Returns the next member's offset, or 0 at the end of the archive.
+ * that the data is never read: *NEXT is where the next member starts, or
+ * 0 at the end of the archive.  Returns VISIT's answer, or -1 and *WHY.
  */
-static uint64_t
-scan_one(struct image_members *m, uint64_t offset, uint64_t end)
+static int
+walk_one(int fd, const char *label, uint64_t offset, uint64_t end,
+         uint64_t *next, image_members_visit_fn visit, void *ctx, char **why)
 {
-	struct instream *in =
-	    instream_range(m->fd, offset, end - offset, m->label);
+	struct instream *in = instream_range(fd, offset, end - offset, label);
 	struct tar_reader *r;
 	struct tar_entry *e;
-	uint64_t data, next = 0;
-	int got;
+	uint64_t data;
+	int got, rc = 0;
 
 	instream_plain(in);
 	r = tar_reader_new(in);
+	*next = 0;
 	got = tar_reader_next(r, &e);
 	if (got < 0)
-		errx(EXIT_DATA, "%s: member at offset %" PRIu64 ": %s",
-		     m->label, offset, tar_reader_error(r));
+		rc = error_set(why, "%s: member at offset %" PRIu64 ": %s",
+		               label, offset, tar_reader_error(r));
 	if (got == 1) {
 		data = offset + e->rawlen;
-		next = data + ((uint64_t)e->datasize + TAR_BLOCK - 1) /
-		                  TAR_BLOCK * TAR_BLOCK;
-		if (next > end)
-			errx(EXIT_DATA,
-			     "%s: member '%s' at offset %" PRIu64
-			     " is truncated",
-			     m->label, e->name, offset);
-		if (e->typeflag != 'g')
-			add_member(m, e, data);
+		*next = data + ((uint64_t)e->datasize + TAR_BLOCK - 1) /
+		                   TAR_BLOCK * TAR_BLOCK;
+		if (*next > end)
+			rc = error_set(why,
+			               "%s: member '%s' at offset %" PRIu64
+			               " is truncated",
+			               label, e->name, offset);
+		else if (e->typeflag != 'g')
+			rc = visit_entry(e, data, visit, ctx);
 	}
 	tar_reader_close(r);
-	return next;
+	return rc;
+}
+
+int
+image_members_walk(int fd, const char *label, image_members_visit_fn visit,
+                   void *ctx, char **why)
+{
+	struct stat st;
+	uint64_t offset = 0, next;
+	int rc;
+
+	*why = NULL;
+	if (fstat(fd, &st) < 0)
+		return error_set(why, "%s: %s", label, strerror(errno));
+	do {
+		rc = walk_one(fd, label, offset, (uint64_t)st.st_size, &next,
+		              visit, ctx, why);
+		offset = next;
+	} while (rc == 0 && next != 0);
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+add_member(void *ctx, const struct image_member *e)
+{
+	struct image_members *m = ctx;
+	struct image_member *x;
+
+	m->v = xreallocarray(m->v, m->n + 1, sizeof(*m->v));
+	x = &m->v[m->n++];
+	x->name = xstrdup(e->name);
+	x->type = e->type;
+	x->link = xstrdup(e->link);
+	x->offset = e->offset;
+	x->size = e->size;
+	return 0;
+}
+
+void
+image_members_open_fd(struct image_members *m, int fd, const char *label)
+{
+	char *why;
+
+	memset(m, 0, sizeof(*m));
+	m->label = xstrdup(label);
+	m->fd = spool_plain(spool_fd(fd, label), label);
+	if (image_members_walk(m->fd, m->label, add_member, m, &why) < 0)
+		errx(EXIT_DATA, "%s", why);
+	if (m->n == 0)
+		errx(EXIT_DATA, "%s: not an image: an empty archive", m->label);
 }
 
 void
 image_members_open(struct image_members *m, const char *path)
 {
-	struct stat st;
-	uint64_t offset = 0;
+	int is_stdin = path == NULL || strcmp(path, "-") == 0;
 
-	memset(m, 0, sizeof(*m));
-	m->label =
-	    strdup(path == NULL || strcmp(path, "-") == 0 ? "stdin" : path);
-	if (m->label == NULL)
-		err(EXIT_DATA, "malloc");
-	m->fd = spool_open(path);
-	if (is_compressed(m->fd, m->label))
-		m->fd = decompress(m->fd, m->label);
-	if (fstat(m->fd, &st) < 0)
-		err(EXIT_DATA, "%s", m->label);
-	while ((offset = scan_one(m, offset, (uint64_t)st.st_size)) != 0)
-		;
-	if (m->n == 0)
-		errx(EXIT_DATA, "%s: not an image: an empty archive", m->label);
+	image_members_open_fd(m, spool_open(path), is_stdin ? "stdin" : path);
 }
 
 void

@@ -4,8 +4,9 @@
  * An image archive names its parts in any order (docker save writes
  * manifest.json after the layers), so it is read from a seekable,
  * uncompressed copy: the file itself, or a spool of a pipe or of a
- * compressed archive.  The scan reads headers only and seeks over data;
- * members are then read in place with pread(2).
+ * compressed archive (common/spool, which stops at the end-of-archive).
+ * The scan reads headers only and seeks over data; members are then read
+ * in place with pread(2).
  */
 #ifndef DI_IMAGE_MEMBERS_H
 #define DI_IMAGE_MEMBERS_H
@@ -33,6 +34,19 @@ struct image_members {
  * index its members.  errx naming LABEL on a malformed archive.
  */
 void image_members_open(struct image_members *m, const char *path);
+/* The same for FD (taken over: a file, a spool or a pipe). */
+void image_members_open_fd(struct image_members *m, int fd, const char *label);
+
+/*
+ * Walk the headers of the uncompressed archive on FD (a regular file, from
+ * its start), seeking over the data: VISIT is called for each member (X
+ * and its strings valid during the call) and a non-zero answer stops the
+ * walk.  Returns 0, or -1 and *WHY (malloc'd) naming the member or offset
+ * where the archive is damaged; never exits.
+ */
+typedef int (*image_members_visit_fn)(void *ctx, const struct image_member *x);
+int image_members_walk(int fd, const char *label, image_members_visit_fn visit,
+                       void *ctx, char **why);
 void image_members_free(struct image_members *m);
 
 /*

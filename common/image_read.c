@@ -13,7 +13,9 @@
 #include "image_members.h"
 #include "image_ref.h"
 #include "json.h"
+#include "manifest.h"
 #include "path.h"
+#include "platform.h"
 #include "xalloc.h"
 
 #define JSON_LIMIT (64u << 20)
@@ -109,30 +111,17 @@ sniff_layers(struct image *img)
 static void
 set_diff_ids(struct image *img, const char *what)
 {
-	jv ids =
-	    jv_getpath(jv_copy(img->config),
-	               JV_ARRAY(jv_string("rootfs"), jv_string("diff_ids")));
+	char **ids, *why;
 	size_t n;
 
-	if (jv_get_kind(ids) != JV_KIND_ARRAY)
-		errx(EXIT_DATA, "%s: %s: no rootfs.diff_ids", img->m.label,
-		     what);
-	n = (size_t)jv_array_length(jv_copy(ids));
+	if (manifest_config_diff_ids_jv(img->config, &ids, &n, &why) < 0)
+		errx(EXIT_DATA, "%s: %s: %s", img->m.label, what, why);
 	if (n != img->nlayers)
 		errx(EXIT_DATA, "%s: %s has %zu diff_ids for %zu layers",
 		     img->m.label, what, n, img->nlayers);
-	for (size_t i = 0; i < n; i++) {
-		jv id = jv_array_get(jv_copy(ids), (int)i);
-		if (jv_get_kind(id) != JV_KIND_STRING ||
-		    !digest_is_sha256(jv_string_value(id)))
-			errx(EXIT_DATA,
-			     "%s: %s: diff_id %zu is not a sha256 "
-			     "digest",
-			     img->m.label, what, i);
-		img->layers[i].diff_id = xstrdup(jv_string_value(id));
-		jv_free(id);
-	}
-	jv_free(ids);
+	for (size_t i = 0; i < n; i++)
+		img->layers[i].diff_id = ids[i];
+	free(ids);
 }
 
 /* Check the config just loaded; NAME says where it came from. */
@@ -285,185 +274,155 @@ open_docker(struct image *img, const char *name, const char *tag)
 
 /* --- oci: index.json --------------------------------------------------- */
 
+/* Where the blob with DIGEST (sha256:<hex>, checked by manifest.c) is. */
 static char *
-blob_path(struct image *img, jv desc, const char **digest)
+blob_path(const char *digest)
 {
-	const char *d = json_peek_string(desc, "digest");
-	const char *colon = d ? strchr(d, ':') : NULL;
 	char *path;
 
-	if (colon == NULL || colon == d || colon[1] == '\0' ||
-	    strchr(colon, '/') != NULL || strchr(d, '.') != NULL)
-		errx(EXIT_DATA, "%s: a descriptor has no valid digest",
-		     img->m.label);
-	if (asprintf(&path, "blobs/%.*s/%s", (int)(colon - d), d, colon + 1) <
-	    0)
+	if (asprintf(&path, "blobs/sha256/%s", digest + 7) < 0)
 		err(EXIT_DATA, "malloc");
-	if (digest != NULL)
-		*digest = d;
 	return path;
 }
 
-/* A JSON blob that DESC names, checked against its sha256 digest. */
-static jv
-load_blob(struct image *img, jv desc, char **text, size_t *len)
+/* The blob that D names, checked against its digest. */
+static char *
+load_blob(struct image *img, const struct descriptor *d, size_t *len)
 {
-	const char *digest;
-	char *path = blob_path(img, desc, &digest), *t, hex[DIGEST_MAX_HEX];
-	size_t n;
-	jv v = load_json(img, path, &t, &n);
+	char *path = blob_path(d->digest), hex[DIGEST_MAX_HEX];
+	char *t = image_members_slurp(&img->m, path, JSON_LIMIT, len);
 
-	if (strncmp(digest, "sha256:", 7) == 0) {
-		digest_buffer_hex("sha256", t, n, hex);
-		if (strcmp(digest + 7, hex) != 0)
-			errx(EXIT_DATA, "%s: %s: its digest is sha256:%s",
-			     img->m.label, path, hex);
-	}
-	if (text != NULL) {
-		*text = t;
-		*len = n;
-	} else {
-		free(t);
-	}
+	digest_buffer_hex("sha256", t, *len, hex);
+	if (strcmp(d->digest + 7, hex) != 0)
+		errx(EXIT_DATA, "%s: %s: its digest is sha256:%s", img->m.label,
+		     path, hex);
 	free(path);
-	return v;
+	return t;
+}
+
+/* The manifest or index in the N bytes at T (freed), named WHAT. */
+static void
+parse_doc(struct image *img, const char *what, char *t, size_t n,
+          struct manifest *m)
+{
+	char *why;
+
+	if (manifest_parse(t, n, NULL, m, &why) < 0)
+		errx(EXIT_DATA, "%s: %s: %s", img->m.label, what, why);
+	free(t);
 }
 
 static int
-is_index(jv desc)
+desc_matches(const struct descriptor *d, const char *name, const char *tag)
 {
-	const char *mt = json_peek_string(desc, "mediaType");
+	const char *refs[] = {d->image_name, d->ref_name};
 
-	return mt != NULL &&
-	       (strcmp(mt, "application/vnd.oci.image.index.v1+json") == 0 ||
-	        strcmp(mt, "application/vnd.docker.distribution.manifest."
-	                   "list.v2+json") == 0);
-}
-
-static int
-desc_matches(jv desc, const char *name, const char *tag)
-{
-	static const char *keys[] = {"io.containerd.image.name",
-	                             "org.opencontainers.image.ref.name"};
-	jv ann = json_get(jv_copy(desc), "annotations");
-	int match = 0;
-
-	for (size_t k = 0; k < 2 && !match; k++) {
-		const char *ref = json_peek_string(ann, keys[k]);
+	for (size_t k = 0; k < 2; k++) {
+		const char *ref = refs[k];
 		if (ref == NULL)
 			continue;
-		if (strchr(ref, ':') == NULL && strchr(ref, '/') == NULL)
+		if (strchr(ref, ':') == NULL && strchr(ref, '/') == NULL) {
 			/* a bare tag, as OCI suggests */
-			match = tag != NULL && strcmp(ref, tag) == 0 &&
-			        (name == NULL || k == 1);
-		else
-			match = image_ref_match(ref, name, tag);
+			if (tag != NULL && strcmp(ref, tag) == 0 &&
+			    (name == NULL || k == 1))
+				return 1;
+		} else if (image_ref_match(ref, name, tag)) {
+			return 1;
+		}
 	}
-	jv_free(ann);
-	return match;
+	return 0;
 }
 
-/* The entry of an index for this machine: linux, our architecture. */
-static int
-platform_rank(jv desc)
+/* The entry of index M for this machine, else its first image. */
+static long
+choose_platform(const struct manifest *m)
 {
-	jv p = json_get(jv_copy(desc), "platform");
-	const char *os = json_peek_string(p, "os");
-	const char *arch = json_peek_string(p, "architecture");
-	int rank = 1;
+	struct platform host = platform_host();
+	char *why;
+	long i = manifest_select(m, host.os, host.arch, host.variant, &why);
 
-	if (os != NULL && strcmp(os, "unknown") == 0)
-		rank = 0; /* an attestation, not an image */
-	else if (arch != NULL && strcmp(arch, image_host_arch()) == 0)
-		rank = 2;
-	jv_free(p);
-	return rank;
+	free(why);
+	return i >= 0 ? i : manifest_first(m);
 }
 
-static jv choose_manifest(struct image *img, jv index, const char *name,
-                          const char *tag, int depth);
-
-/* DESC, or the manifest it leads to when it is an index. */
-static jv
-resolve_desc(struct image *img, jv desc, int depth)
+/* The entry of index M named NAME:TAG, or for this machine; -1 if none. */
+static long
+choose_entry_oci(const struct manifest *m, const char *name, const char *tag)
 {
-	jv sub;
+	if (name == NULL && tag == NULL)
+		return choose_platform(m);
+	for (size_t i = 0; i < m->nmanifests; i++)
+		if (desc_matches(&m->manifests[i], name, tag))
+			return (long)i;
+	return -1;
+}
 
-	if (!is_index(desc))
-		return desc;
+/* The image manifest that D leads to, through nested indexes, into MAN. */
+static void
+resolve(struct image *img, const struct descriptor *d, struct manifest *man,
+        int depth)
+{
+	struct manifest index;
+	size_t n;
+	char *t = load_blob(img, d, &n);
+	long i;
+
+	parse_doc(img, d->digest, t, n, man);
+	if (man->kind == MANIFEST_IMAGE)
+		return;
 	if (depth >= MAX_DEPTH)
 		errx(EXIT_DATA, "%s: indexes nested too deep", img->m.label);
-	sub = load_blob(img, desc, NULL, NULL);
-	jv_free(desc);
-	return choose_manifest(img, sub, NULL, NULL, depth + 1);
-}
-
-static jv
-choose_manifest(struct image *img, jv index, const char *name, const char *tag,
-                int depth)
-{
-	jv list;
-	int best = -1, best_rank = -1;
-
-	if (jv_get_kind(index) != JV_KIND_OBJECT)
-		errx(EXIT_DATA, "%s: an index is not an object", img->m.label);
-	list = json_get(index, "manifests");
-	if (jv_get_kind(list) != JV_KIND_ARRAY ||
-	    jv_array_length(jv_copy(list)) == 0)
-		errx(EXIT_DATA, "%s: an index lists no manifests",
-		     img->m.label);
-	jv_array_foreach(list, i, d)
-	{
-		int rank =
-		    name || tag ? desc_matches(d, name, tag) : platform_rank(d);
-		if (rank > best_rank && (rank > 0 || !(name || tag))) {
-			best = i;
-			best_rank = rank;
-		}
-		jv_free(d);
-	}
-	if (best < 0) {
-		jv_free(list);
-		return jv_invalid();
-	}
-	return resolve_desc(img, jv_array_get(list, best), depth);
+	index = *man;
+	if ((i = choose_platform(&index)) < 0)
+		errx(EXIT_DATA, "%s: %s: an index lists no image", img->m.label,
+		     d->digest);
+	resolve(img, &index.manifests[i], man, depth + 1);
+	manifest_free(&index);
 }
 
 static void
-add_oci_layers(struct image *img, jv layers)
+add_oci_layers(struct image *img, const struct manifest *man)
 {
-	if (jv_get_kind(layers) != JV_KIND_ARRAY)
-		errx(EXIT_DATA, "%s: the manifest has no layers", img->m.label);
-	jv_array_foreach(layers, i, d)
-	{
-		const char *digest;
-		char *path = blob_path(img, d, &digest);
+	for (size_t i = 0; i < man->nlayers; i++) {
+		char *path = blob_path(man->layers[i].digest);
 		add_layer(img, path);
-		img->layers[i].digest = xstrdup(digest);
+		img->layers[i].digest = xstrdup(man->layers[i].digest);
 		free(path);
-		jv_free(d);
 	}
-	jv_free(layers);
 }
 
 static int
 open_oci(struct image *img, const char *name, const char *tag)
 {
-	jv index = load_json(img, "index.json", NULL, NULL);
-	jv desc = choose_manifest(img, index, name, tag, 0), man, cfg;
+	struct manifest index, man;
+	size_t n;
+	char *t = image_members_slurp(&img->m, "index.json", JSON_LIMIT, &n);
 	char *path;
+	long i;
 
-	if (!jv_is_valid(desc))
+	parse_doc(img, "index.json", t, n, &index);
+	if ((i = choose_entry_oci(&index, name, tag)) < 0) {
+		if (name == NULL && tag == NULL)
+			errx(EXIT_DATA, "%s: index.json lists no image",
+			     img->m.label);
+		manifest_free(&index);
 		return -1;
-	man = load_blob(img, desc, NULL, NULL);
-	jv_free(desc);
-	cfg = json_get(jv_copy(man), "config");
-	add_oci_layers(img, json_get(man, "layers"));
-	path = blob_path(img, cfg, NULL);
-	img->config = load_blob(img, cfg, &img->config_text, &img->config_len);
+	}
+	resolve(img, &index.manifests[i], &man, 1);
+	manifest_free(&index);
+	add_oci_layers(img, &man);
+	path = blob_path(man.config.digest);
+	t = load_blob(img, &man.config, &n);
+	img->config = json_parse(t, n);
+	if (!jv_is_valid(img->config)) {
+		char *why = json_error(img->config);
+		errx(EXIT_DATA, "%s: %s: %s", img->m.label, path, why);
+	}
+	img->config_text = t;
+	img->config_len = n;
 	check_config(img, path);
 	free(path);
-	jv_free(cfg);
+	manifest_free(&man);
 	img->form = "oci";
 	return 0;
 }
@@ -632,7 +591,7 @@ config_from_v1(struct image *img, jv top)
 	jv c = jv_object(), ids = jv_array(), rootfs = jv_object();
 
 	c = jv_object_set(c, jv_string("architecture"),
-	                  jv_string(image_host_arch()));
+	                  jv_string(platform_host_arch()));
 	c = jv_object_set(c, jv_string("os"), jv_string("linux"));
 	c = copy_key(c, top, "architecture");
 	c = copy_key(c, top, "os");
@@ -694,20 +653,47 @@ choose(struct image *img, const char *name, const char *tag)
 	     img->m.label);
 }
 
-struct image *
-image_open(const char *path, const char *name, const char *tag)
+/* A new image, once NAME is known to be a reference. */
+static struct image *
+image_new(const char *name)
 {
-	struct image *img = calloc(1, sizeof(*img));
+	struct image *img;
+	char *why;
 
-	if (img == NULL)
-		err(EXIT_DATA, "malloc");
-	image_members_open(&img->m, path);
+	if (name != NULL && image_ref_check(name, &why) < 0)
+		errx(EXIT_USAGE, "image name '%s': %s", name, why);
+	img = xcalloc(1, sizeof(*img));
 	img->config = jv_invalid();
+	return img;
+}
+
+/* Choose the image NAME:TAG in the indexed archive. */
+static struct image *
+image_choose(struct image *img, const char *name, const char *tag)
+{
 	if (choose(img, name, tag) < 0)
 		errx(EXIT_DATA, "%s: no image %s%s%s", img->m.label,
 		     name ? name : "", tag ? ":" : "", tag ? tag : "");
 	sniff_layers(img);
 	return img;
+}
+
+struct image *
+image_open(const char *path, const char *name, const char *tag)
+{
+	struct image *img = image_new(name);
+
+	image_members_open(&img->m, path);
+	return image_choose(img, name, tag);
+}
+
+struct image *
+image_open_fd(int fd, const char *label, const char *name, const char *tag)
+{
+	struct image *img = image_new(name);
+
+	image_members_open_fd(&img->m, fd, label);
+	return image_choose(img, name, tag);
 }
 
 void

@@ -1,112 +1,76 @@
-/* image_ref.c: matching image references with Docker's defaults. */
-#include <stdio.h>
+/* image_ref.c: matching image names through the reference grammar. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
 #include "image_ref.h"
+#include "reference.h"
 
-struct ref {
-	char *name; /* registry/path, defaults filled in */
-	char *bare; /* the name as written, without "localhost/" */
-	char *tag;  /* NULL when none was written */
-};
-
-/* Split "name[:tag][@digest]"; a ':' before the last '/' is a port. */
-static void
-parse(const char *s, struct ref *r)
+/* R's path without the "library/" that the grammar puts before one word. */
+static const char *
+short_path(const struct reference *r)
 {
-	char *copy = strdup(s), *at, *colon, *slash, *first_end;
-	const char *domain = "docker.io", *path;
-
-	if (copy == NULL)
-		err(EXIT_DATA, "malloc");
-	if ((at = strchr(copy, '@')) != NULL)
-		*at = '\0';
-	colon = strrchr(copy, ':');
-	slash = strrchr(copy, '/');
-	r->tag = NULL;
-	if (colon != NULL && (slash == NULL || colon > slash)) {
-		*colon = '\0';
-		r->tag = strdup(colon + 1);
-	}
-	path = copy;
-	first_end = strchr(copy, '/');
-	if (first_end != NULL) {
-		size_t n = (size_t)(first_end - copy);
-		if (memchr(copy, '.', n) || memchr(copy, ':', n) ||
-		    (n == 9 && strncmp(copy, "localhost", 9) == 0)) {
-			*first_end = '\0';
-			domain = strcmp(copy, "index.docker.io") ? copy
-			                                         : "docker.io";
-			path = first_end + 1;
-		}
-	}
-	if (asprintf(&r->name, "%s/%s%s", domain,
-	             strcmp(domain, "docker.io") == 0 && !strchr(path, '/')
-	                 ? "library/"
-	                 : "",
-	             path) < 0)
-		err(EXIT_DATA, "malloc");
-	r->bare = strdup(strcmp(domain, "localhost") == 0 ? path : s);
-	if (r->bare == NULL)
-		err(EXIT_DATA, "malloc");
-	if ((at = strchr(r->bare, '@')) != NULL)
-		*at = '\0';
-	if (r->tag != NULL && (colon = strrchr(r->bare, ':')) != NULL &&
-	    !strchr(colon, '/'))
-		*colon = '\0';
-	free(copy);
+	if (strcmp(r->domain, REFERENCE_DOCKER_HUB) == 0 &&
+	    strncmp(r->path, "library/", 8) == 0 &&
+	    strchr(r->path + 8, '/') == NULL)
+		return r->path + 8;
+	return r->path;
 }
 
-static void
-ref_free(struct ref *r)
+/* Is L on localhost, and S (parsed as R) its path without a registry? */
+static int
+local_alias(const struct reference *l, const char *s, const struct reference *r)
 {
-	free(r->name);
-	free(r->bare);
-	free(r->tag);
+	return strcmp(l->domain, "localhost") == 0 &&
+	       !reference_has_domain(s, strlen(s)) &&
+	       strcmp(l->path, short_path(r)) == 0;
+}
+
+/* Same repository: equal names, or one on localhost by its path alone. */
+static int
+same_name(const char *as, const struct reference *a, const char *bs,
+          const struct reference *b)
+{
+	if (strcmp(a->domain, b->domain) == 0)
+		return strcmp(a->path, b->path) == 0;
+	return local_alias(a, bs, b) || local_alias(b, as, a);
 }
 
 int
 image_ref_match(const char *ref, const char *name, const char *tag)
 {
-	struct ref have, want = {0};
+	struct reference have, want;
+	char *why;
 	int match = 1;
 
-	parse(ref, &have);
+	if (reference_parse(ref, strlen(ref), &have, &why) < 0) {
+		free(why);
+		return 0;
+	}
 	if (name != NULL) {
-		parse(name, &want);
-		match = strcmp(have.name, want.name) == 0 ||
-		        strcmp(have.bare, want.bare) == 0;
-		if (tag == NULL)
+		if (reference_parse(name, strlen(name), &want, &why) < 0) {
+			free(why);
+			reference_free(&have);
+			return 0;
+		}
+		match = same_name(ref, &have, name, &want);
+		if (tag == NULL && want.tag != NULL)
 			tag = want.tag;
 	}
 	if (match && tag != NULL)
 		match = strcmp(have.tag ? have.tag : "latest", tag) == 0;
-	ref_free(&have);
+	reference_free(&have);
 	if (name != NULL)
-		ref_free(&want);
+		reference_free(&want);
 	return match;
 }
 
-const char *
-image_host_arch(void)
+int
+image_ref_check(const char *name, char **why)
 {
-#if defined(__x86_64__)
-	return "amd64";
-#elif defined(__aarch64__)
-	return "arm64";
-#elif defined(__arm__)
-	return "arm";
-#elif defined(__i386__)
-	return "386";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return "ppc64le";
-#elif defined(__s390x__)
-	return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-	return "riscv64";
-#else
-	return "unknown";
-#endif
+	struct reference r;
+
+	if (reference_parse(name, strlen(name), &r, why) < 0)
+		return -1;
+	reference_free(&r);
+	return 0;
 }

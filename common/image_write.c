@@ -18,14 +18,10 @@
 #include "errors.h"
 #include "image.h"
 #include "json.h"
+#include "media_type.h"
 #include "reference.h"
 #include "tar_writer.h"
 #include "xalloc.h"
-
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
 
 /* Member names here are short: a 64-digit id or digest and a suffix. */
 #define NAME_MAX_LEN 256
@@ -222,18 +218,6 @@ image_writer_new(int fd, const char *name, const char *tag,
 
 /* --- layers ------------------------------------------------------------ */
 
-static const char *
-media_type(const char *compression)
-{
-	if (compression == NULL || strcmp(compression, "none") == 0)
-		return MT_OCI_LAYER;
-	if (strcmp(compression, "gzip") == 0)
-		return MT_OCI_LAYER "+gzip";
-	if (strcmp(compression, "zstd") == 0)
-		return MT_OCI_LAYER "+zstd";
-	return NULL;
-}
-
 static void
 check_meta(const struct image_layer_meta *m)
 {
@@ -241,13 +225,13 @@ check_meta(const struct image_layer_meta *m)
 
 	if (m->size < 0)
 		errx(EXIT_DATA, "%s: negative layer size", label);
-	if (media_type(m->compression) == NULL)
+	if (media_type_oci_layer(m->compression) == NULL)
 		errx(EXIT_DATA, "%s: %s layers cannot be stored in an image",
 		     label, m->compression);
 	if (m->diff_id != NULL && !digest_is_sha256(m->diff_id))
 		errx(EXIT_DATA, "%s: bad diff_id '%s'", label, m->diff_id);
 	if (m->diff_id == NULL &&
-	    strcmp(media_type(m->compression), MT_OCI_LAYER) != 0)
+	    strcmp(media_type_oci_layer(m->compression), MT_OCI_LAYER) != 0)
 		errx(EXIT_DATA, "%s: a compressed layer needs its diff_id",
 		     label);
 	if (m->v1_id != NULL && (m->v1_json == NULL || strlen(m->v1_id) != 64 ||
@@ -323,7 +307,7 @@ image_writer_layer_begin(struct image_writer *w,
 		err(EXIT_DATA, "malloc");
 	w->layers[w->nlayers] = (struct written_layer){
 	    .v1_id = xstrdup(id),
-	    .media_type = xstrdup(media_type(m->compression)),
+	    .media_type = xstrdup(media_type_oci_layer(m->compression)),
 	    .size = m->size,
 	};
 	w->in_layer = 1;

@@ -1,6 +1,6 @@
 /*
- * manifest.c: parsing registry manifests and indexes, and choosing a
- * platform from an index.
+ * manifest.c: parsing image manifests, indexes and their descriptors, and
+ * choosing a platform from an index.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,12 +13,6 @@
 #include "json.h"
 #include "manifest.h"
 #include "xalloc.h"
-
-#define MT_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
-#define MT_SCHEMA1_SIGNED                                                      \
-	"application/vnd.docker.distribution.manifest.v1+prettyjws"
-#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
-#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
 
 static char *
 xstrdup_or_null(const char *s)
@@ -44,23 +38,6 @@ bare_media_type(const char *ct)
 		err(EXIT_DATA, "malloc");
 	return s;
 }
-
-static const struct {
-	const char *type;
-	enum layer_compression compression;
-} layer_types[] = {
-    {"application/vnd.docker.image.rootfs.diff.tar.gzip", LAYER_GZIP},
-    {"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", LAYER_GZIP},
-    {"application/vnd.docker.image.rootfs.diff.tar", LAYER_TAR},
-    {"application/vnd.oci.image.layer.v1.tar", LAYER_TAR},
-    {"application/vnd.oci.image.layer.v1.tar+gzip", LAYER_GZIP},
-    {"application/vnd.oci.image.layer.v1.tar+zstd", LAYER_ZSTD},
-    {"application/vnd.oci.image.layer.nondistributable.v1.tar", LAYER_TAR},
-    {"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-     LAYER_GZIP},
-    {"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-     LAYER_ZSTD},
-};
 
 static int
 size_of(jv d, int64_t *size)
@@ -107,6 +84,8 @@ descriptor_free(struct descriptor *d)
 	free(d->os);
 	free(d->arch);
 	free(d->variant);
+	free(d->ref_name);
+	free(d->image_name);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -114,20 +93,14 @@ static int
 parse_layer(jv d, size_t i, struct descriptor *out, char **why)
 {
 	char what[48];
-	size_t k;
 
 	snprintf(what, sizeof(what), "layer %zu", i + 1);
 	if (parse_descriptor(d, what, out, why) < 0)
 		return -1;
-	for (k = 0; k < sizeof(layer_types) / sizeof(layer_types[0]); k++)
-		if (out->media_type &&
-		    strcmp(out->media_type, layer_types[k].type) == 0)
-			break;
-	if (k == sizeof(layer_types) / sizeof(layer_types[0]))
+	if (media_type_layer(out->media_type, &out->compression) < 0)
 		return error_set(
 		    why, "%s: media type \"%.100s\" is not a layer", what,
 		    out->media_type ? out->media_type : "(none)");
-	out->compression = layer_types[k].compression;
 	out->has_urls = json_peek_is(d, "urls", JV_KIND_ARRAY);
 	return 0;
 }
@@ -143,8 +116,7 @@ parse_image(jv v, struct manifest *m, char **why)
 	if (parse_descriptor(config, "config", &m->config, why) < 0)
 		goto out;
 	const char *ct = m->config.media_type;
-	if (ct == NULL || (strcmp(ct, MT_DOCKER_CONFIG) != 0 &&
-	                   strcmp(ct, MT_OCI_CONFIG) != 0)) {
+	if (!media_type_is_config(ct)) {
 		error_set(why,
 		          "not a container image: config media type \"%.100s\"",
 		          ct ? ct : "(none)");
@@ -172,7 +144,7 @@ out:
 	return rc;
 }
 
-/* os, architecture, variant and whether it is an attestation. */
+/* os, architecture, variant, names, and whether it is an attestation. */
 static void
 parse_platform(jv d, struct descriptor *out)
 {
@@ -189,9 +161,13 @@ parse_platform(jv d, struct descriptor *out)
 		const char *t =
 		    json_peek_string(a, "vnd.docker.reference.type");
 		out->attestation = t && strcmp(t, "attestation-manifest") == 0;
+		out->ref_name = xstrdup_or_null(
+		    json_peek_string(a, "org.opencontainers.image.ref.name"));
+		out->image_name = xstrdup_or_null(
+		    json_peek_string(a, "io.containerd.image.name"));
 	}
-	if (out->os && out->arch && strcmp(out->os, "unknown") == 0 &&
-	    strcmp(out->arch, "unknown") == 0)
+	struct platform have = descriptor_platform(out);
+	if (platform_is_unknown(&have))
 		out->attestation = 1;
 	jv_free(p);
 	jv_free(a);
@@ -230,19 +206,6 @@ out:
 	return rc;
 }
 
-static int
-is_index_type(const char *t)
-{
-	return strcmp(t, MT_OCI_INDEX) == 0 || strcmp(t, MT_DOCKER_LIST) == 0;
-}
-
-static int
-is_image_type(const char *t)
-{
-	return strcmp(t, MT_OCI_MANIFEST) == 0 ||
-	       strcmp(t, MT_DOCKER_MANIFEST) == 0;
-}
-
 /* The media type: the document's own, else the server's, else its shape. */
 static int
 decide_type(jv v, const char *content_type, struct manifest *m, char **why)
@@ -259,17 +222,17 @@ decide_type(jv v, const char *content_type, struct manifest *m, char **why)
 	if (own != NULL) {
 		m->media_type = xstrdup_or_null(own);
 		free(served);
-	} else if (served != NULL &&
-	           (is_index_type(served) || is_image_type(served))) {
+	} else if (served != NULL && (media_type_is_index(served) ||
+	                              media_type_is_manifest(served))) {
 		m->media_type = served;
 	} else {
 		free(served);
 		m->media_type =
 		    xstrdup_or_null(has_list ? MT_OCI_INDEX : MT_OCI_MANIFEST);
 	}
-	if (is_index_type(m->media_type) && has_layers)
+	if (media_type_is_index(m->media_type) && has_layers)
 		return error_set(why, "an index with layers");
-	if (is_image_type(m->media_type) && has_list)
+	if (media_type_is_manifest(m->media_type) && has_list)
 		return error_set(why, "a manifest with a manifests list");
 	return 0;
 }
@@ -285,7 +248,7 @@ manifest_parse(const char *s, size_t len, const char *content_type,
 	*why = NULL;
 	if (!jv_is_valid(v)) {
 		char *msg = json_error(v);
-		error_set(why, "manifest is not JSON: %s", msg);
+		error_set(why, "not JSON: %s", msg);
 		free(msg);
 		return -1;
 	}
@@ -311,9 +274,9 @@ manifest_parse(const char *s, size_t len, const char *content_type,
 	}
 	if (decide_type(v, content_type, m, why) < 0)
 		goto out;
-	if (is_index_type(m->media_type))
+	if (media_type_is_index(m->media_type))
 		rc = parse_index(v, m, why);
-	else if (is_image_type(m->media_type))
+	else if (media_type_is_manifest(m->media_type))
 		rc = parse_image(v, m, why);
 	else
 		error_set(why, "unsupported manifest media type \"%.100s\"",
@@ -339,58 +302,29 @@ manifest_free(struct manifest *m)
 	memset(m, 0, sizeof(*m));
 }
 
-const char *
-manifest_host_arch(void)
+struct platform
+descriptor_platform(const struct descriptor *d)
 {
-#if defined(__x86_64__)
-	return "amd64";
-#elif defined(__aarch64__)
-	return "arm64";
-#elif defined(__arm__)
-	return "arm";
-#elif defined(__i386__)
-	return "386";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return "ppc64le";
-#elif defined(__s390x__)
-	return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-	return "riscv64";
-#else
-	return "unknown";
-#endif
+	return (struct platform){d->os, d->arch, d->variant};
 }
 
-const char *
-manifest_host_variant(void)
+/* Is entry D of an index an image or an index, not an attestation? */
+static int
+names_image(const struct descriptor *d)
 {
-#if defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH == 6
-	return "v6";
-#elif defined(__arm__)
-	return "v7";
-#else
-	return NULL;
-#endif
+	if (d->attestation)
+		return 0;
+	return d->media_type == NULL || media_type_is_manifest(d->media_type) ||
+	       media_type_is_index(d->media_type);
 }
 
-/*
- * The variant as containerd normalizes it: arm64 means v8 when it says
- * nothing, arm means v7, amd64 means v1.
- */
-static const char *
-norm_variant(const char *arch, const char *variant)
+long
+manifest_first(const struct manifest *m)
 {
-	if (variant != NULL && *variant != '\0')
-		return variant;
-	if (arch == NULL)
-		return "";
-	if (strcmp(arch, "arm64") == 0)
-		return "v8";
-	if (strcmp(arch, "arm") == 0)
-		return "v7";
-	if (strcmp(arch, "amd64") == 0)
-		return "v1";
-	return "";
+	for (size_t i = 0; i < m->nmanifests; i++)
+		if (names_image(&m->manifests[i]))
+			return (long)i;
+	return -1;
 }
 
 static void
@@ -406,20 +340,17 @@ long
 manifest_select(const struct manifest *m, const char *os, const char *arch,
                 const char *variant, char **why)
 {
-	const char *want = norm_variant(arch, variant);
+	struct platform want = {os, arch, variant}, p;
 	struct buffer have = {0};
 
 	*why = NULL;
 	for (size_t i = 0; i < m->nmanifests; i++) {
 		const struct descriptor *d = &m->manifests[i];
-		if (d->attestation || d->os == NULL || d->arch == NULL)
-			continue;
-		if (d->media_type && !is_image_type(d->media_type) &&
-		    !is_index_type(d->media_type))
+		if (!names_image(d) || d->os == NULL || d->arch == NULL)
 			continue;
 		add_platform(&have, d);
-		if (strcmp(d->os, os) == 0 && strcmp(d->arch, arch) == 0 &&
-		    strcmp(norm_variant(d->arch, d->variant), want) == 0) {
+		p = descriptor_platform(d);
+		if (platform_match(&want, &p)) {
 			buffer_free(&have);
 			return (long)i;
 		}
@@ -435,8 +366,8 @@ int
 manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
                          char **why)
 {
-	jv v = json_parse(s, len), rootfs, list;
-	int rc = -1;
+	jv v = json_parse(s, len);
+	int rc;
 
 	*ids = NULL;
 	*n = 0;
@@ -447,6 +378,20 @@ manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
 		free(msg);
 		return -1;
 	}
+	rc = manifest_config_diff_ids_jv(v, ids, n, why);
+	jv_free(v);
+	return rc;
+}
+
+int
+manifest_config_diff_ids_jv(jv v, char ***ids, size_t *n, char **why)
+{
+	jv rootfs, list;
+	int rc = -1;
+
+	*ids = NULL;
+	*n = 0;
+	*why = NULL;
 	rootfs = json_get(jv_copy(v), "rootfs");
 	list = json_get(jv_copy(rootfs), "diff_ids");
 	if (jv_get_kind(list) != JV_KIND_ARRAY) {
@@ -480,7 +425,6 @@ out:
 	}
 	jv_free(list);
 	jv_free(rootfs);
-	jv_free(v);
 	return rc;
 }
 

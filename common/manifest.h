@@ -1,31 +1,25 @@
 /*
- * manifest.h: what a registry serves to describe an image: Docker schema2
- * and OCI image manifests, Docker manifest lists and OCI indexes, and the
- * image config's diff_ids.
+ * manifest.h: the documents that describe an image, wherever they come
+ * from (a registry, or an image archive's index.json and blobs): Docker
+ * schema2 and OCI image manifests, Docker manifest lists and OCI indexes,
+ * their descriptors, choosing a platform from an index, and the image
+ * config's diff_ids.  The media types are named in media_type.h, the
+ * platforms in platform.h.
  *
  * Everything is parsed from memory buffers and errors are returned, never
- * fatal, so that any bytes a server sends can be fed to these functions.
- * A struct manifest owns all its strings; manifest_free releases them.
+ * fatal, so that any bytes a server or an archive holds can be fed to
+ * these functions.  A struct manifest owns all its strings; manifest_free
+ * releases them.
  */
 #ifndef DI_MANIFEST_H
 #define DI_MANIFEST_H
 
+#include <jv.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_MANIFEST                                                     \
-	"application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_LIST                                                         \
-	"application/vnd.docker.distribution.manifest.list.v2+json"
-/* What a registry is asked for, best first. */
-#define MANIFEST_ACCEPT                                                        \
-	MT_OCI_INDEX ", " MT_DOCKER_LIST ", " MT_OCI_MANIFEST                  \
-	             ", " MT_DOCKER_MANIFEST
-
-/* How a layer blob is compressed, from its media type. */
-enum layer_compression { LAYER_TAR, LAYER_GZIP, LAYER_ZSTD };
+#include "media_type.h"
+#include "platform.h"
 
 struct descriptor {
 	char *media_type; /* may be NULL for an index entry */
@@ -34,6 +28,9 @@ struct descriptor {
 	/* Index entries only. */
 	char *os, *arch, *variant;
 	int attestation; /* an attestation manifest, not an image */
+	/* The names an image archive's index gives the entry, or NULL. */
+	char *ref_name;   /* org.opencontainers.image.ref.name */
+	char *image_name; /* io.containerd.image.name */
 	/* Layers only. */
 	enum layer_compression compression;
 	int has_urls; /* a foreign layer that names other places to get it */
@@ -67,10 +64,14 @@ void manifest_free(struct manifest *m);
 long manifest_select(const struct manifest *m, const char *os, const char *arch,
                      const char *variant, char **why);
 
-/* GOARCH of the machine this was built for ("amd64", "arm64"...). */
-const char *manifest_host_arch(void);
-/* Its default variant ("v7" on 32-bit arm), or NULL. */
-const char *manifest_host_variant(void);
+/*
+ * The first entry of index M that is an image or an index (not an
+ * attestation), whatever its platform; -1 when there is none.
+ */
+long manifest_first(const struct manifest *m);
+
+/* The platform of index entry D (its strings borrowed). */
+struct platform descriptor_platform(const struct descriptor *d);
 
 /*
  * The rootfs.diff_ids of an image config: *IDS (malloc'd array of malloc'd
@@ -79,5 +80,11 @@ const char *manifest_host_variant(void);
 int manifest_config_diff_ids(const char *s, size_t len, char ***ids, size_t *n,
                              char **why);
 void manifest_free_diff_ids(char **ids, size_t n);
+
+/*
+ * The same from a config already parsed (V borrowed), for a reader that
+ * keeps the config as JSON.
+ */
+int manifest_config_diff_ids_jv(jv v, char ***ids, size_t *n, char **why);
 
 #endif

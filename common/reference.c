@@ -189,6 +189,12 @@ domain_length(const char *s, size_t n)
 }
 
 int
+reference_has_domain(const char *s, size_t len)
+{
+	return domain_length(s, len) > 0;
+}
+
+int
 reference_name_valid(const char *name, size_t len)
 {
 	size_t dlen = domain_length(name, len);

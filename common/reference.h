@@ -36,6 +36,13 @@ const char *reference_api_host(const struct reference *ref);
 char *reference_familiar_name(const struct reference *ref);
 /* Is TAG a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})? */
 int reference_tag_valid(const char *tag, size_t len);
+/*
+ * Does the name in the LEN bytes at S begin with a registry part, by the
+ * grammar's rule (a first component with ".", ":" or an upper-case
+ * letter, or "localhost")?  "busybox" and "user/app" do not; "Foo/app",
+ * "localhost/app" and "r.io/app" do.
+ */
+int reference_has_domain(const char *s, size_t len);
 /* Is NAME a valid repository name, with an optional registry part? */
 int reference_name_valid(const char *name, size_t len);
 

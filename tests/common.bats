@@ -31,6 +31,13 @@ load lib/testlib
 	[[ $output =~ 1\.\.[0-9]+ ]]
 }
 
+@test "image names: the reference grammar's corner cases, archive names matched through it, platforms" {
+	run "$DI_UNIT/test_image_ref"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ 1\.\.[0-9]+ ]]
+}
+
 @test "json: canonical text, and numbers a double would change kept as written" {
 	run "$DI_UNIT/test_json"
 	echo "$output"

@@ -346,3 +346,59 @@ PY
 	cmp "$T/diff.tar" "$T/merge.tar"
 	[ "$(tar -xOf "$T/diff.tar" g)" = first ]
 }
+
+# skopeo_style_image OUT LAYER: a docker-archive whose layer is stored as
+# layers/l.tar and whose config is config.json, as skopeo and hand-made
+# archives name them (neither name is a digest).
+skopeo_style_image() {
+	local d diff
+	d=$(mktemp -d "$T/img.XXXXXX")
+	mkdir "$d/layers"
+	cp "$2" "$d/layers/l.tar"
+	diff=sha256:$(sha256sum <"$2" | cut -d' ' -f1)
+	printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["%s"]}}' \
+		"$diff" >"$d/config.json"
+	printf '[{"Config":"config.json","RepoTags":["x:1"],"Layers":["layers/l.tar"]}]' \
+		>"$d/manifest.json"
+	tar -C "$d" -cf "$1" manifest.json config.json layers
+	rm -rf "$d"
+}
+
+@test "an IMAGE base is an image whatever its members are named: layers/l.tar, compressed, from a pipe" {
+	make_pair
+	skopeo_style_image "$T/img.tar" "$T/base.tar"
+	want=$(di-diff --base "$T/base.tar" --list "$T/new.tar")
+	[ "$want" = "$(printf '%s\n' 'D d/deleted' 'A d2f/z' 'D gone' 'A newdir' 'A newdir/a')" ]
+	# Taken for a tree, it printed "D manifest.json" and every path as new.
+	run di-diff --base "$T/img.tar" --list "$T/new.tar"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$want" ]
+	gzip -nc "$T/img.tar" >"$T/img.tar.gz"
+	run di-diff --base "$T/img.tar.gz" --list "$T/new.tar"
+	[ "$output" = "$want" ]
+	run di-diff --base - --list "$T/new.tar" <"$T/img.tar.gz"
+	[ "$output" = "$want" ]
+	cat "$T/img.tar" | {
+		run di-diff --base - --list "$T/new.tar"
+		[ "$output" = "$want" ]
+	}
+	# An image whose manifest names a layer it lacks is an error, not a tree.
+	mkdir "$T/b" && tar -C "$T/b" -xf "$T/img.tar" && rm "$T/b/layers/l.tar"
+	tar -C "$T/b" -cf "$T/broken.tar" manifest.json config.json
+	run di-diff --base "$T/broken.tar" --list "$T/new.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == *"layer 'layers/l.tar' is missing"* ]]
+}
+
+@test "a TREE that holds a manifest.json of its own (a web app's) stays a tree" {
+	mkdir -p "$T/web/app" "$T/new/app"
+	echo '{"name":"app","icons":[]}' >"$T/web/manifest.json"
+	echo '[1,2]' >"$T/web/index.json"
+	echo x >"$T/web/app/x"
+	cp "$T/web/app/x" "$T/new/app/x"
+	tar -C "$T/web" -cf "$T/web.tar" manifest.json index.json app
+	tar -C "$T/new" -cf "$T/new.tar" app
+	run di-diff --base "$T/web.tar" --whiteouts --list "$T/new.tar"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' 'D index.json' 'D manifest.json')" ]
+}

@@ -345,6 +345,65 @@ export_image() {
 	diff <(treelist <"$T/want.tar") <(treelist <"$T/4.tar")
 }
 
+# ociindex OUT ARCH VARIANT-1 LAYER-1 VARIANT-2 LAYER-2: an OCI archive whose
+# index holds two images for ARCH, told apart by their variants only.
+ociindex() {
+	python3 - "$@" <<-'EOF'
+	import hashlib, io, json, sys, tarfile
+	out, arch = sys.argv[1], sys.argv[2]
+	blobs = {}
+	def put(b, mt):
+	    d = hashlib.sha256(b).hexdigest()
+	    blobs[d] = b
+	    return {"mediaType": mt, "digest": "sha256:" + d, "size": len(b)}
+	entries = []
+	for variant, path in zip(sys.argv[3::2], sys.argv[4::2]):
+	    layer = open(path, "rb").read()
+	    diff = "sha256:" + hashlib.sha256(layer).hexdigest()
+	    cfg = put(json.dumps({"architecture": arch, "os": "linux",
+	        "rootfs": {"type": "layers", "diff_ids": [diff]}}).encode(),
+	        "application/vnd.oci.image.config.v1+json")
+	    man = put(json.dumps({"schemaVersion": 2,
+	        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+	        "config": cfg, "layers": [put(layer,
+	        "application/vnd.oci.image.layer.v1.tar")]}).encode(),
+	        "application/vnd.oci.image.manifest.v1+json")
+	    man["platform"] = {"os": "linux", "architecture": arch}
+	    if variant != "-":
+	        man["platform"]["variant"] = variant
+	    entries.append(man)
+	members = [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
+	           ("index.json", json.dumps({"schemaVersion": 2,
+	               "manifests": entries}).encode())]
+	members += [("blobs/sha256/" + d, b) for d, b in sorted(blobs.items())]
+	with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+	    for name, data in members:
+	        ti = tarfile.TarInfo(name)
+	        ti.size = len(data)
+	        t.addfile(ti, io.BytesIO(data))
+	EOF
+}
+
+@test "--export: an index entry is chosen by os, architecture and variant" {
+	local arch decoy
+	case $(uname -m) in
+	x86_64) arch=amd64 decoy=v3 ;;
+	aarch64) arch=arm64 decoy=v9 ;;
+	*) skip "no decoy variant known for $(uname -m)" ;;
+	esac
+	mkdir -p "$T/a" "$T/b"
+	echo decoy >"$T/a/which" && echo host >"$T/b/which"
+	mklayer "$T/a.layer" "$T/a" && mklayer "$T/b.layer" "$T/b"
+	# The decoy comes first; before variants were compared it was taken.
+	ociindex "$T/multi.tar" "$arch" "$decoy" "$T/a.layer" - "$T/b.layer"
+	di-overlay --from "$T/multi.tar" | tar -xOf - which >"$T/got"
+	[ "$(cat "$T/got")" = host ]
+	# With no entry for this machine, the first image is taken.
+	ociindex "$T/other.tar" "$arch" "$decoy" "$T/a.layer" v4 "$T/b.layer"
+	di-overlay --from "$T/other.tar" | tar -xOf - which >"$T/got"
+	[ "$(cat "$T/got")" = decoy ]
+}
+
 @test "--export: a broken image gives exit 1, a message, and no end-of-archive" {
 	export_image
 	# A layer whose bytes are not the ones its diff_id names.

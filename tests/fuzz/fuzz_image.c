@@ -1,10 +1,10 @@
 /*
- * Fuzz the IMAGE reader: the member index, manifest.json, index.json and
- * its blobs, repositories and the legacy parent chain, configs and their
- * diff_ids, then every layer read as a tar and checked against its
- * diff_id.  The reader opens a path, so the input is put in a memfd and
- * opened through /proc/self/fd.  Its errors end in errx(), which jumps
- * back here (fuzz.h); what the failed run held is reclaimed (reclaim.h).
+ * Fuzz the stream sniff and the IMAGE reader: the member index,
+ * manifest.json, index.json and its blobs, repositories and the legacy parent
+ * chain, configs and their diff_ids, then every layer read as a tar and checked
+ * against its diff_id.  The reader opens a path, so the input is put in a memfd
+ * and opened through /proc/self/fd.  Its errors end in errx(), which jumps back
+ * here (fuzz.h); what the failed run held is reclaimed (reclaim.h).
  *
  * The first byte chooses how the image is asked for (the first one, or by
  * name and tag); the rest is the archive.
@@ -19,6 +19,7 @@
 #include "fuzz.h"
 #include "image.h"
 #include "reclaim.h"
+#include "stream_kind.h"
 
 static int memfd = -1;
 static char memfd_path[64];
@@ -86,6 +87,8 @@ run(const uint8_t *data, size_t size)
 		return 0;
 	reclaim_begin();
 	if (FUZZ_TRY()) {
+		/* The sniff never fails: a damaged tar is a tree. */
+		(void)stream_kind_of(memfd, "fuzz");
 		read_image(names[pick], tags[pick]);
 		failed = 0;
 	}
