@@ -12,12 +12,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
-#include <libutil.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -31,7 +28,11 @@
 #include "outfile.h"
 #include "reference.h"
 #include "registry.h"
+#include "registry_args.h"
+#include "progress.h"
 #include "spool.h"
+#include "workpool.h"
+#include "xalloc.h"
 
 #define COPY_BUFSZ (1 << 20)
 #define MAX_JOBS 16
@@ -39,93 +40,42 @@
 static void
 usage(int status)
 {
-	fprintf(
-	    status ? stderr : stdout,
-	    "usage: di-pull [--os OS] [--arch ARCH] [--variant V] [--name "
-	    "NAME] "
-	    "[--tag TAG]\n"
-	    "               [--creds USER:PASS] [--authfile FILE] "
-	    "[--plain-http]\n"
-	    "               [--tls-verify=false] [-o FILE] REFERENCE\n"
-	    "Pull an image from a registry and write it as an IMAGE "
-	    "archive.\n"
-	    "  REFERENCE            [registry[:port]/]repository[:tag]"
-	    "[@sha256:digest]\n"
-	    "      --os OS          platform to choose from an index "
-	    "(default linux)\n"
-	    "      --arch ARCH      architecture (default: this machine's)\n"
-	    "      --variant V      architecture variant (v7, v8...)\n"
-	    "      --name NAME      name in the archive (default: the "
-	    "reference's)\n"
-	    "      --tag TAG        tag in the archive (default: the "
-	    "reference's, or latest)\n"
-	    "      --creds U:P      credentials (the argument is wiped after "
-	    "start)\n"
-	    "      --authfile FILE  credentials from this auth.json only\n"
-	    "      --plain-http     talk http, not https\n"
-	    "      --tls-verify=false  do not check the certificate (and "
-	    "allow http)\n"
-	    "      --format F       hybrid (default), docker, oci, legacy\n"
-	    "  -o, --output FILE    write to FILE (renamed into place at the "
-	    "end)\n"
-	    "  -j, --jobs N         blobs fetched at once (default 4)\n"
-	    "      --retries N      further attempts after a transient "
-	    "failure (default 5)\n"
-	    "      --retry-delay S  first backoff in seconds, doubling "
-	    "(default 0.5)\n"
-	    "      --timeout S      give up a connection idle for S seconds "
-	    "(default 60)\n"
-	    "  -q, --quiet          no progress\n"
-	    "      --progress       progress even when stderr is not a "
-	    "terminal\n"
-	    "      --help, --version\n");
+	fprintf(status ? stderr : stdout,
+	        "usage: di-pull [--os OS] [--arch ARCH] [--variant V] [--name "
+	        "NAME] [--tag TAG]\n"
+	        "               [--creds USER:PASS] [--authfile FILE] "
+	        "[--plain-http]\n"
+	        "               [--tls-verify=false] [-o FILE] REFERENCE\n"
+	        "Pull an image from a registry and write it as an IMAGE "
+	        "archive.\n"
+	        "  REFERENCE            [registry[:port]/]repository[:tag]"
+	        "[@sha256:digest]\n"
+	        "      --os OS          platform to choose from an index "
+	        "(default linux)\n"
+	        "      --arch ARCH      architecture (default: this "
+	        "machine's)\n"
+	        "      --variant V      architecture variant (v7, v8...)\n"
+	        "      --name NAME      name in the archive (default: the "
+	        "reference's)\n"
+	        "      --tag TAG        tag in the archive (default: the "
+	        "reference's, or latest)\n"
+	        "      --format F       hybrid (default), docker, oci, legacy\n"
+	        "  -o, --output FILE    write to FILE (renamed into place at "
+	        "the end)\n"
+	        "  -j, --jobs N         blobs fetched at once (default 4)\n"
+	        "  -q, --quiet          no progress\n"
+	        "      --progress       progress even when stderr is not a "
+	        "terminal\n" REGISTRY_USAGE "      --help, --version\n");
 	exit(status);
 }
 
 struct options {
-	const char *os, *arch, *variant, *name, *tag, *authfile, *output;
-	char *creds; /* a copy; the argument itself is wiped */
+	const char *os, *arch, *variant, *name, *tag, *output;
 	const char *reference;
 	enum image_format format;
-	struct registry_options reg;
+	struct registry_args net;
 	int quiet, progress, jobs;
 };
-
-static long
-number_arg(const char *s, const char *what, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		usage_error("%s wants a number from %ld to %ld", what, lo, hi);
-	return v;
-}
-
-static double
-seconds_arg(const char *s, const char *what)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !(v >= 0 && v <= 3600))
-		usage_error("%s wants seconds from 0 to 3600", what);
-	return v;
-}
-
-/* Copy the credentials and overwrite the argument, so ps cannot see it. */
-static char *
-take_secret(char *arg)
-{
-	char *copy = strdup(arg);
-
-	if (copy == NULL)
-		err(EXIT_DATA, "malloc");
-	explicit_bzero(arg, strlen(arg));
-	return copy;
-}
 
 static void
 parse_options(int argc, char **argv, struct options *o)
@@ -136,14 +86,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_VARIANT,
 		OPT_NAME,
 		OPT_TAG,
-		OPT_CREDS,
-		OPT_AUTHFILE,
-		OPT_PLAIN,
-		OPT_TLS,
 		OPT_FORMAT,
-		OPT_RETRIES,
-		OPT_DELAY,
-		OPT_TIMEOUT,
 		OPT_PROGRESS,
 		OPT_HELP,
 		OPT_VERSION
@@ -154,20 +97,14 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"variant", required_argument, NULL, OPT_VARIANT},
 	    {"name", required_argument, NULL, OPT_NAME},
 	    {"tag", required_argument, NULL, OPT_TAG},
-	    {"creds", required_argument, NULL, OPT_CREDS},
-	    {"authfile", required_argument, NULL, OPT_AUTHFILE},
-	    {"plain-http", no_argument, NULL, OPT_PLAIN},
-	    {"tls-verify", optional_argument, NULL, OPT_TLS},
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"output", required_argument, NULL, 'o'},
 	    {"jobs", required_argument, NULL, 'j'},
-	    {"retries", required_argument, NULL, OPT_RETRIES},
-	    {"retry-delay", required_argument, NULL, OPT_DELAY},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
+	    REGISTRY_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -176,11 +113,10 @@ parse_options(int argc, char **argv, struct options *o)
 	o->arch = platform_host_arch();
 	o->format = IMAGE_HYBRID;
 	o->jobs = 4;
-	o->reg = (struct registry_options){.tls_verify = 1,
-	                                   .retries = 5,
-	                                   .retry_delay_ms = 500,
-	                                   .timeout = 60};
+	registry_args_init(&o->net, "di-pull/" DI_VERSION);
 	while ((c = getopt_long(argc, argv, "o:j:q", longopts, NULL)) != -1) {
+		if (registry_args_option(&o->net, c, optarg))
+			continue;
 		switch (c) {
 		case OPT_OS:
 			o->os = optarg;
@@ -197,24 +133,6 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_TAG:
 			o->tag = optarg;
 			break;
-		case OPT_CREDS:
-			free(o->creds);
-			o->creds = take_secret(optarg);
-			break;
-		case OPT_AUTHFILE:
-			o->authfile = optarg;
-			break;
-		case OPT_PLAIN:
-			o->reg.plain_http = 1;
-			break;
-		case OPT_TLS:
-			if (optarg == NULL || strcmp(optarg, "true") == 0)
-				o->reg.tls_verify = 1;
-			else if (strcmp(optarg, "false") == 0)
-				o->reg.tls_verify = 0;
-			else
-				usage_error("--tls-verify wants true or false");
-			break;
 		case OPT_FORMAT:
 			if (image_format_parse(optarg, &o->format) < 0)
 				usage_error("unknown format '%s'", optarg);
@@ -223,22 +141,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->output = optarg;
 			break;
 		case 'j':
-			o->jobs =
-			    (int)number_arg(optarg, "--jobs", 1, MAX_JOBS);
-			break;
-		case OPT_RETRIES:
-			o->reg.retries =
-			    (int)number_arg(optarg, "--retries", 0, 100);
-			break;
-		case OPT_DELAY:
-			o->reg.retry_delay_ms =
-			    (long)(seconds_arg(optarg, "--retry-delay") * 1000);
-			break;
-		case OPT_TIMEOUT:
-			o->reg.timeout = (long)seconds_arg(optarg, "--timeout");
-			if (o->reg.timeout < 1)
-				usage_error(
-				    "--timeout wants at least 1 second");
+			o->jobs = (int)registry_args_number(optarg, "--jobs", 1,
+			                                    MAX_JOBS);
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -285,25 +189,6 @@ output_mtime(void)
 		errx(EXIT_USAGE,
 		     "SOURCE_DATE_EPOCH is not a number of seconds");
 	return v;
-}
-
-/* Credentials: --creds, else the auth files. */
-static void
-find_credentials(const struct options *o, const struct reference *ref,
-                 struct auth_creds *c)
-{
-	char *why = NULL;
-
-	if (o->creds != NULL) {
-		if (auth_creds_parse(o->creds, strlen(o->creds), c, &why) < 0)
-			errx(EXIT_USAGE, "--creds: %s", why);
-		c->source = strdup("--creds");
-		if (c->source == NULL)
-			err(EXIT_DATA, "malloc");
-		return;
-	}
-	if (auth_creds_find(o->authfile, ref->domain, ref->path, c, &why) < 0)
-		errx(EXIT_DATA, "credentials: %s", why);
 }
 
 /* Manifests. */
@@ -382,60 +267,25 @@ resolve_manifest(struct registry_conn *c, const struct reference *ref,
 
 /* Layers: fetched and decompressed by workers, written in order. */
 
-enum job_state { JOB_WAITING, JOB_RUNNING, JOB_DONE, JOB_FAILED };
-
 struct job {
-	size_t index;
 	const struct descriptor *blob;
 	const char *diff_id;
-	char *label;          /* "registry/repo: layer N (sha256:...)" */
-	enum job_state state; /* guarded by pull.lock */
-	int tar_fd;           /* the uncompressed layer, in $TMPDIR */
+	char *label; /* "registry/repo: layer N (sha256:...)" */
+	int tar_fd;  /* the uncompressed layer, in $TMPDIR */
 	int64_t tar_size;
-	char *error;
-	int64_t done; /* bytes fetched: atomic */
-	double started, finished;
 };
 
 struct pull {
 	struct registry *reg;
 	struct job *jobs;
-	size_t njobs, next;
-	int failed;
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
+	struct work_item *items; /* one per job, for the pool */
+	size_t njobs;
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void
 on_progress(void *arg, int64_t done)
 {
-	struct job *j = arg;
-
-	__atomic_store_n(&j->done, done, __ATOMIC_RELAXED);
-}
-
-static int job_fail(struct job *j, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-job_fail(struct job *j, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&j->error, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
-	va_end(ap);
-	return -1;
+	work_item_progress(arg, done);
 }
 
 static const char *
@@ -465,9 +315,9 @@ write_fully(int fd, const char *p, size_t n)
  * by the image writer, which hashes the bytes as it copies them.
  */
 static int
-decompress_layer(struct job *j, int blob_fd, const char *label)
+decompress_layer(struct job *j, struct work_item *it, int blob_fd)
 {
-	struct instream *in = instream_fdopen(blob_fd, label);
+	struct instream *in = instream_fdopen(blob_fd, j->label);
 	char *buf = malloc(COPY_BUFSZ);
 	ssize_t n;
 	int rc = -1;
@@ -478,18 +328,20 @@ decompress_layer(struct job *j, int blob_fd, const char *label)
 	while ((n = instream_read(in, buf, COPY_BUFSZ)) > 0) {
 		if (strcmp(instream_compression(in),
 		           compression_name(j->blob->compression)) != 0) {
-			job_fail(j, "%s: media type says %s, the bytes are %s",
-			         label, compression_name(j->blob->compression),
-			         instream_compression(in));
+			work_item_fail(
+			    it, "%s: media type says %s, the bytes are %s",
+			    j->label, compression_name(j->blob->compression),
+			    instream_compression(in));
 			break;
 		}
 		if (write_fully(j->tar_fd, buf, (size_t)n) < 0) {
-			job_fail(j, "temporary file: %s", strerror(errno));
+			work_item_fail(it, "temporary file: %s",
+			               strerror(errno));
 			break;
 		}
 	}
 	if (n < 0)
-		job_fail(j, "%s: %s", label, instream_error(in));
+		work_item_fail(it, "%s: %s", j->label, instream_error(in));
 	else if (n == 0)
 		rc = 0;
 	j->tar_size = (int64_t)instream_offset(in);
@@ -499,137 +351,47 @@ decompress_layer(struct job *j, int blob_fd, const char *label)
 }
 
 static int
-run_job(struct registry_conn *c, struct job *j)
+run_job(void *ctx, void *worker, size_t i)
 {
+	struct pull *p = ctx;
+	struct registry_conn *c = worker;
+	struct job *j = &p->jobs[i];
+	struct work_item *it = &p->items[i];
 	int blob_fd = spool_tempfile();
 
+	work_item_phase(it, "fetching");
 	if (registry_fetch_blob(c, j->blob->digest, j->blob->size, blob_fd,
-	                        on_progress, j) < 0) {
+	                        on_progress, it) < 0) {
 		close(blob_fd);
-		return job_fail(j, "%s", registry_conn_error(c));
+		return work_item_fail(it, "%s", registry_conn_error(c));
 	}
-	j->finished = now();
+	work_item_phase(it, "unpacking");
 	if (j->blob->compression == LAYER_TAR) {
 		j->tar_fd = blob_fd;
 		j->tar_size = j->blob->size;
 		if (strcmp(j->blob->digest, j->diff_id) != 0)
-			return job_fail(j,
-			                "%s: an uncompressed layer whose "
-			                "digest is not its diff_id %s",
-			                j->label, j->diff_id);
+			return work_item_fail(it,
+			                      "%s: an uncompressed layer whose "
+			                      "digest is not its diff_id %s",
+			                      j->label, j->diff_id);
 		return 0;
 	}
 	if (lseek(blob_fd, 0, SEEK_SET) < 0)
-		return job_fail(j, "temporary file: %s", strerror(errno));
-	return decompress_layer(j, blob_fd, j->label); /* closes blob_fd */
+		return work_item_fail(it, "temporary file: %s",
+		                      strerror(errno));
+	return decompress_layer(j, it, blob_fd); /* closes blob_fd */
 }
 
 static void *
-worker(void *arg)
+conn_new(void *ctx)
 {
-	struct pull *p = arg;
-	struct registry_conn *c = registry_conn_new(p->reg);
+	return registry_conn_new(((struct pull *)ctx)->reg);
+}
 
-	pthread_mutex_lock(&p->lock);
-	while (!p->failed && p->next < p->njobs) {
-		struct job *j = &p->jobs[p->next++];
-		j->state = JOB_RUNNING;
-		j->started = now();
-		pthread_mutex_unlock(&p->lock);
-		int rc = run_job(c, j);
-		pthread_mutex_lock(&p->lock);
-		j->state = rc < 0 ? JOB_FAILED : JOB_DONE;
-		if (rc < 0)
-			p->failed = 1;
-		pthread_cond_broadcast(&p->changed);
-	}
-	pthread_mutex_unlock(&p->lock);
+static void
+conn_free(void *c)
+{
 	registry_conn_free(c);
-	return NULL;
-}
-
-/* Progress on stderr: a line per blob, redrawn in place on a terminal. */
-
-struct progress {
-	int on, tty;
-	size_t lines_drawn;
-	size_t reported; /* jobs whose final line is printed (not a tty) */
-};
-
-static void
-blob_line(const struct job *j, char *line, size_t len)
-{
-	char done[8], total[8], rate[8];
-	int64_t d = __atomic_load_n(&j->done, __ATOMIC_RELAXED);
-	double end =
-	    j->state == JOB_RUNNING || j->finished == 0 ? now() : j->finished;
-	double secs = j->started > 0 ? end - j->started : 0;
-
-	humanize_number(done, sizeof(done), d, "B", HN_AUTOSCALE,
-	                HN_DECIMAL | HN_NOSPACE);
-	humanize_number(total, sizeof(total), j->blob->size, "B", HN_AUTOSCALE,
-	                HN_DECIMAL | HN_NOSPACE);
-	humanize_number(rate, sizeof(rate),
-	                secs > 0.01 ? (int64_t)((double)d / secs) : 0, "B",
-	                HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE);
-	snprintf(line, len, "%.19s  %7s / %-7s  %7s/s  %s", j->blob->digest,
-	         done, total, rate,
-	         j->state == JOB_WAITING  ? "waiting"
-	         : j->state == JOB_FAILED ? "failed"
-	         : j->state == JOB_DONE   ? "done"
-	         : d < j->blob->size      ? "fetching"
-	                                  : "unpacking");
-}
-
-/* Caller holds the lock. */
-static void
-progress_draw(struct progress *pr, struct pull *p)
-{
-	char line[160];
-
-	if (!pr->on)
-		return;
-	if (!pr->tty) {
-		for (; pr->reported < p->njobs &&
-		       p->jobs[pr->reported].state == JOB_DONE;
-		     pr->reported++) {
-			blob_line(&p->jobs[pr->reported], line, sizeof(line));
-			fprintf(stderr, "%s\n", line);
-		}
-		return;
-	}
-	if (pr->lines_drawn > 0)
-		fprintf(stderr, "\033[%zuA", pr->lines_drawn);
-	for (size_t i = 0; i < p->njobs; i++) {
-		blob_line(&p->jobs[i], line, sizeof(line));
-		fprintf(stderr, "\r\033[K%s\n", line);
-	}
-	pr->lines_drawn = p->njobs;
-	fflush(stderr);
-}
-
-/* Wait for job I to be done; the first failure of any job is fatal. */
-static void
-wait_job(struct pull *p, size_t i, struct progress *pr)
-{
-	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		progress_draw(pr, p);
-		for (size_t k = 0; k < p->njobs; k++)
-			if (p->jobs[k].state == JOB_FAILED)
-				errx(EXIT_DATA, "%s", p->jobs[k].error);
-		if (p->jobs[i].state == JOB_DONE)
-			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p->changed, &p->lock, &ts);
-	}
-	pthread_mutex_unlock(&p->lock);
 }
 
 /* Copy job J's uncompressed layer into the image. */
@@ -654,8 +416,7 @@ write_layer(struct image_writer *w, struct job *j, const char *v1_json)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			err(EXIT_DATA, "temporary file of layer %zu",
-			    j->index + 1);
+			err(EXIT_DATA, "temporary file of %s", j->label);
 		image_writer_layer_write(w, buf, (size_t)n);
 		off += n;
 	}
@@ -691,24 +452,21 @@ static void
 pull_layers(struct pull *p, const struct options *o, struct image_writer *w,
             const struct buffer *config)
 {
-	size_t nthreads =
-	    p->njobs < (size_t)o->jobs ? p->njobs : (size_t)o->jobs;
-	pthread_t threads[MAX_JOBS];
-	struct progress pr = {.on = o->progress, .tty = isatty(STDERR_FILENO)};
+	struct workpool_ops ops = {.worker_new = conn_new,
+	                           .worker_free = conn_free,
+	                           .run = run_job,
+	                           .ctx = p};
+	struct progress *pr = progress_new(o->progress);
+	struct workpool *pool =
+	    workpool_start(p->items, p->njobs, (size_t)o->jobs, &ops, pr);
 	char *top = top_layer_json(config);
 
-	for (size_t i = 0; i < nthreads; i++)
-		if ((errno = pthread_create(&threads[i], NULL, worker, p)))
-			err(EXIT_DATA, "pthread_create");
 	for (size_t i = 0; i < p->njobs; i++) {
-		wait_job(p, i, &pr);
+		workpool_wait(pool, i);
 		write_layer(w, &p->jobs[i], i + 1 == p->njobs ? top : NULL);
 	}
-	pthread_mutex_lock(&p->lock);
-	progress_draw(&pr, p);
-	pthread_mutex_unlock(&p->lock);
-	for (size_t i = 0; i < nthreads; i++)
-		pthread_join(threads[i], NULL);
+	workpool_finish(pool);
+	progress_free(pr);
 	free(top);
 }
 
@@ -730,12 +488,11 @@ main(int argc, char **argv)
 	name = o.name ? strdup(o.name) : reference_familiar_name(&ref);
 	if (asprintf(&label, "%s/%s", ref.domain, ref.path) < 0 || name == NULL)
 		err(EXIT_DATA, "malloc");
-	find_credentials(&o, &ref, &creds);
+	registry_args_credentials(&o.net, &ref, &creds);
 	int out = outfile_open(o.output, OUT_TAR); /* refuses a terminal */
-	auth_wipe_free(o.creds);
 
 	struct registry *reg = registry_new(reference_api_host(&ref), ref.path,
-	                                    label, &o.reg, &creds);
+	                                    label, &o.net.reg, &creds);
 	struct registry_conn *c = registry_conn_new(reg);
 	if (registry_ping(c) < 0)
 		errx(EXIT_DATA, "%s", registry_conn_error(c));
@@ -753,20 +510,17 @@ main(int argc, char **argv)
 	registry_conn_free(c);
 
 	struct pull p = {.reg = reg, .njobs = m.nlayers};
-	p.jobs = calloc(m.nlayers ? m.nlayers : 1, sizeof(*p.jobs));
-	if (p.jobs == NULL)
-		err(EXIT_DATA, "malloc");
+	p.jobs = xcalloc(m.nlayers ? m.nlayers : 1, sizeof(*p.jobs));
+	p.items = xcalloc(m.nlayers ? m.nlayers : 1, sizeof(*p.items));
 	for (size_t i = 0; i < m.nlayers; i++) {
-		p.jobs[i] = (struct job){.index = i,
-		                         .blob = &m.layers[i],
-		                         .diff_id = diff_ids[i],
-		                         .tar_fd = -1};
+		p.jobs[i] = (struct job){
+		    .blob = &m.layers[i], .diff_id = diff_ids[i], .tar_fd = -1};
+		p.items[i] = (struct work_item){.name = m.layers[i].digest,
+		                                .size = m.layers[i].size};
 		if (asprintf(&p.jobs[i].label, "%s: layer %zu (%.19s)", label,
 		             i + 1, m.layers[i].digest) < 0)
 			err(EXIT_DATA, "malloc");
 	}
-	pthread_mutex_init(&p.lock, NULL);
-	pthread_cond_init(&p.changed, NULL);
 
 	struct image_writer *w = image_writer_new(out, name,
 	                                          o.tag     ? o.tag
@@ -777,11 +531,12 @@ main(int argc, char **argv)
 	image_writer_finish_raw(w, (const char *)config.data, config.len);
 	outfile_commit();
 
-	for (size_t i = 0; i < p.njobs; i++)
-		free(p.jobs[i].error), free(p.jobs[i].label);
+	for (size_t i = 0; i < p.njobs; i++) {
+		work_item_free(&p.items[i]);
+		free(p.jobs[i].label);
+	}
 	free(p.jobs);
-	pthread_mutex_destroy(&p.lock);
-	pthread_cond_destroy(&p.changed);
+	free(p.items);
 	manifest_free_diff_ids(diff_ids, ndiff);
 	manifest_free(&m);
 	buffer_free(&config);

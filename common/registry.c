@@ -1,17 +1,14 @@
 /*
- * registry.c: HTTP API v2 requests through libcurl, with retries,
- * authentication, hand-followed redirects and checked blob downloads.
+ * registry.c: the registry HTTP API v2 over http.h: the registry's
+ * address and credentials, the answers to its challenges (Basic, Bearer
+ * tokens from its realm), and the requests for manifests and blobs.
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "digest.h"
 #include "errors.h"
@@ -23,23 +20,20 @@
 #define MANIFEST_MAX (4 << 20)
 #define SMALL_BLOB_MAX (16 << 20)
 #define TOKEN_MAX (1 << 20)
-#define ERRBODY_MAX (64 << 10)
-#define HEADER_MAX (64 << 10)
-#define MAX_REDIRECTS 8
-#define MAX_AUTH_ROUNDS 3
-#define MAX_ATTEMPTS 64
-#define MAX_DELAY_MS 30000
+#define PING_MAX (64 << 10)
 
 struct registry {
 	char *scheme; /* "https" or "http" */
 	char *host, *repository, *label;
-	struct registry_options opt;
+	struct http_options http;
 	struct auth_creds creds;
 	char *basic; /* "Basic ..." when there are credentials */
 
 	pthread_mutex_t lock; /* guards what follows */
 	enum auth_scheme auth;
 	char *realm, *service, *scope;
+	char **scopes; /* asked for beside the challenge's */
+	size_t nscopes;
 	char *bearer;        /* "Bearer <token>" */
 	double expires;      /* monotonic seconds */
 	unsigned generation; /* bumped when the Authorization changes */
@@ -47,97 +41,38 @@ struct registry {
 
 struct registry_conn {
 	struct registry *reg;
-	CURL *curl;
-	char *error;
+	struct http_conn *http;
+	struct http_auth auth; /* the registry's, for every request */
+	char *origin;          /* its origin URL */
 };
-
-/* Where the body of a successful (200, 206) response goes. */
-struct sink {
-	struct buffer *buf; /* in memory, at most MAX bytes... */
-	size_t max;
-	int fd; /* ...or into FD, SIZE bytes, resumable */
-	int64_t size, have;
-	struct digest digest;
-	registry_progress_fn *progress;
-	void *arg;
-	char *fail; /* why a write was refused: not retried */
-	/* A 206 that did not continue the file: start over without Range. */
-	int bad_range, no_range;
-};
-
-struct response {
-	CURL *curl;
-	struct sink *sink;
-	long status;
-	int to_sink, at_registry;
-	char *content_type, *digest, *content_range, *retry_after;
-	struct buffer challenges, errbody;
-	size_t header_bytes;
-	long timeout;       /* seconds without a byte before giving up */
-	curl_off_t seen;    /* bytes received so far... */
-	double last_change; /* ...and when that last changed */
-	int timed_out;
-};
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static int set_error(struct registry_conn *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-set_error(struct registry_conn *c, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
-	va_end(ap);
-	free(c->error);
-	if (asprintf(&c->error, "%s: %s", c->reg->label, msg) < 0)
-		err(EXIT_DATA, "malloc");
-	free(msg);
-	return -1;
-}
 
 const char *
 registry_conn_error(const struct registry_conn *c)
 {
-	return c->error ? c->error : "no error";
+	return http_conn_error(c->http);
 }
 
 struct registry *
 registry_new(const char *host, const char *repository, const char *label,
              const struct registry_options *o, struct auth_creds *creds)
 {
-	struct registry *r = calloc(1, sizeof(*r));
+	struct registry *r = xcalloc(1, sizeof(*r));
 
-	if (r == NULL)
-		err(EXIT_DATA, "malloc");
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		errx(EXIT_DATA, "curl_global_init failed");
 	r->scheme = xstrdup(o->plain_http ? "http" : "https");
 	r->host = xstrdup(host);
 	r->repository = xstrdup(repository);
 	r->label = xstrdup(label);
-	r->opt = *o;
+	r->http = (struct http_options){
+	    .tls_verify = o->tls_verify,
+	    .ca_dir = o->cert_dir,
+	    .retries = o->retries,
+	    .retry_delay_ms = o->retry_delay_ms,
+	    .timeout = o->timeout,
+	    .low_speed = o->low_speed,
+	    .request_deadline = o->request_deadline,
+	    .run_deadline = o->deadline > 0 ? http_now() + o->deadline : 0,
+	    .user_agent = o->user_agent ? o->user_agent : "di/" DI_VERSION,
+	    .describe_error = registry_parse_errors};
 	r->creds = *creds;
 	memset(creds, 0, sizeof(*creds));
 	if (r->creds.user != NULL)
@@ -160,280 +95,17 @@ registry_free(struct registry *r)
 	free(r->realm);
 	free(r->service);
 	free(r->scope);
+	for (size_t i = 0; i < r->nscopes; i++)
+		free(r->scopes[i]);
+	free(r->scopes);
 	auth_wipe_free(r->bearer);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
-	curl_global_cleanup();
 }
 
-/*
- * Give up a transfer when no byte has come for the timeout: curl calls this
- * about once a second even when nothing arrives.
- */
-static int
-idle_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-        curl_off_t ulnow)
-{
-	struct response *resp = ud;
-	double t = now();
-
-	(void)dltotal, (void)ultotal, (void)ulnow;
-	if (dlnow != resp->seen || resp->last_change == 0) {
-		resp->seen = dlnow;
-		resp->last_change = t;
-		return 0;
-	}
-	if (t - resp->last_change < (double)resp->timeout)
-		return 0;
-	resp->timed_out = 1;
-	return 1;
-}
-
-struct registry_conn *
-registry_conn_new(struct registry *r)
-{
-	struct registry_conn *c = calloc(1, sizeof(*c));
-
-	if (c == NULL || (c->curl = curl_easy_init()) == NULL)
-		err(EXIT_DATA, "curl_easy_init");
-	c->reg = r;
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "di-pull/" DI_VERSION);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, r->opt.timeout);
-	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, idle_cb);
-	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER,
-	                 r->opt.tls_verify ? 1L : 0L);
-	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST,
-	                 r->opt.tls_verify ? 2L : 0L);
-	curl_easy_setopt(c->curl, CURLOPT_BUFFERSIZE, 512L * 1024);
-	return c;
-}
-
-void
-registry_conn_free(struct registry_conn *c)
-{
-	if (c == NULL)
-		return;
-	curl_easy_cleanup(c->curl);
-	free(c->error);
-	free(c);
-}
-
-/* Response headers and bodies. */
-
-static void
-response_reset(struct response *resp)
-{
-	resp->status = 0;
-	resp->to_sink = 0;
-	resp->header_bytes = 0;
-	free(resp->content_type);
-	free(resp->digest);
-	free(resp->content_range);
-	free(resp->retry_after);
-	resp->content_type = resp->digest = NULL;
-	resp->content_range = resp->retry_after = NULL;
-	buffer_reset(&resp->challenges);
-	buffer_reset(&resp->errbody);
-}
-
-static void
-response_free(struct response *resp)
-{
-	response_reset(resp);
-	buffer_free(&resp->challenges);
-	buffer_free(&resp->errbody);
-}
-
-static int sink_refuse(struct sink *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-sink_refuse(struct sink *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	free(s->fail);
-	if (vasprintf(&s->fail, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
-	va_end(ap);
-	return -1;
-}
-
-/* Start the file over: the server sent the whole blob again. */
-static int
-sink_restart(struct sink *s)
-{
-	char hex[DIGEST_MAX_HEX];
-
-	if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0)
-		return sink_refuse(s, "temporary file: %s", strerror(errno));
-	digest_final_hex(&s->digest, hex);
-	digest_init(&s->digest, "sha256");
-	s->have = 0;
-	return 0;
-}
-
-/*
- * "bytes START-END/TOTAL" must continue exactly where the file ends; if it
- * does not, the transfer stops and the blob is fetched again whole.
- */
-static int
-check_content_range(struct sink *s, const char *cr)
-{
-	long long start, end, total;
-	char star;
-
-	if (cr != NULL &&
-	    sscanf(cr, "bytes %lld-%lld/%lld", &start, &end, &total) == 3) {
-		if (start == s->have && end == s->size - 1 && total == s->size)
-			return 0;
-	} else if (cr != NULL &&
-	           sscanf(cr, "bytes %lld-%lld/%c", &start, &end, &star) == 3 &&
-	           star == '*' && start == s->have && end == s->size - 1) {
-		return 0;
-	}
-	s->bad_range = 1;
-	return -1;
-}
-
-/* The headers are all in: decide where the body goes. */
-static int
-headers_done(struct response *resp)
-{
-	struct sink *s = resp->sink;
-
-	curl_easy_getinfo(resp->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (resp->status < 200 || (resp->status != 200 && resp->status != 206))
-		return 0;
-	resp->to_sink = 1;
-	if (s->buf != NULL) {
-		buffer_reset(s->buf);
-		return 0;
-	}
-	if (resp->status == 206)
-		return check_content_range(s, resp->content_range);
-	return s->have > 0 ? sink_restart(s) : 0;
-}
-
-static void
-keep_header(char **slot, const char *v, size_t n)
-{
-	free(*slot);
-	if ((*slot = strndup(v, n)) == NULL)
-		err(EXIT_DATA, "malloc");
-}
-
-static size_t
-header_cb(char *b, size_t size, size_t nmemb, void *ud)
-{
-	struct response *resp = ud;
-	size_t len = size * nmemb, n = len, k;
-
-	resp->header_bytes += len;
-	if (resp->header_bytes > HEADER_MAX)
-		return 0;
-	while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r'))
-		n--;
-	if (n == 0)
-		return headers_done(resp) < 0 ? 0 : len;
-	if (n >= 5 && strncmp(b, "HTTP/", 5) == 0) {
-		/* A new response (after a 100 Continue): forget the last. */
-		long keep = resp->status;
-		struct sink *s = resp->sink;
-		CURL *curl = resp->curl;
-		int at = resp->at_registry;
-		response_reset(resp);
-		resp->status = keep;
-		resp->sink = s;
-		resp->curl = curl;
-		resp->at_registry = at;
-		return len;
-	}
-	const char *colon = memchr(b, ':', n);
-	if (colon == NULL)
-		return len;
-	size_t namelen = (size_t)(colon - b);
-	const char *v = colon + 1;
-	while (v < b + n && (*v == ' ' || *v == '\t'))
-		v++;
-	k = (size_t)(b + n - v);
-	if (namelen == 12 && strncasecmp(b, "Content-Type", 12) == 0)
-		keep_header(&resp->content_type, v, k);
-	else if (namelen == 21 &&
-	         strncasecmp(b, "Docker-Content-Digest", 21) == 0)
-		keep_header(&resp->digest, v, k);
-	else if (namelen == 13 && strncasecmp(b, "Content-Range", 13) == 0)
-		keep_header(&resp->content_range, v, k);
-	else if (namelen == 11 && strncasecmp(b, "Retry-After", 11) == 0)
-		keep_header(&resp->retry_after, v, k);
-	else if (namelen == 16 && strncasecmp(b, "WWW-Authenticate", 16) == 0) {
-		if (resp->challenges.len)
-			buffer_append(&resp->challenges, "\n", 1);
-		buffer_append(&resp->challenges, v, k);
-	}
-	return len;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static size_t
-write_cb(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct response *resp = ud;
-	struct sink *s = resp->sink;
-	size_t n = size * nmemb;
-
-	if (!resp->to_sink) {
-		size_t room = ERRBODY_MAX - resp->errbody.len;
-		buffer_append(&resp->errbody, p, n < room ? n : room);
-		return n;
-	}
-	if (s->buf != NULL) {
-		if (s->buf->len + n > s->max) {
-			sink_refuse(s, "more than %zu bytes", s->max);
-			return 0;
-		}
-		buffer_append(s->buf, p, n);
-		return n;
-	}
-	if ((int64_t)n > s->size - s->have) {
-		sink_refuse(s, "more bytes than the %lld its descriptor gives",
-		            (long long)s->size);
-		return 0;
-	}
-	if (write_all(s->fd, p, n) < 0) {
-		sink_refuse(s, "temporary file: %s", strerror(errno));
-		return 0;
-	}
-	digest_update(&s->digest, p, n);
-	s->have += (int64_t)n;
-	if (s->progress != NULL)
-		s->progress(s->arg, s->have);
-	return n;
-}
-
-/* URLs: the registry's origin, and whether a URL shares it. */
-
+/* "scheme://host" + PATH. */
 static char *
-base_url(const struct registry *r, const char *path)
+registry_url(const struct registry *r, const char *path)
 {
 	char *url;
 
@@ -442,135 +114,52 @@ base_url(const struct registry *r, const char *path)
 	return url;
 }
 
-/* "scheme://host:port" of URL, with the default port; NULL if unparsable. */
-static char *
-origin_of(const char *url)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+static int auth_current(void *ctx, struct http_conn *h, char **value,
+                        unsigned *gen);
+static int authenticate(void *ctx, struct http_conn *h,
+                        const struct http_response *resp, unsigned gen);
 
-	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-	        CURLUE_OK) {
-		for (char *p = host; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-		if (asprintf(&o, "%s://%s:%s", scheme, host, port) < 0)
-			err(EXIT_DATA, "malloc");
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return o;
+struct registry_conn *
+registry_conn_new(struct registry *r)
+{
+	struct registry_conn *c = xcalloc(1, sizeof(*c));
+
+	c->reg = r;
+	c->http = http_conn_new(&r->http, r->label);
+	c->auth = (struct http_auth){
+	    .current = auth_current, .challenge = authenticate, .ctx = c};
+	return c;
 }
 
-static int
-same_origin(const struct registry *r, const char *url)
+void
+registry_conn_free(struct registry_conn *c)
 {
-	char *base = base_url(r, "/");
-	char *a = origin_of(base), *b = origin_of(url);
-	int same = a && b && strcmp(a, b) == 0;
-
-	free(base);
-	free(a);
-	free(b);
-	return same;
-}
-
-static int
-is_redirect(long status)
-{
-	return status == 301 || status == 302 || status == 303 ||
-	       status == 307 || status == 308;
-}
-
-/* One HTTP exchange, no redirects followed. */
-static CURLcode
-perform(struct registry_conn *c, const char *url, const char *auth,
-        const char *accept, const char *range, struct response *resp)
-{
-	struct curl_slist *h = NULL;
-	char *line = NULL;
-	CURLcode rc;
-
-	if (accept != NULL && asprintf(&line, "Accept: %s", accept) >= 0) {
-		h = curl_slist_append(h, line);
-		free(line);
-	}
-	if (range != NULL)
-		h = curl_slist_append(h, range);
-	if (auth != NULL && asprintf(&line, "Authorization: %s", auth) >= 0) {
-		h = curl_slist_append(h, line);
-		auth_wipe_free(line);
-	}
-	resp->curl = c->curl;
-	resp->timeout = c->reg->opt.timeout;
-	resp->seen = 0;
-	resp->last_change = 0;
-	resp->timed_out = 0;
-	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, resp);
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, resp);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, resp);
-	rc = curl_easy_perform(c->curl);
-	if (rc == CURLE_ABORTED_BY_CALLBACK && resp->timed_out)
-		rc = CURLE_OPERATION_TIMEDOUT;
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	/* The Authorization line is in the list: wipe before freeing. */
-	for (struct curl_slist *p = h; p; p = p->next)
-		explicit_bzero(p->data, strlen(p->data));
-	curl_slist_free_all(h);
-	return rc;
+	if (c == NULL)
+		return;
+	http_conn_free(c->http);
+	free(c->origin);
+	free(c);
 }
 
 /*
- * GET PATH at the registry, redirects followed by hand: Authorization only
- * while the URL stays on the registry's origin, never from https to http.
+ * A request to PATH at the registry (or to URL when PATH is NULL), with
+ * its authentication.
  */
-static CURLcode
-exchange(struct registry_conn *c, const char *path, const char *auth,
-         const char *accept, const char *range, struct response *resp,
-         const char **why)
+static int
+registry_request(struct registry_conn *c, struct http_request *req,
+                 const char *path, struct http_response *resp)
 {
-	char *url = base_url(c->reg, path);
-	CURLcode rc = CURLE_OK;
+	char *url = path ? registry_url(c->reg, path) : NULL;
+	int rc;
 
-	*why = NULL;
-	resp->at_registry = 1;
-	for (int hop = 0;; hop++) {
-		response_reset(resp);
-		rc = perform(c, url, resp->at_registry ? auth : NULL, accept,
-		             range, resp);
-		if (rc != CURLE_OK || !is_redirect(resp->status))
-			break;
-		char *next = NULL;
-		curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &next);
-		if (next == NULL) {
-			*why = "redirect without a Location";
-			break;
-		}
-		if (hop == MAX_REDIRECTS) {
-			*why = "too many redirects";
-			break;
-		}
-		if (strncmp(url, "https:", 6) == 0 &&
-		    strncmp(next, "https:", 6) != 0) {
-			*why = "redirect from https to plain http refused";
-			break;
-		}
-		if (!same_origin(c->reg, next))
-			resp->at_registry = 0;
-		free(url);
-		url = xstrdup(next);
-	}
+	/* The scheme may change at the ping: the origin follows it. */
+	free(c->origin);
+	c->origin = registry_url(c->reg, "/");
+	c->auth.origin = c->origin;
+	req->auth = &c->auth;
+	if (url != NULL)
+		req->url = url;
+	rc = http_request(c->http, req, resp);
 	free(url);
 	return rc;
 }
@@ -581,25 +170,81 @@ static void
 auth_error_creds(struct registry_conn *c, const char *who)
 {
 	if (c->reg->creds.user != NULL)
-		set_error(c, "%s refused the credentials from %s", who,
+		http_fail(c->http, "%s refused the credentials from %s", who,
 		          c->reg->creds.source);
 	else
-		set_error(c,
+		http_fail(c->http,
 		          "%s wants credentials (give --creds or an auth "
 		          "file)",
 		          who);
 }
 
-static char *
-host_of(const char *url)
+/* The token service gets the Basic credentials, if any. */
+static int
+basic_current(void *ctx, struct http_conn *h, char **value, unsigned *gen)
 {
-	char *o = origin_of(url), *h;
+	const struct registry *r = ctx;
 
-	if (o == NULL)
-		return xstrdup("(unparsable URL)");
-	h = xstrdup(strstr(o, "://") + 3);
-	free(o);
-	return h;
+	(void)h;
+	*value = r->basic ? xstrdup(r->basic) : NULL;
+	*gen = 0;
+	return 0;
+}
+
+/* Take the token service's answer in BODY as the Authorization. */
+static int
+keep_token(struct registry_conn *c, const char *who, struct buffer *body)
+{
+	struct registry *r = c->reg;
+	struct auth_token tok;
+	char *why = NULL;
+
+	if (auth_parse_token((char *)buffer_str(body), body->len, &tok, &why) <
+	    0) {
+		http_fail(c->http, "token service %s: %s", who, why);
+		free(why);
+		return -1;
+	}
+	auth_wipe_free(r->bearer);
+	if (asprintf(&r->bearer, "Bearer %s", tok.token) < 0)
+		err(EXIT_DATA, "malloc");
+	double life = (double)tok.expires_in;
+	r->expires = http_now() + (life > 20 ? life - 10 : life * 0.75);
+	r->auth = AUTH_BEARER;
+	r->generation++;
+	auth_token_free(&tok);
+	return 0;
+}
+
+void
+registry_add_scope(struct registry *r, const char *scope)
+{
+	pthread_mutex_lock(&r->lock);
+	r->scopes = xreallocarray(r->scopes, r->nscopes + 1, sizeof(char *));
+	r->scopes[r->nscopes++] = xstrdup(scope);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The token URL: the challenge's scope, then each added one it is not. */
+static char *
+token_url(const struct registry *r)
+{
+	struct buffer b = {0};
+	char *url = auth_token_url(r->realm, r->service, r->scope);
+
+	buffer_addstr(&b, url);
+	free(url);
+	for (size_t i = 0; i < r->nscopes; i++) {
+		if (r->scope != NULL && strcmp(r->scope, r->scopes[i]) == 0)
+			continue;
+		char *e = curl_easy_escape(NULL, r->scopes[i], 0);
+		if (e == NULL)
+			err(EXIT_DATA, "malloc");
+		buffer_addf(&b, "%cscope=%s",
+		            strchr((char *)buffer_str(&b), '?') ? '&' : '?', e);
+		curl_free(e);
+	}
+	return buffer_detach(&b);
 }
 
 /* Fetch a Bearer token for the stored realm and scope; lock held. */
@@ -608,75 +253,57 @@ fetch_token(struct registry_conn *c)
 {
 	struct registry *r = c->reg;
 	struct buffer body = {0};
-	struct sink s = {.buf = &body, .max = TOKEN_MAX, .fd = -1};
-	struct response resp = {.sink = &s};
-	char *url = auth_token_url(r->realm, r->service, r->scope);
-	char *who = host_of(r->realm), *why = NULL;
-	struct auth_token tok;
-	CURLcode rc = CURLE_OK;
+	struct http_sink s;
+	struct http_response resp = {0};
+	char *url = token_url(r);
+	char *who = http_host_of(r->realm), *what;
+	struct http_auth basic = {
+	    .origin = r->realm, .current = basic_current, .ctx = r};
 	int ret = -1;
 
+	if (asprintf(&what, "token service %s", who) < 0)
+		err(EXIT_DATA, "malloc");
+	http_sink_memory(&s, &body, TOKEN_MAX);
+	struct http_request req = {.what = what,
+	                           .url = url,
+	                           .accept = "application/json",
+	                           .sink = &s,
+	                           .auth = &basic};
 	if (r->basic && strncmp(r->realm, "https:", 6) != 0 &&
-	    strcmp(r->scheme, "https") == 0) {
-		set_error(c,
+	    strcmp(r->scheme, "https") == 0)
+		http_fail(c->http,
 		          "token service %s is plain http; credentials "
 		          "not sent",
 		          who);
-		goto out;
-	}
-	for (int attempt = 0;; attempt++) {
-		response_reset(&resp);
-		rc = perform(c, url, r->basic, "application/json", NULL, &resp);
-		int transient =
-		    rc != CURLE_OK || resp.status == 429 || resp.status >= 500;
-		if (!transient || attempt >= r->opt.retries)
-			break;
-		sleep_ms(r->opt.retry_delay_ms << (attempt < 8 ? attempt : 8));
-	}
-	if (rc != CURLE_OK) {
-		set_error(c, "token service %s: %s", who,
-		          curl_easy_strerror(rc));
-	} else if (resp.status == 401 || resp.status == 403) {
-		char label[300];
-		snprintf(label, sizeof(label), "token service %s", who);
-		auth_error_creds(c, label);
-	} else if (resp.status != 200) {
-		set_error(c, "token service %s: HTTP %ld", who, resp.status);
-	} else if (auth_parse_token((char *)buffer_str(&body), body.len, &tok,
-	                            &why) < 0) {
-		set_error(c, "token service %s: %s", who, why);
-	} else {
-		auth_wipe_free(r->bearer);
-		if (asprintf(&r->bearer, "Bearer %s", tok.token) < 0)
-			err(EXIT_DATA, "malloc");
-		double life = (double)tok.expires_in;
-		r->expires = now() + (life > 20 ? life - 10 : life * 0.75);
-		r->auth = AUTH_BEARER;
-		r->generation++;
-		auth_token_free(&tok);
-		ret = 0;
-	}
-out:
+	else if (http_request(c->http, &req, &resp) == 0 && resp.status == 200)
+		ret = keep_token(c, who, &body);
+	else if (resp.status == 401 || resp.status == 403)
+		auth_error_creds(c, what);
+	else if (resp.status != 0)
+		http_fail(c->http, "token service %s: HTTP %ld", who,
+		          resp.status);
 	if (body.data != NULL)
 		explicit_bzero(body.data, body.len);
 	buffer_free(&body);
-	response_free(&resp);
-	free(s.fail);
+	http_response_free(&resp);
+	http_sink_done(&s);
 	free(url);
 	free(who);
-	free(why);
+	free(what);
 	return ret;
 }
 
 /* The Authorization value to send now (malloc'd, or NULL), and its age. */
 static int
-auth_current(struct registry_conn *c, char **value, unsigned *gen)
+auth_current(void *ctx, struct http_conn *h, char **value, unsigned *gen)
 {
+	struct registry_conn *c = ctx;
 	struct registry *r = c->reg;
 	int rc = 0;
 
+	(void)h;
 	pthread_mutex_lock(&r->lock);
-	if (r->auth == AUTH_BEARER && now() >= r->expires)
+	if (r->auth == AUTH_BEARER && http_now() >= r->expires)
 		rc = fetch_token(c);
 	*value = NULL;
 	if (rc == 0 && r->auth == AUTH_BEARER)
@@ -697,16 +324,18 @@ replace(char **slot, const char *v)
 
 /* Answer a 401 from the registry; GEN: the Authorization it was sent. */
 static int
-authenticate(struct registry_conn *c, struct response *resp, unsigned gen)
+authenticate(void *ctx, struct http_conn *h, const struct http_response *resp,
+             unsigned gen)
 {
+	struct registry_conn *c = ctx;
 	struct registry *r = c->reg;
 	struct auth_challenge ch;
 	char *why = NULL;
 	int rc = 0;
 
-	if (auth_parse_challenge((char *)buffer_str(&resp->challenges),
+	if (auth_parse_challenge((const char *)resp->challenges.data,
 	                         resp->challenges.len, &ch, &why) < 0) {
-		set_error(c, "HTTP 401 with an unusable WWW-Authenticate: %s",
+		http_fail(h, "HTTP 401 with an unusable WWW-Authenticate: %s",
 		          why);
 		free(why);
 		return -1;
@@ -735,191 +364,28 @@ authenticate(struct registry_conn *c, struct response *resp, unsigned gen)
 	return rc;
 }
 
-/* Requests with retries. */
-
-static int
-transient_curl(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-static int
-transient_status(long status)
-{
-	return status == 408 || status == 429 || status == 500 ||
-	       status == 502 || status == 503 || status == 504;
-}
-
-static long
-backoff_ms(const struct registry *r, int attempt, const char *retry_after)
-{
-	long ms = r->opt.retry_delay_ms << (attempt < 10 ? attempt : 10);
-
-	if (retry_after != NULL) {
-		char *end;
-		long s = strtol(retry_after, &end, 10);
-		if (end != retry_after && s >= 0 && s < 3600 && s * 1000 > ms)
-			ms = s * 1000;
-	}
-	return ms < MAX_DELAY_MS ? ms : MAX_DELAY_MS;
-}
-
-/*
- * The registry's complaint, for a message: the status and its error codes;
- * ATTEMPTS > 1 is said too.
- */
-static int
-status_error(struct registry_conn *c, const char *what, struct response *resp,
-             int attempts)
-{
-	char *text = NULL, after[40] = "";
-
-	if (attempts > 1)
-		snprintf(after, sizeof(after), " (after %d attempts)",
-		         attempts);
-	if (registry_parse_errors((char *)buffer_str(&resp->errbody),
-	                          resp->errbody.len, &text) == 0)
-		set_error(c, "%s: HTTP %ld (%s)%s", what, resp->status, text,
-		          after);
-	else
-		set_error(c, "%s: HTTP %ld%s", what, resp->status, after);
-	free(text);
-	return -1;
-}
-
-/* The bytes already in a file sink: a Range header to ask for the rest. */
-static char *
-range_header(const struct sink *s)
-{
-	char *h = NULL;
-
-	if (s->buf == NULL && s->have > 0 && !s->no_range &&
-	    asprintf(&h, "Range: bytes=%lld-", (long long)s->have) < 0)
-		err(EXIT_DATA, "malloc");
-	return h;
-}
-
-/* A 2xx that ended cleanly but short: resume like a broken connection. */
-static int
-short_body(const struct sink *s, const struct response *resp)
-{
-	return s->buf == NULL && (resp->status == 200 || resp->status == 206) &&
-	       s->have < s->size;
-}
-
-/*
- * GET PATH until it succeeds (200, or 206 continuing a file), fails for
- * good, or the retries run out.  WHAT names the object in messages.
- */
-static int
-request(struct registry_conn *c, const char *what, const char *path,
-        const char *accept, struct sink *s, struct response *resp)
-{
-	struct registry *r = c->reg;
-	int attempt = 0, auth_rounds = 0;
-
-	for (int total = 1;; total++) {
-		char *auth, *range = range_header(s);
-		const char *why;
-		unsigned gen;
-		int64_t had = s->have;
-		if (auth_current(c, &auth, &gen) < 0) {
-			free(range);
-			return -1;
-		}
-		CURLcode rc =
-		    exchange(c, path, auth, accept, range, resp, &why);
-		auth_wipe_free(auth);
-		free(range);
-		if (s->fail != NULL)
-			return set_error(c, "%s: %s", what, s->fail);
-		if (why != NULL)
-			return set_error(c, "%s: %s", what, why);
-		int again = rc != CURLE_OK ? transient_curl(rc)
-		            : short_body(s, resp)
-		                ? 1
-		                : transient_status(resp->status);
-		if (s->bad_range) {
-			if (s->no_range)
-				return set_error(c,
-				                 "%s: a 206 answer to a "
-				                 "request without Range",
-				                 what);
-			s->bad_range = 0;
-			s->no_range = again = 1;
-		}
-		if (rc == CURLE_OK && resp->status == 401 &&
-		    resp->at_registry) {
-			if (auth_rounds++ >= MAX_AUTH_ROUNDS)
-				return set_error(c,
-				                 "%s: HTTP 401 after "
-				                 "authenticating",
-				                 what);
-			if (authenticate(c, resp, gen) < 0)
-				return -1;
-			continue;
-		}
-		if (rc == CURLE_OK && !again && resp->status / 100 == 2)
-			return 0;
-		if (!again) {
-			if (rc != CURLE_OK)
-				return set_error(c, "%s: %s", what,
-				                 curl_easy_strerror(rc));
-			return status_error(c, what, resp, 1);
-		}
-		if (s->have > had)
-			attempt = 0; /* progress: the count starts over */
-		if (attempt >= r->opt.retries || total >= MAX_ATTEMPTS) {
-			if (rc != CURLE_OK)
-				return set_error(
-				    c, "%s: %s (after %d attempts)", what,
-				    curl_easy_strerror(rc), total);
-			if (short_body(s, resp))
-				return set_error(c,
-				                 "%s: ended after %lld of "
-				                 "%lld bytes (after %d "
-				                 "attempts)",
-				                 what, (long long)s->have,
-				                 (long long)s->size, total);
-			return status_error(c, what, resp, total);
-		}
-		sleep_ms(backoff_ms(r, attempt++, resp->retry_after));
-	}
-}
+/* The API. */
 
 /* GET /v2/ once, or with retries; 0, or -1 with the HTTP status in *STATUS. */
 static int
 ping_once(struct registry_conn *c, int retry, long *status)
 {
 	struct buffer body = {0};
-	struct sink s = {.buf = &body, .max = ERRBODY_MAX, .fd = -1};
-	struct response resp = {.sink = &s};
-	int saved = c->reg->opt.retries, rc;
+	struct http_sink s;
+	struct http_response resp = {0};
+	struct http_request req = {.what = "/v2/", .sink = &s};
+	int rc;
 
-	if (!retry)
-		c->reg->opt.retries = 0;
-	rc = request(c, "/v2/", "/v2/", NULL, &s, &resp);
-	c->reg->opt.retries = saved;
+	http_sink_memory(&s, &body, PING_MAX);
+	http_conn_set_retries(c->http, retry ? c->reg->http.retries : 0);
+	rc = registry_request(c, &req, "/v2/", &resp);
+	http_conn_set_retries(c->http, c->reg->http.retries);
 	*status = resp.status;
 	if (rc < 0 && resp.status == 404)
-		set_error(c, "not a registry: /v2/ answers HTTP 404");
+		http_fail(c->http, "not a registry: /v2/ answers HTTP 404");
 	buffer_free(&body);
-	response_free(&resp);
-	free(s.fail);
+	http_response_free(&resp);
+	http_sink_done(&s);
 	return rc;
 }
 
@@ -929,7 +395,7 @@ registry_ping(struct registry_conn *c)
 	struct registry *r = c->reg;
 	long status;
 
-	if (r->opt.tls_verify || strcmp(r->scheme, "https") != 0)
+	if (r->http.tls_verify || strcmp(r->scheme, "https") != 0)
 		return ping_once(c, 1, &status);
 	/*
 	 * --tls-verify=false also allows a registry that speaks plain http:
@@ -950,8 +416,8 @@ int
 registry_get_manifest(struct registry_conn *c, const char *ref,
                       struct buffer *body, char **content_type, char **digest)
 {
-	struct sink s = {.buf = body, .max = MANIFEST_MAX, .fd = -1};
-	struct response resp = {.sink = &s};
+	struct http_sink s;
+	struct http_response resp = {0};
 	char *path, *what;
 	int rc;
 
@@ -959,11 +425,14 @@ registry_get_manifest(struct registry_conn *c, const char *ref,
 	        0 ||
 	    asprintf(&what, "manifest %s", ref) < 0)
 		err(EXIT_DATA, "malloc");
-	rc = request(c, what, path, MANIFEST_ACCEPT, &s, &resp);
+	http_sink_memory(&s, body, MANIFEST_MAX);
+	struct http_request req = {
+	    .what = what, .accept = MANIFEST_ACCEPT, .sink = &s};
+	rc = registry_request(c, &req, path, &resp);
 	*content_type = resp.content_type ? xstrdup(resp.content_type) : NULL;
 	*digest = resp.digest ? xstrdup(resp.digest) : NULL;
-	response_free(&resp);
-	free(s.fail);
+	http_response_free(&resp);
+	http_sink_done(&s);
 	free(path);
 	free(what);
 	return rc;
@@ -974,8 +443,8 @@ check_digest(struct registry_conn *c, const char *what, const char *want,
              const char *hex)
 {
 	if (strcmp(want + 7, hex) != 0)
-		return set_error(c, "%s: content has digest sha256:%s", what,
-		                 hex);
+		return http_fail(c->http, "%s: content has digest sha256:%s",
+		                 what, hex);
 	return 0;
 }
 
@@ -983,8 +452,8 @@ int
 registry_get_blob(struct registry_conn *c, const char *digest, int64_t size,
                   struct buffer *body)
 {
-	struct sink s = {.buf = body, .max = (size_t)size, .fd = -1};
-	struct response resp = {.sink = &s};
+	struct http_sink s;
+	struct http_response resp = {0};
 	char *path, *what, hex[DIGEST_MAX_HEX];
 	int rc = -1;
 
@@ -992,19 +461,22 @@ registry_get_blob(struct registry_conn *c, const char *digest, int64_t size,
 	        0 ||
 	    asprintf(&what, "blob %s", digest) < 0)
 		err(EXIT_DATA, "malloc");
+	http_sink_memory(&s, body, (size_t)size);
+	struct http_request req = {.what = what, .sink = &s};
 	if (size > SMALL_BLOB_MAX)
-		set_error(c, "%s: %lld bytes is too large", what,
+		http_fail(c->http, "%s: %lld bytes is too large", what,
 		          (long long)size);
-	else if (request(c, what, path, NULL, &s, &resp) == 0) {
+	else if (registry_request(c, &req, path, &resp) == 0) {
 		digest_buffer_hex("sha256", body->data, body->len, hex);
 		if ((int64_t)body->len != size)
-			set_error(c, "%s: %zu bytes, its descriptor says %lld",
+			http_fail(c->http,
+			          "%s: %zu bytes, its descriptor says %lld",
 			          what, body->len, (long long)size);
 		else
 			rc = check_digest(c, what, digest, hex);
 	}
-	response_free(&resp);
-	free(s.fail);
+	http_response_free(&resp);
+	http_sink_done(&s);
 	free(path);
 	free(what);
 	return rc;
@@ -1014,9 +486,8 @@ int
 registry_fetch_blob(struct registry_conn *c, const char *digest, int64_t size,
                     int fd, registry_progress_fn *progress, void *arg)
 {
-	struct sink s = {
-	    .fd = fd, .size = size, .progress = progress, .arg = arg};
-	struct response resp = {.sink = &s};
+	struct http_sink s;
+	struct http_response resp = {0};
 	char *path, *what, hex[DIGEST_MAX_HEX];
 	int rc;
 
@@ -1024,13 +495,290 @@ registry_fetch_blob(struct registry_conn *c, const char *digest, int64_t size,
 	        0 ||
 	    asprintf(&what, "blob %s", digest) < 0)
 		err(EXIT_DATA, "malloc");
-	digest_init(&s.digest, "sha256");
-	rc = request(c, what, path, NULL, &s, &resp);
+	http_sink_file(&s, fd, size, progress, arg);
+	struct http_request req = {.what = what, .sink = &s};
+	rc = registry_request(c, &req, path, &resp);
 	digest_final_hex(&s.digest, hex);
 	if (rc == 0)
 		rc = check_digest(c, what, digest, hex);
-	response_free(&resp);
-	free(s.fail);
+	http_response_free(&resp);
+	http_sink_done(&s);
+	free(path);
+	free(what);
+	return rc;
+}
+
+/* Pushing. */
+
+int
+registry_blob_exists(struct registry_conn *c, const char *digest, int64_t size)
+{
+	struct http_response resp = {0};
+	char *path, *what;
+	int rc;
+
+	if (asprintf(&path, "/v2/%s/blobs/%s", c->reg->repository, digest) <
+	        0 ||
+	    asprintf(&what, "blob %s", digest) < 0)
+		err(EXIT_DATA, "malloc");
+	struct http_request req = {.what = what, .method = "HEAD"};
+	rc = registry_request(c, &req, path, &resp);
+	if (rc == 0 && resp.content_length >= 0 && resp.content_length != size)
+		rc = http_fail(
+		    c->http, "%s: the registry has %lld bytes, the image %lld",
+		    what, (long long)resp.content_length, (long long)size);
+	else if (rc == 0)
+		rc = 1;
+	else if (resp.status == 404)
+		rc = 0;
+	http_response_free(&resp);
+	free(path);
+	free(what);
+	return rc;
+}
+
+int
+registry_start_upload(struct registry_conn *c, const char *digest,
+                      const char *from, char **upload)
+{
+	struct http_response resp = {0};
+	char *path, *what;
+	int rc;
+
+	*upload = NULL;
+	if (from != NULL) {
+		char *f = curl_easy_escape(NULL, from, 0);
+		if (f == NULL ||
+		    asprintf(&path, "/v2/%s/blobs/uploads/?mount=%s&from=%s",
+		             c->reg->repository, digest, f) < 0 ||
+		    asprintf(&what, "blob %s mounted from %s", digest, from) <
+		        0)
+			err(EXIT_DATA, "malloc");
+		curl_free(f);
+	} else if (asprintf(&path, "/v2/%s/blobs/uploads/",
+	                    c->reg->repository) < 0 ||
+	           asprintf(&what, "upload of blob %s", digest) < 0) {
+		err(EXIT_DATA, "malloc");
+	}
+	struct http_request req = {.what = what, .method = "POST"};
+	rc = registry_request(c, &req, path, &resp);
+	if (rc == 0 && resp.status == 201 && from != NULL)
+		rc = 1;
+	else if (rc == 0 && resp.location == NULL)
+		rc = http_fail(c->http, "%s: HTTP %ld without a Location", what,
+		               resp.status);
+	else if (rc == 0)
+		*upload = xstrdup(resp.location);
+	http_response_free(&resp);
+	free(path);
+	free(what);
+	return rc;
+}
+
+/* Bytes of a chunk sent, as bytes of the blob. */
+struct chunk_progress {
+	registry_progress_fn *fn;
+	void *arg;
+	int64_t base;
+};
+
+static void
+on_chunk(void *arg, int64_t sent)
+{
+	struct chunk_progress *p = arg;
+
+	if (p->fn != NULL)
+		p->fn(p->arg, p->base + sent);
+}
+
+/* Take the registry's next upload URL, when it gives one. */
+static void
+follow_upload(char **upload, const struct http_response *resp)
+{
+	if (resp->location != NULL) {
+		free(*upload);
+		*upload = xstrdup(resp->location);
+	}
+}
+
+/* Where the registry is in upload *UPLOAD: *OFFSET, the bytes it holds. */
+static int
+upload_offset(struct registry_conn *c, char **upload, const char *what,
+              int64_t *offset, long *status)
+{
+	struct http_response resp = {0};
+	struct http_request req = {.what = what, .url = *upload};
+	long long first, last;
+	int rc = registry_request(c, &req, NULL, &resp);
+
+	if (rc == 0) {
+		follow_upload(upload, &resp);
+		*offset = 0;
+		if (resp.range != NULL &&
+		    sscanf(resp.range, "%*[bytes=]%lld-%lld", &first, &last) ==
+		        2)
+			*offset = last + 1;
+		else if (resp.range != NULL &&
+		         sscanf(resp.range, "%lld-%lld", &first, &last) == 2)
+			*offset = last + 1;
+	}
+	*status = resp.status;
+	http_response_free(&resp);
+	return rc;
+}
+
+/*
+ * One PATCH of LEN bytes from OFFSET: 0, or -1 with *STATUS (0: no
+ * answer) and *TRANSIENT.
+ */
+static int
+send_chunk(struct registry_conn *c, char **upload, const char *what, int fd,
+           int64_t offset, int64_t len, struct chunk_progress *cp, long *status,
+           int *transient)
+{
+	struct http_response resp = {0};
+	char range[64];
+	int rc;
+
+	snprintf(range, sizeof(range), "%lld-%lld", (long long)offset,
+	         (long long)(offset + len - 1));
+	cp->base = offset;
+	struct http_body body = {.fd = fd,
+	                         .offset = offset,
+	                         .len = len,
+	                         .progress = on_chunk,
+	                         .arg = cp};
+	struct http_request req = {.what = what,
+	                           .method = "PATCH",
+	                           .url = *upload,
+	                           .content_type = "application/octet-stream",
+	                           .content_range = range,
+	                           .body = &body,
+	                           .no_retry = 1};
+	rc = registry_request(c, &req, NULL, &resp);
+	if (rc == 0)
+		follow_upload(upload, &resp);
+	*status = resp.status;
+	*transient = resp.transient;
+	http_response_free(&resp);
+	return rc;
+}
+
+/*
+ * After a chunk failed: where to go on from.  The registry may hold part
+ * of the chunk, so it is asked (GET on the upload URL); an upload it no
+ * longer takes (a registry whose upload URL carries a state that the cut
+ * left behind answers 404) is started again from the first byte.
+ */
+static int
+recover_upload(struct registry_conn *c, char **upload, const char *what,
+               const char *digest, int64_t size, int64_t *off)
+{
+	long status = 0;
+
+	if (upload_offset(c, upload, what, off, &status) == 0) {
+		if (*off >= 0 && *off <= size)
+			return 0;
+		return http_fail(c->http,
+		                 "%s: the registry holds %lld of %lld bytes",
+		                 what, (long long)*off, (long long)size);
+	}
+	if (status != 404 && status != 400 && status != 416)
+		return -1;
+	free(*upload);
+	*off = 0;
+	return registry_start_upload(c, digest, NULL, upload);
+}
+
+/* The closing PUT ?digest=: the registry checks the bytes. */
+static int
+close_upload(struct registry_conn *c, const char *upload, const char *what,
+             const char *digest)
+{
+	struct http_response resp = {0};
+	char *url;
+	int rc;
+
+	if (asprintf(&url, "%s%cdigest=sha256%%3A%s", upload,
+	             strchr(upload, '?') ? '&' : '?', digest + 7) < 0)
+		err(EXIT_DATA, "malloc");
+	struct http_body none = {.fd = -1};
+	struct http_request req = {
+	    .what = what, .method = "PUT", .url = url, .body = &none};
+	rc = registry_request(c, &req, NULL, &resp);
+	if (rc == 0 && resp.digest != NULL && strcmp(resp.digest, digest) != 0)
+		rc = http_fail(c->http, "%s: the registry stored it as %s",
+		               what, resp.digest);
+	http_response_free(&resp);
+	free(url);
+	return rc;
+}
+
+int
+registry_upload_blob(struct registry_conn *c, char **upload, const char *digest,
+                     int fd, int64_t size, int64_t chunk,
+                     registry_progress_fn *progress, void *arg)
+{
+	const struct http_options *o = &c->reg->http;
+	struct chunk_progress cp = {.fn = progress, .arg = arg};
+	int64_t off = 0;
+	int fails = 0, transient, rc = 0;
+	long status;
+	char *what;
+
+	if (asprintf(&what, "upload of blob %s", digest) < 0)
+		err(EXIT_DATA, "malloc");
+	while (rc == 0 && off < size) {
+		int64_t n = size - off < chunk ? size - off : chunk;
+		if (send_chunk(c, upload, what, fd, off, n, &cp, &status,
+		               &transient) == 0) {
+			off += n;
+			fails = 0;
+			continue;
+		}
+		/* Cut off, or refused for where it starts: go on. */
+		if ((!transient && status != 404 && status != 416) ||
+		    fails >= o->retries) {
+			rc = -1;
+			break;
+		}
+		http_sleep_ms(http_backoff_ms(o, fails++, NULL));
+		rc = recover_upload(c, upload, what, digest, size, &off);
+	}
+	if (rc == 0)
+		rc = close_upload(c, *upload, what, digest);
+	if (rc == 0 && progress != NULL)
+		progress(arg, size);
+	free(what);
+	return rc;
+}
+
+int
+registry_put_manifest(struct registry_conn *c, const char *ref,
+                      const char *media_type, const void *body, size_t len)
+{
+	struct http_response resp = {0};
+	char *path, *what, hex[DIGEST_MAX_HEX];
+	int rc;
+
+	if (asprintf(&path, "/v2/%s/manifests/%s", c->reg->repository, ref) <
+	        0 ||
+	    asprintf(&what, "manifest %s", ref) < 0)
+		err(EXIT_DATA, "malloc");
+	struct http_body b = {.data = body, .fd = -1, .len = (int64_t)len};
+	struct http_request req = {.what = what,
+	                           .method = "PUT",
+	                           .content_type = media_type,
+	                           .body = &b};
+	rc = registry_request(c, &req, path, &resp);
+	digest_buffer_hex("sha256", body, len, hex);
+	if (rc == 0 && resp.digest != NULL &&
+	    (strncmp(resp.digest, "sha256:", 7) != 0 ||
+	     strcmp(resp.digest + 7, hex) != 0))
+		rc = http_fail(
+		    c->http, "%s: the registry stored it as %s, not sha256:%s",
+		    what, resp.digest, hex);
+	http_response_free(&resp);
 	free(path);
 	free(what);
 	return rc;

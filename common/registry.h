@@ -1,6 +1,7 @@
 /*
  * registry.h: a client of the registry HTTP API v2 (the OCI distribution
- * spec) over libcurl, for pulling.
+ * spec): the ping, the authentication a registry asks for, manifests and
+ * blobs.  The transport (redirects, sinks, retries, limits) is http.h's.
  *
  * A struct registry holds what all requests to one repository share: the
  * address, the options, the credentials and the current Authorization
@@ -11,11 +12,12 @@
  * its failure to the main one.
  *
  * Every request is retried with backoff on 429, 5xx, timeouts and broken
- * connections, a bounded number of times.  A 401 leads to the challenge's
- * scheme: Basic with the credentials, or a Bearer token fetched from the
- * realm (again when it expires or the registry says insufficient_scope).
- * Redirects are followed by hand: to another host (or port or scheme), the
- * Authorization header is not sent.  Secrets never appear in messages.
+ * connections, a bounded number of times (http.h).  A 401 leads to the
+ * challenge's scheme: Basic with the credentials, or a Bearer token
+ * fetched from the realm (again when it expires or the registry says
+ * insufficient_scope).  Redirects are followed by hand: to another host
+ * (or port or scheme), the Authorization header is not sent.  Secrets
+ * never appear in messages.
  */
 #ifndef DI_REGISTRY_H
 #define DI_REGISTRY_H
@@ -25,13 +27,19 @@
 
 #include "auth.h"
 #include "buffer.h"
+#include "http.h"
 
 struct registry_options {
-	int plain_http;      /* http:// rather than https:// */
-	int tls_verify;      /* 0: https without checking the certificate */
-	int retries;         /* further attempts after a transient failure */
-	long retry_delay_ms; /* the first backoff; it doubles each time */
-	long timeout;        /* seconds without a byte before giving up */
+	int plain_http;        /* http:// rather than https:// */
+	int tls_verify;        /* 0: https without checking the certificate */
+	const char *cert_dir;  /* more CA certificates, or NULL */
+	int retries;           /* further attempts after a transient failure */
+	long retry_delay_ms;   /* the first backoff; it doubles each time */
+	long timeout;          /* seconds without a byte before giving up */
+	long low_speed;        /* bytes/s floor over TIMEOUT; 0: none */
+	long request_deadline; /* seconds for one request; 0: none */
+	long deadline;         /* seconds for everything, from registry_new */
+	const char *user_agent;
 };
 
 struct registry;
@@ -74,10 +82,50 @@ int registry_get_blob(struct registry_conn *c, const char *digest, int64_t size,
  * SIZE.  A transfer broken in the middle resumes with a Range request.
  * PROGRESS (may be NULL) is called with the bytes held so far.
  */
-typedef void registry_progress_fn(void *arg, int64_t done);
+typedef http_progress_fn registry_progress_fn;
 int registry_fetch_blob(struct registry_conn *c, const char *digest,
                         int64_t size, int fd, registry_progress_fn *progress,
                         void *arg);
+
+/* Pushing. */
+
+/*
+ * Ask for SCOPE ("repository:NAME:pull,push", "repository:OTHER:pull")
+ * in every token, beside what the challenge names: pushing needs push on
+ * the repository and pull on the repositories blobs are mounted from.
+ */
+void registry_add_scope(struct registry *r, const char *scope);
+
+/* HEAD of blob DIGEST: 1 when the registry has it (SIZE bytes), 0 not. */
+int registry_blob_exists(struct registry_conn *c, const char *digest,
+                         int64_t size);
+
+/*
+ * Start an upload of DIGEST, mounted from repository FROM when it is not
+ * NULL: 1 when the registry mounted it (nothing to send), 0 with *UPLOAD
+ * (malloc'd: the upload's URL) when the bytes are to be sent.
+ */
+int registry_start_upload(struct registry_conn *c, const char *digest,
+                          const char *from, char **upload);
+
+/*
+ * Send SIZE bytes of FD as blob DIGEST to the upload *UPLOAD, CHUNK bytes
+ * per PATCH (Content-Range), then the closing PUT.  A chunk cut off is
+ * resumed from the offset the registry reports (GET on the upload URL);
+ * *UPLOAD follows the registry's Location answers.  PROGRESS: bytes the
+ * registry has.
+ */
+int registry_upload_blob(struct registry_conn *c, char **upload,
+                         const char *digest, int fd, int64_t size,
+                         int64_t chunk, registry_progress_fn *progress,
+                         void *arg);
+
+/*
+ * PUT the LEN bytes at BODY as manifest REF (a digest, or a tag last)
+ * with MEDIA_TYPE; the registry must answer with their digest.
+ */
+int registry_put_manifest(struct registry_conn *c, const char *ref,
+                          const char *media_type, const void *body, size_t len);
 
 /*
  * The registry's error document ({"errors":[{"code","message"}]}) as one

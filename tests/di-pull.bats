@@ -394,6 +394,82 @@ pull() {
 	[ "$(grep -c 'GET /v2/test/a/manifests/v2s2 ' "$FRONT_LOG")" -eq 3 ]
 }
 
+# The bytes regfront.py's endless answers got out before the client hung
+# up (it logs them once the connection is gone: wait for N lines).
+endless_sent() {
+	local n=${1:-1}
+	for _ in {1..200}; do
+		[ "$(grep -c 'endless sent=' "$FRONT_LOG")" -ge "$n" ] && break
+		sleep 0.05
+	done
+	grep -o 'endless sent=[0-9]*' "$FRONT_LOG" | cut -d= -f2
+}
+
+# di-pull under a timeout, so that a pull that never ends fails the test.
+tpull() {
+	timeout 120 di-pull --plain-http -q --retry-delay 0.1 "$@"
+}
+
+@test "an error answer with an endless body is read to a bound, and a redirect's too" {
+	# each 64 KiB chunk written is logged when the client hangs up: what
+	# the client took is bounded by its 64 KiB plus the sockets' buffers,
+	# where an unbounded reader would go on to the front's 8 GiB
+	front_start --fault endless404 --fault-path /manifests/
+	run tpull --retries 0 -o "$T/x.tar" "$FRONT/test/a:v2s2"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-pull: $FRONT/test/a: manifest v2s2: HTTP 404" ]
+	[ "$(endless_sent)" -lt $((64 << 20)) ]
+	[ ! -e "$T/x.tar" ]
+	front_stop
+	front_start --fault endless500 --fault-repeat
+	run tpull --retries 1 -o "$T/x.tar" "$FRONT/test/a:v2s2"
+	[ "$status" -eq 1 ]
+	[[ $output == "di-pull: $FRONT/test/a: blob sha256:"*": HTTP 500 (after 2 attempts)" ]]
+	for n in $(endless_sent 2); do [ "$n" -lt $((64 << 20)) ]; done
+	front_stop
+	# a redirect with an endless body is followed all the same
+	pull --name a --tag 1 "$REG/test/a:v2s2" >"$T/ref.tar"
+	front_start --fault endless302 --fault-repeat
+	tpull --name a --tag 1 "$FRONT/test/a:v2s2" >"$T/out.tar"
+	cmp "$T/ref.tar" "$T/out.tar"
+	[ "$(grep -c "^[0-9.]* $FRONT_SIDE_PORT GET /v2/test/a/blobs/" "$FRONT_LOG")" -eq 5 ]
+}
+
+@test "a server that drips: the low-speed floor, the request timeout and the deadline end it, and say so" {
+	local layer
+	layer=$(curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$REG/v2/test/a/manifests/v2s2" | jq -r '.layers[2].digest')
+	# a byte every half second resets the idle timeout for ever: the
+	# floor ends it, for a manifest, a blob and an error's body alike
+	front_start --fault drip --fault-path /manifests/
+	run tpull --retries 0 --timeout 2 --low-speed 100 "$FRONT/test/a:v2s2"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-pull: $FRONT/test/a: manifest v2s2: slower than 100 bytes/s for 2 s (--low-speed)" ]
+	front_stop
+	front_start --fault drip --fault-path "$layer"
+	run tpull --retries 0 --timeout 2 --low-speed 100 -o "$T/x.tar" "$FRONT/test/a:v2s2"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-pull: $FRONT/test/a: blob $layer: slower than 100 bytes/s for 2 s (--low-speed)" ]
+	[ ! -e "$T/x.tar" ]
+	front_stop
+	front_start --fault drip404 --fault-path /manifests/
+	run tpull --retries 0 --timeout 2 --low-speed 100 "$FRONT/test/a:v2s2"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-pull: $FRONT/test/a: manifest v2s2: slower than 100 bytes/s for 2 s (--low-speed)" ]
+	front_stop
+	# above the floor but slow: one request's time runs out, and with
+	# retries that go on, the whole pull's
+	front_start --fault drip --fault-repeat --fault-path "$layer" --drip-bytes 2000 --drip-interval 0.1
+	run tpull --retries 0 --low-speed 100 --request-timeout 2 -o "$T/x.tar" "$FRONT/test/a:v2s2"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-pull: $FRONT/test/a: blob $layer: the request took longer than 2 s (--request-timeout)" ]
+	run tpull --retries 50 --retry-delay 0 --low-speed 100 --request-timeout 1 --deadline 4 -o "$T/x.tar" "$FRONT/test/a:v2s2"
+	[ "$status" -eq 1 ]
+	[ "$output" = "di-pull: $FRONT/test/a: blob $layer: the deadline for the whole run was hit (--deadline)" ]
+	[ ! -e "$T/x.tar" ]
+	# each request resumed where the last one stopped
+	grep -q "GET /v2/test/a/blobs/$layer range=bytes=[1-9][0-9]*- " "$FRONT_LOG"
+}
+
 @test "a redirect to another host is followed without the Authorization" {
 	pull --name a --tag 1 "$REG/test/a:v2s2" >"$T/ref.tar"
 	front_start --bearer --fault redirect --fault-repeat

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""regfront: a front for a test registry, for di-pull's tests.
+"""regfront: a front for a test registry, for di-pull's and di-push's tests.
 
-It forwards GET and HEAD requests to the registry behind it (--upstream)
-and can, on request:
+It forwards GET and HEAD requests, and the POST, PATCH and PUT of pushes
+(Location answers made to point at itself), to the registry behind it
+(--upstream) and can, on request:
   --bearer          demand Bearer tokens, which its own /token issues
                     (--token-creds USER:PASS: only with Basic credentials;
                     --token-ttl S: their expires_in; --token-uses N: each
@@ -19,7 +20,23 @@ and can, on request:
                     --upstream-creds of its own); norange: ignore
                     Range; badrange: a 206 that does not continue where
                     asked; stall: stop sending half way through a blob;
-                    slow: answer after 0.6 s; notfound: answer 404.
+                    slow: answer after 0.6 s; notfound: answer 404;
+                    endless404, endless500, endless302: that status with
+                    a body that never ends (302: to the redirect host);
+                    drip: the answer --drip-bytes at a time, one lot
+                    every --drip-interval seconds; drip404: a 404 whose
+                    endless body drips so.
+Faults of pushes (on the POST, PATCH and PUT requests whose path holds
+--fault-path): cut: send the registry the first half of a chunk, then
+hang up on the client without an answer; flip: change a byte of a chunk
+on its way; quota: answer 403 DENIED "quota exceeded"; badmanifest:
+change a manifest on its way (the registry then refuses it).
+--max-faults N: no more than N faults in all.
+With --stable-uploads the front keeps an upload's URL stable, as
+registries whose upload URLs carry no state do: a request to any URL of
+an upload goes to the registry's latest one.
+Tokens for a push must grant "repository:NAME:pull,push", and a mount
+"repository:FROM:pull" too.
 With --tls CERT,KEY it speaks https (the redirect host stays http).
 It logs one line per request to --log: "PORT METHOD PATH range=R auth=A"
 (A: none, basic, bearer, other), never a secret.  It listens on 127.0.0.1
@@ -42,6 +59,7 @@ LOCK = threading.Lock()
 TOKENS = {}  # token -> [expiry, uses left, granted scope]
 SEEN = {}  # path -> requests so far
 REDIRECT_PORT = [0]
+UPLOADS = {}  # upload path -> the registry's latest URL (path and query)
 
 
 def log(port, handler, note=""):
@@ -50,17 +68,22 @@ def log(port, handler, note=""):
     if kind not in ("none", "basic", "bearer"):
         kind = "other"
     rng = handler.headers.get("Range", "-")
+    if handler.headers.get("Content-Range"):
+        note = f" content-range={handler.headers['Content-Range']}" + note
     with LOCK, open(ARGS.log, "a") as f:
         f.write(f"{time.monotonic():.3f} {port} {handler.command} {handler.path} range={rng} "
                 f"auth={kind}{note}\n")
 
 
-def upstream(method, path, headers, own_auth=False):
+def upstream(method, path, headers, own_auth=False, body=None):
     conn = http.client.HTTPConnection(ARGS.upstream, timeout=30)
     keep = {k: v for k, v in headers.items()
-            if k.lower() in ("accept", "range") or
+            if k.lower() in ("accept", "range", "content-type",
+                             "content-range") or
             (k.lower() == "authorization" and (own_auth or not ARGS.bearer))}
-    conn.request(method, path, headers=keep)
+    conn.request(method, path, body=body if body is not None else
+                 (b"" if method in ("POST", "PUT", "PATCH") else None),
+                 headers=keep)
     resp = conn.getresponse()
     body = resp.read()
     conn.close()
@@ -73,6 +96,15 @@ def repo_of(path):
         if path.startswith("/v2/") and kind in path:
             return path[4:path.index(kind)]
     return None
+
+
+def remember(location):
+    """Keep the registry's latest URL of an upload."""
+    path = urllib.parse.urlsplit(location)
+    if "/uploads/" in path.path:
+        with LOCK:
+            UPLOADS[path.path] = path.path + ("?" + path.query
+                                              if path.query else "")
 
 
 class Front(http.server.BaseHTTPRequestHandler):
@@ -117,7 +149,7 @@ class Front(http.server.BaseHTTPRequestHandler):
         token = secrets.token_hex(16)
         with LOCK:
             first = not TOKENS
-            grant = "" if ARGS.scope_once and first else scope
+            grant = [] if ARGS.scope_once and first else q.get("scope", [])
             TOKENS[token] = [time.monotonic() + ARGS.token_ttl,
                              ARGS.token_uses or -1, grant]
         body = {ARGS.token_field: token, "expires_in": ARGS.token_ttl}
@@ -129,19 +161,26 @@ class Front(http.server.BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else None
         repo = repo_of(self.path)
-        need = f"repository:{repo}:pull" if repo else None
+        push = self.command in ("POST", "PUT", "PATCH", "DELETE")
+        need = [f"repository:{repo}:pull,push" if push else
+                f"repository:{repo}:pull"] if repo else []
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        if "from" in q:
+            need.append(f"repository:{q['from'][0]}:pull")
         with LOCK:
             entry = TOKENS.get(token)
             ok = entry is not None and entry[0] > time.monotonic() and \
                 entry[1] != 0
             if ok:
                 entry[1] -= 1
-            granted = entry[2] if entry else ""
+            granted = entry[2] if entry else []
         if not ok:
-            self.challenge("invalid_token" if token else None, need)
+            self.challenge("invalid_token" if token else None,
+                           need[0] if need else None)
             return False
-        if need and granted != need:
-            self.challenge("insufficient_scope", need)
+        missing = [n for n in need if n not in granted]
+        if missing:
+            self.challenge("insufficient_scope", missing[0])
             return False
         return True
 
@@ -150,17 +189,101 @@ class Front(http.server.BaseHTTPRequestHandler):
         request of a path that holds --fault-path."""
         if not ARGS.fault or ARGS.fault_path not in self.path:
             return None
+        key = self.path.split("?")[0]  # an upload's chunks count as one
         with LOCK:
-            n = SEEN.get(self.path, 0)
-            SEEN[self.path] = n + 1
+            n = SEEN.get(key, 0)
+            SEEN[key] = n + 1
         kinds = ARGS.fault.split(",")
         if n >= len(kinds) and not ARGS.fault_repeat:
             return None
         kind = kinds[min(n, len(kinds) - 1)]
-        return None if kind == "ok" else kind
+        if kind == "ok" or (kind in ("cut", "flip") and
+                            self.command != "PATCH"):
+            return None
+        with LOCK:
+            if ARGS.max_faults is not None:
+                if ARGS.max_faults == 0:
+                    return None
+                ARGS.max_faults -= 1
+        return kind
 
     def do_HEAD(self):
         self.do_GET()
+
+    def do_POST(self):
+        self.do_write()
+
+    def do_PUT(self):
+        self.do_write()
+
+    def do_PATCH(self):
+        self.do_write()
+
+    def upload_path(self):
+        """The registry's latest URL of this request's upload (with
+        --stable-uploads), else the request's own."""
+        key = self.path.split("?")[0]
+        if not ARGS.stable_uploads or "/uploads/" not in key:
+            return self.path
+        with LOCK:
+            latest = UPLOADS.get(key)
+        if latest is None:
+            return self.path
+        # the registry's latest state, the client's other parameters
+        q = urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)
+        state = urllib.parse.parse_qs(urllib.parse.urlsplit(latest).query)
+        q = [(k, v) for k, v in q if k != "_state"] + \
+            [("_state", v) for v in state.get("_state", [])]
+        return key + ("?" + urllib.parse.urlencode(q) if q else "")
+
+    def relocate(self, headers):
+        """The registry's answer headers, its Location made ours."""
+        scheme = "https" if ARGS.tls else "http"
+        mine = f"{scheme}://127.0.0.1:{self.server.server_port}"
+        keep = []
+        for k, v in headers:
+            if k.lower() == "location":
+                remember(v)
+                v = v.replace(f"http://{ARGS.upstream}", mine)
+            if k.lower() in ("location", "range", "docker-upload-uuid",
+                             "docker-content-digest", "content-type",
+                             "www-authenticate"):
+                keep.append((k, v))
+        return keep
+
+    def do_write(self):
+        log(self.server.server_port, self)
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        body = self.rfile.read(n) if n else b""
+        if ARGS.bearer and not self.check_token():
+            return
+        fault = self.fault_now()
+        if fault == "quota":
+            err = {"errors": [{"code": "DENIED",
+                               "message": "quota exceeded: 0 bytes left"}]}
+            return self.send(403, [("Content-Type", "application/json")],
+                             json.dumps(err).encode())
+        if fault == "flip" and self.command == "PATCH" and body:
+            i = len(body) // 2
+            body = body[:i] + bytes([body[i] ^ 0xFF]) + body[i + 1:]
+        if fault == "badmanifest" and "/manifests/" in self.path:
+            body = body.replace(b'"sha256:', b'"sha256:0', 1)[:-1] + \
+                body[-1:]
+        headers = dict(self.headers.items())
+        if fault == "cut" and self.command == "PATCH" and len(body) > 1:
+            half = len(body) // 2
+            start = int(headers.get("Content-Range", "0-0").split("-")[0])
+            headers["Content-Range"] = f"{start}-{start + half - 1}"
+            _, rh, _ = upstream("PATCH", self.upload_path(), headers,
+                                body=body[:half])
+            self.relocate(rh)
+            log(self.server.server_port, self, f" cut after {half}")
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        status, rheaders, rbody = upstream(self.command, self.upload_path(),
+                                           headers, body=body)
+        self.send(status, self.relocate(rheaders), rbody)
 
     def do_GET(self):
         port = self.server.server_port
@@ -182,16 +305,69 @@ class Front(http.server.BaseHTTPRequestHandler):
         if fault == "redirect":
             loc = f"http://localhost:{REDIRECT_PORT[0]}{self.path}"
             return self.send(307, [("Location", loc)], b"")
-        status, headers, body = upstream(self.command, self.path,
+        if fault and fault.startswith("endless"):
+            return self.endless(int(fault[7:]))
+        if fault == "drip404":
+            return self.drip(404, [], None)
+        status, headers, body = upstream(self.command, self.upload_path(),
                                          self.headers)
-        keep = [(k, v) for k, v in headers if k.lower() in (
-            "content-type", "docker-content-digest", "www-authenticate",
-            "content-range", "location", "docker-distribution-api-version")]
+        keep = [(k, v) for k, v in self.relocate(headers)
+                if k.lower() != "range" or "/uploads/" in self.path] + \
+            [(k, v) for k, v in headers if k.lower() in (
+                "content-range", "docker-distribution-api-version")]
+        if self.command == "HEAD":
+            length = dict((k.lower(), v) for k, v in headers).get(
+                "content-length", "0")
+            return self.send(status, keep, b"", int(length))
         if status not in (200, 206) or fault is None:
             return self.send(status, keep, body)
         self.blob_fault(fault, status, keep, body)
 
+    def endless(self, status):
+        """STATUS with a body that goes on until the client hangs up;
+        logs how much the client took."""
+        self.send_response(status)
+        if status == 302:
+            self.send_header("Location",
+                             f"http://localhost:{REDIRECT_PORT[0]}{self.path}")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        chunk, sent = b"x" * 65536, 0
+        try:
+            while sent < ARGS.endless_max:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+        log(self.server.server_port, self, f" endless sent={sent}")
+
+    def drip(self, status, keep, body):
+        """The answer, --drip-bytes every --drip-interval seconds; BODY
+        None: an endless one."""
+        self.send_response(status)
+        for k, v in keep:
+            self.send_header(k, v)
+        if body is None:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        i, n = 0, ARGS.drip_bytes
+        try:
+            while body is None or i < len(body):
+                self.wfile.write(body[i:i + n] if body else b"x" * n)
+                self.wfile.flush()
+                i += n
+                time.sleep(ARGS.drip_interval)
+        except OSError:
+            pass
+        self.close_connection = True
+
     def blob_fault(self, fault, status, keep, body):
+        if fault == "drip":
+            return self.drip(status, keep, body)
         if fault == "corrupt":
             i = len(body) // 2
             body = body[:i] + bytes([body[i] ^ 0xFF]) + body[i + 1:]
@@ -254,6 +430,11 @@ def main():
     p.add_argument("--fault-path", default="/blobs/")
     p.add_argument("--fault-repeat", action="store_true")
     p.add_argument("--lifetime", type=int, default=300)
+    p.add_argument("--stable-uploads", action="store_true")
+    p.add_argument("--max-faults", type=int)
+    p.add_argument("--drip-bytes", type=int, default=1)
+    p.add_argument("--drip-interval", type=float, default=0.5)
+    p.add_argument("--endless-max", type=int, default=8 << 30)
     p.add_argument("--tls", metavar="CERT,KEY")
     ARGS = p.parse_args()
     main_srv = Server(("127.0.0.1", 0), Front)
