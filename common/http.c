@@ -35,6 +35,7 @@ struct http_conn {
 	struct buffer cas; /* the CA certificates, with --cert-dir */
 	char *client_cert, *client_key; /* a *.cert and its *.key there */
 	char errbuf[CURL_ERROR_SIZE];   /* libcurl's words for a failure */
+	char *failed_host; /* "host:port" of the last failed transfer */
 };
 
 /* Which limit ended a transfer. */
@@ -316,6 +317,7 @@ http_conn_free(struct http_conn *c)
 	buffer_free(&c->cas);
 	free(c->client_cert);
 	free(c->client_key);
+	free(c->failed_host);
 	free(c->label);
 	free(c->error);
 	free(c);
@@ -832,6 +834,10 @@ perform(struct http_conn *c, const struct http_request *req, const char *url,
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, t);
 	c->errbuf[0] = '\0';
 	rc = curl_easy_perform(c->curl);
+	if (rc != CURLE_OK) {
+		free(c->failed_host);
+		c->failed_host = http_host_of(url);
+	}
 	if (rc == CURLE_ABORTED_BY_CALLBACK && t->limit == LIMIT_IDLE)
 		rc = CURLE_OPERATION_TIMEDOUT;
 	if (rc == CURLE_WRITE_ERROR && t->cut)
@@ -985,12 +991,11 @@ curl_why(const struct http_conn *c, CURLcode rc, const struct transfer *t,
 {
 	const struct http_options *o = &c->opt;
 
-	if (is_tls_failure(c, rc)) {
-		char *host = http_host_of(t->url);
-		snprintf(out, len, "TLS with %s: %s", host ? host : t->url,
+	if (is_tls_failure(c, rc))
+		snprintf(out, len, "TLS with %s: %s",
+		         c->failed_host ? c->failed_host : "?",
 		         c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
-		free(host);
-	} else if (rc != CURLE_OPERATION_TIMEDOUT && c->errbuf[0])
+	else if (rc != CURLE_OPERATION_TIMEDOUT && c->errbuf[0])
 		snprintf(out, len, "%s (%s)", curl_easy_strerror(rc),
 		         c->errbuf);
 	else if (rc != CURLE_OPERATION_TIMEDOUT)

@@ -401,8 +401,8 @@ _registry_spawn() {
 _registry_up() {
 	local code
 	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/v2/")
-	# A TLS registry answers plain http with 400.
-	[[ $code == 400 ]] && code=$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$1/v2/")
+	# A TLS registry answers plain http with 400 (Go's net/http does).
+	[[ $code == 400 ]] && return 0
 	[[ $code == 200 || $code == 401 ]]
 }
 
