@@ -348,6 +348,12 @@ cooked_config(struct cook *k)
 	    c, jv_string("architecture"),
 	    platform_key(k, "architecture", platform_host_arch()));
 	c = jv_object_set(c, jv_string("os"), platform_key(k, "os", "linux"));
+	/* The variant only when one is named: "arm" alone is v7 anyway. */
+	jv variant = platform_key(k, "variant", "");
+	if (*jv_string_value(variant) != '\0')
+		c = jv_object_set(c, jv_string("variant"), variant);
+	else
+		jv_free(variant);
 	c = jv_object_set(c, jv_string("created"), jv_string(k->o->created));
 	c = jv_object_set(c, jv_string("config"), container_config(k));
 	return jv_object_set(c, jv_string("history"), jv_copy(k->history));

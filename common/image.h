@@ -60,6 +60,22 @@ struct image *image_open_fd(int fd, const char *label, const char *name,
                             const char *tag);
 void image_close(struct image *img);
 
+/*
+ * Multi-platform: as image_open, but an OCI layout is read before
+ * manifest.json, so that the index the image was chosen from (for this
+ * machine, else its first image) is kept.  image_index_count is the number
+ * of entries of that index (0: the archive names a single image);
+ * image_index_image opens entry K from the same archive (a view of its
+ * own) and borrows its platform's strings from IMG.
+ */
+struct image *image_open_index(const char *path, const char *name,
+                               const char *tag);
+size_t image_index_count(const struct image *img);
+const char *image_index_bytes(const struct image *img, size_t *len);
+struct image *image_index_image(const struct image *img, size_t k,
+                                const char **os, const char **arch,
+                                const char **variant);
+
 /* The input's name, for messages. */
 const char *image_label(const struct image *img);
 /* How the chosen image was found: "docker", "oci" or "legacy". */
