@@ -308,7 +308,11 @@ read_bases(const struct options *o)
 	for (int i = 0; i < o->nbases; i++) {
 		const char *label = o->bases[i];
 		struct base_layer l = {.fd = spool_open(label), .label = label};
-		if (stream_kind_of(l.fd, label) == STREAM_IMAGE)
+		enum stream_kind kind = stream_kind_of(l.fd, label);
+		if (kind == STREAM_STACK) /* not its files: say so */
+			errx(EXIT_DATA, "%s: a STACK is not read as a base yet",
+			     label);
+		if (kind == STREAM_IMAGE)
 			push_image(&s, l.fd, label);
 		else
 			stack_push(&s, &l);

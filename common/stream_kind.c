@@ -13,6 +13,7 @@
 #include "instream.h"
 #include "json.h"
 #include "path.h"
+#include "stack.h"
 #include "stream_kind.h"
 #include "tar_reader.h"
 
@@ -167,6 +168,9 @@ judge(struct evidence *ev, const char *name, char type, int64_t size)
 		             strcmp(name, bundle[i]) == 0;
 	if (i == 2 && ev->bundle)
 		return STREAM_BUNDLE;
+	if (i == 0 && stack_sniff(&(struct tar_entry){.name = (char *)name,
+	                                              .typeflag = type}))
+		return STREAM_STACK;
 	note_name(ev, name);
 	if (type != '0')
 		return -1;
@@ -179,7 +183,6 @@ judge(struct evidence *ev, const char *name, char type, int64_t size)
 	if (strcmp(name, "index.json") == 0)
 		ev->index |= is_oci_index(fetch_json(ev, size));
 	ev->layout |= strcmp(name, "oci-layout") == 0;
-	/* The STACK rule (common/stack.h) goes here when it is defined. */
 	return ev->index && ev->layout ? STREAM_IMAGE : -1;
 }
 

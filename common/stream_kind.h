@@ -8,8 +8,9 @@
  * layer paths: <id>/layer.tar, <digest>.tar, skopeo's or a hand-made
  * layers/l.tar), an index.json with its oci-layout, or a repositories
  * file of the seed's legacy form.  A BUNDLE is VERSION, json, layer.tar in
- * that order.  Anything else is a TREE: a damaged tar too, which the
- * reader that takes it reports.
+ * that order; a STACK begins with stack.json (stack.h's rule).  Anything
+ * else is a TREE: a damaged tar too, which the reader that takes it
+ * reports.
  */
 #ifndef DI_STREAM_KIND_H
 #define DI_STREAM_KIND_H
@@ -18,11 +19,7 @@ enum stream_kind {
 	STREAM_TREE,
 	STREAM_BUNDLE,
 	STREAM_IMAGE,
-	/*
-	 * Several layers as one tar (common/stack.h): its rule is added in
-	 * judge() in stream_kind.c, the only place a kind is decided.
-	 */
-	STREAM_STACK,
+	STREAM_STACK, /* several layers as one tar (stack.h) */
 };
 
 /*

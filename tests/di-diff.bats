@@ -402,3 +402,21 @@ skopeo_style_image() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf '%s\n' 'D index.json' 'D manifest.json')" ]
 }
+
+@test "a STACK base is refused with a message, not taken for a tree of its layer tars" {
+	make_pair
+	python3 - "$T/base.tar" "$T/stack.tar" <<'PY'
+import io, json, sys, tarfile
+layer = open(sys.argv[1], "rb").read()
+lst = json.dumps({"layers": [{"name": "001.tar", "size": len(layer), "paths": []}]}).encode()
+with tarfile.open(sys.argv[2], "w", format=tarfile.USTAR_FORMAT) as t:
+    for name, data in (("stack.json", lst), ("001.tar", layer)):
+        ti = tarfile.TarInfo(name)
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+PY
+	run di-diff --base "$T/stack.tar" --list "$T/new.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == *"stack.tar: a STACK is not read as a base yet"* ]]
+	[[ $output != *"A d2f/z"* ]]
+}
