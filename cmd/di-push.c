@@ -559,11 +559,12 @@ push_manifest(struct registry_conn *c, const struct push *p,
 	digest_buffer_hex("sha256", m, strlen(m), hex);
 	snprintf(digest, DIGEST_LEN, "sha256:%s", hex);
 	*size = (int64_t)strlen(m);
-	if (registry_put_manifest(c, digest, type, m, strlen(m)) < 0 ||
-	    (tag != NULL &&
-	     registry_put_manifest(c, tag, type, m, strlen(m)) < 0))
-		errx(EXIT_DATA, "%s", registry_conn_error(c));
+	int rc = registry_put_manifest(c, digest, type, m, strlen(m));
+	if (rc == 0 && tag != NULL)
+		rc = registry_put_manifest(c, tag, type, m, strlen(m));
 	free(m);
+	if (rc < 0)
+		errx(EXIT_DATA, "%s", registry_conn_error(c));
 }
 
 static void
@@ -672,10 +673,12 @@ push_index(struct push *top, struct registry_conn *c, const char *tag,
 	char *text = json_dump(index);
 	digest_buffer_hex("sha256", text, strlen(text), hex);
 	snprintf(digest, DIGEST_LEN, "sha256:%s", hex);
-	if (registry_put_manifest(c, digest, type, text, strlen(text)) < 0 ||
-	    registry_put_manifest(c, tag, type, text, strlen(text)) < 0)
-		errx(EXIT_DATA, "%s", registry_conn_error(c));
+	int rc = registry_put_manifest(c, digest, type, text, strlen(text));
+	if (rc == 0)
+		rc = registry_put_manifest(c, tag, type, text, strlen(text));
 	free(text);
+	if (rc < 0)
+		errx(EXIT_DATA, "%s", registry_conn_error(c));
 }
 
 int

@@ -16,26 +16,9 @@ bench_tmp
 trap 'registry_stop; rm -rf "$BT"' EXIT
 registry_start
 
-# Files under /usr in name order, cut into layers of BENCH_LAYER_MB; when
-# /usr is too small the same files fill the later layers again.
-find /usr -xdev -type f -readable -size -100M -printf '%s %P\n' | sort -k2 >"$BT/files"
-awk -v n="$BENCH_LAYERS" -v per="$((BENCH_LAYER_MB * 1048576))" -v dir="$BT" '
-	{ size[NR] = $1; sub(/^[0-9]+ /, ""); name[NR] = $0 }
-	END {
-		i = 1
-		for (l = 1; l <= n; l++) {
-			for (got = 0; got < per; i = i % NR + 1) {
-				print "usr/" name[i] > (dir "/list" l)
-				got += size[i]
-			}
-		}
-	}' "$BT/files"
+bench_usr_layers "$BENCH_LAYERS" "$BENCH_LAYER_MB"
 layers=()
-for l in $(seq "$BENCH_LAYERS"); do
-	tar -C / --sort=name --mtime=@1 --owner=0 --group=0 --numeric-owner \
-		-cf "$BT/l$l.tar" -T "$BT/list$l" 2>/dev/null || true
-	layers+=("$BT/l$l.tar")
-done
+for l in $(seq "$BENCH_LAYERS"); do layers+=("$BT/l$l.tar"); done
 make_archive_tars "$BT/img.tar" bench/img:1 amd64 "${layers[@]}"
 size=$(stat -c %s "$BT/img.tar")
 echo "image: $((size / 1048576)) MiB in $BENCH_LAYERS uncompressed layers"

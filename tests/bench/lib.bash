@@ -5,6 +5,9 @@
 #                              runs (hyperfine, one warm-up), into NAME
 #   bench_rss CMD              peak resident set of CMD in KiB
 #   bench_ratio A B            A/B with two decimals
+#   bench_usr_layers N MB      N layer tars $BT/l1.tar... of MB MiB each,
+#                              made of the files under /usr (real
+#                              binaries and text, as images hold)
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export PATH="$TOP/build/bin:$PATH"
@@ -36,4 +39,26 @@ bench_rss() {
 
 bench_ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
+}
+
+# Files under /usr in name order, cut into layers of MB MiB; when /usr is
+# too small the same files fill the later layers again.
+bench_usr_layers() {
+	local n=$1 mb=$2 l
+	find /usr -xdev -type f -readable -size -100M -printf '%s %P\n' | sort -k2 >"$BT/files"
+	awk -v n="$n" -v per="$((mb * 1048576))" -v dir="$BT" '
+		{ size[NR] = $1; sub(/^[0-9]+ /, ""); name[NR] = $0 }
+		END {
+			i = 1
+			for (l = 1; l <= n; l++) {
+				for (got = 0; got < per; i = i % NR + 1) {
+					print "usr/" name[i] > (dir "/list" l)
+					got += size[i]
+				}
+			}
+		}' "$BT/files"
+	for l in $(seq "$n"); do
+		tar -C / --sort=name --mtime=@1 --owner=0 --group=0 --numeric-owner \
+			-cf "$BT/l$l.tar" -T "$BT/list$l" 2>/dev/null || true
+	done
 }
