@@ -650,8 +650,7 @@ put_base_layer(struct cook *k, struct image *img, size_t i, int is_top)
 /* Layer I of an index's image, its legacy id and json kept when it has
  * them; DIGEST: the bytes' digest, for an image stored by digest. */
 static void
-put_index_layer(struct cook *k, struct image *img, size_t i,
-                const char *digest)
+put_index_layer(struct cook *k, struct image *img, size_t i, const char *digest)
 {
 	struct image_layer_meta m = {0};
 	struct layer_source s = {.paths = jv_null()};
@@ -781,8 +780,9 @@ image_platform(struct image *img)
 	                     json_peek_string(c, "variant")};
 
 	if (p.os == NULL || p.arch == NULL)
-		errx(EXIT_DATA, "%s: the image config names no os and "
-		                "architecture",
+		errx(EXIT_DATA,
+		     "%s: the image config names no os and "
+		     "architecture",
 		     image_label(img));
 	return p;
 }
@@ -882,8 +882,8 @@ main_index(struct cook *k)
 		imgs[i] = image_open(o->inputs[i], NULL, NULL);
 	check_platforms(imgs, o->ninputs);
 	first = docker_facing(imgs, o->ninputs);
-	k->w = image_writer_new(outfile_open(o->output, OUT_TAR), o->name, o->tag,
-	                        o->format, o->mtime);
+	k->w = image_writer_new(outfile_open(o->output, OUT_TAR), o->name,
+	                        o->tag, o->format, o->mtime);
 	put_platform_image(k, imgs[first], 1);
 	for (int i = 0; i < o->ninputs; i++)
 		if (i != first)

@@ -635,8 +635,8 @@ index_entry(enum manifest_format f, const char *digest, int64_t size,
 	                   jv_string(arch ? arch : ""));
 	pl = jv_object_set(pl, jv_string("os"), jv_string(os ? os : ""));
 	if (variant != NULL)
-		pl = jv_object_set(pl, jv_string("variant"),
-		                   jv_string(variant));
+		pl =
+		    jv_object_set(pl, jv_string("variant"), jv_string(variant));
 	return jv_object_set(e, jv_string("platform"), pl);
 }
 

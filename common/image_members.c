@@ -157,7 +157,8 @@ image_members_dup(struct image_members *to, const struct image_members *from)
 	for (size_t i = 0; i < from->n; i++) {
 		to->v[i] = from->v[i];
 		to->v[i].name = xstrdup(from->v[i].name);
-		to->v[i].link = from->v[i].link ? xstrdup(from->v[i].link) : NULL;
+		to->v[i].link =
+		    from->v[i].link ? xstrdup(from->v[i].link) : NULL;
 	}
 }
 

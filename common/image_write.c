@@ -307,7 +307,8 @@ static void
 begin_record(struct image_writer *w, const struct image_layer_meta *m,
              const char *v1_id)
 {
-	w->layers = xreallocarray(w->layers, w->nlayers + 1, sizeof(*w->layers));
+	w->layers =
+	    xreallocarray(w->layers, w->nlayers + 1, sizeof(*w->layers));
 	w->layers[w->nlayers] = (struct written_layer){
 	    .v1_id = xstrdup(v1_id),
 	    .media_type = xstrdup(media_type_oci_layer(m->compression)),
@@ -762,8 +763,8 @@ image_writer_next_image(struct image_writer *w, const char *config, size_t len)
 	}
 	if (!w->by_digest && has_legacy(w))
 		put_repositories(w);
-	w->entries = xreallocarray(w->entries, w->nentries + 1,
-	                           sizeof(*w->entries));
+	w->entries =
+	    xreallocarray(w->entries, w->nentries + 1, sizeof(*w->entries));
 	w->entries[w->nentries++] = (struct index_entry){
 	    .digest = mdigest, .size = msize, .platform = config_platform(v)};
 	drop_layers(w);
@@ -780,7 +781,8 @@ image_writer_finish_index(struct image_writer *w)
 	char *text, *digest;
 
 	if (w->in_layer || w->nlayers != 0 || w->nentries == 0)
-		errx(EXIT_DATA, "image_writer_finish_index: an image not ended");
+		errx(EXIT_DATA,
+		     "image_writer_finish_index: an image not ended");
 	for (size_t i = 0; i < w->nentries; i++) {
 		jv e = descriptor(MT_OCI_MANIFEST, w->entries[i].digest,
 		                  w->entries[i].size);
@@ -795,7 +797,8 @@ image_writer_finish_index(struct image_writer *w)
 	index = jv_object_set(index, jv_string("manifests"), list);
 	text = json_dump(index);
 	put_blob(w, text, &digest);
-	put_index_json(w, descriptor(MT_OCI_INDEX, digest, (int64_t)strlen(text)));
+	put_index_json(w,
+	               descriptor(MT_OCI_INDEX, digest, (int64_t)strlen(text)));
 	tar_writer_finish(w->tw);
 	if (unfinished == w)
 		unfinished = NULL;
