@@ -15,6 +15,7 @@
 #include "json.h"
 #include "manifest.h"
 #include "path.h"
+#include "media_type.h"
 #include "platform.h"
 #include "xalloc.h"
 
@@ -662,10 +663,32 @@ open_legacy(struct image *img, const char *name, const char *tag)
 
 /* --- opening ----------------------------------------------------------- */
 
+/*
+ * Does index.json's entry for NAME:TAG name an index (a multi-platform
+ * image)?  Only then is the OCI layout read first: a single image is
+ * read as ever, manifest.json before it.
+ */
+static int
+names_index(struct image *img, const char *name, const char *tag)
+{
+	struct manifest index;
+	size_t n;
+	char *t = image_members_slurp(&img->m, "index.json", JSON_LIMIT, &n);
+	long i;
+	int yes;
+
+	parse_doc(img, "index.json", t, n, &index);
+	i = choose_entry_oci(&index, name, tag);
+	yes = i >= 0 && media_type_is_index(index.manifests[i].media_type);
+	manifest_free(&index);
+	return yes;
+}
+
 static int
 choose(struct image *img, const char *name, const char *tag)
 {
-	if (img->want_index && image_members_find(&img->m, "index.json"))
+	if (img->want_index && image_members_find(&img->m, "index.json") &&
+	    names_index(img, name, tag))
 		return open_oci(img, name, tag);
 	if (image_members_find(&img->m, "manifest.json") != NULL)
 		return open_docker(img, name, tag);
