@@ -995,9 +995,6 @@ curl_why(const struct http_conn *c, CURLcode rc, const struct transfer *t,
 		snprintf(out, len, "TLS with %s: %s",
 		         c->failed_host ? c->failed_host : "?",
 		         c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
-	else if (rc != CURLE_OPERATION_TIMEDOUT && c->errbuf[0])
-		snprintf(out, len, "%s (%s)", curl_easy_strerror(rc),
-		         c->errbuf);
 	else if (rc != CURLE_OPERATION_TIMEDOUT)
 		snprintf(out, len, "%s", curl_easy_strerror(rc));
 	else if (t->limit == LIMIT_IDLE)
