@@ -6,6 +6,7 @@
  *	        [-c CONFIG] [--created T] [--format hybrid|docker|oci|legacy]
  *	        [--compress none|gzip|zstd] [--threads N]
  *	        [BUNDLE|LAYER|STACK]...
+ *	di-cook --index -n NAME [-t TAG] [--format hybrid|oci] IMAGE...
  *
  * The base image's layers are copied as they are, then each input's (a
  * STACK's layers in order, see common/layer_input.h), all in one pass: every
@@ -25,6 +26,7 @@
 
 #include "buffer.h"
 #include "compress.h"
+#include "digest.h"
 #include "errors.h"
 #include "image.h"
 #include "image_config.h"
@@ -53,6 +55,7 @@ usage(int status)
 	        "               [--compress none|gzip|zstd] [--threads N] "
 	        "[-o FILE]\n"
 	        "               [BUNDLE|LAYER|STACK]...\n"
+	        "       di-cook --index -n NAME [-t TAG] [-o FILE] IMAGE...\n"
 	        "Stack layers (bottom first) on a base image into one image "
 	        "archive.\n"
 	        "  -n, --name NAME       the image's name (NAME:TAG allowed)\n"
@@ -75,6 +78,8 @@ usage(int status)
 	        "or zstd (oci)\n"
 	        "      --threads N       compress on N threads (default: one "
 	        "per processor)\n"
+	        "      --index           join single-platform IMAGEs into one "
+	        "multi-platform image\n"
 	        "  -o, --output FILE     write to FILE instead of stdout\n"
 	        "      --progress        report each layer on stderr\n"
 	        "      --help, --version\n");
@@ -91,7 +96,7 @@ struct options {
 	enum image_format format;
 	enum compress_kind compress;
 	int threads;
-	int progress;
+	int progress, index;
 	char **inputs;
 	int ninputs;
 };
@@ -160,6 +165,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_THREADS,
 		OPT_PROGRESS,
 		OPT_CONFIG_BLOB,
+		OPT_INDEX,
 		OPT_HELP,
 		OPT_VERSION
 	};
@@ -177,6 +183,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"output", required_argument, NULL, 'o'},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"config-blob", required_argument, NULL, OPT_CONFIG_BLOB},
+	    {"index", no_argument, NULL, OPT_INDEX},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {NULL, 0, NULL, 0},
@@ -229,6 +236,9 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_CONFIG_BLOB:
 			o->config_blob = optarg;
 			break;
+		case OPT_INDEX:
+			o->index = 1;
+			break;
 		case OPT_HELP:
 			usage(0);
 			break;
@@ -262,6 +272,14 @@ parse_options(int argc, char **argv, struct options *o)
 		image_config_time(o->mtime, o->created);
 	o->inputs = argv + optind;
 	o->ninputs = argc - optind;
+	if (o->index && (o->from || o->config || created))
+		usage_error("--index takes images alone: no --from, -c or "
+		            "--created");
+	if (o->index &&
+	    (o->format == IMAGE_DOCKER || o->format == IMAGE_LEGACY))
+		usage_error("--index needs --format hybrid or oci");
+	if (o->index && o->ninputs == 0)
+		usage_error("--index needs at least one IMAGE");
 	if (o->ninputs == 0 && o->from == NULL) {
 		static char *dash[] = {"-"};
 		o->inputs = dash;
@@ -365,6 +383,12 @@ cooked_config(struct cook *k)
 	    c, jv_string("architecture"),
 	    platform_key(k, "architecture", platform_host_arch()));
 	c = jv_object_set(c, jv_string("os"), platform_key(k, "os", "linux"));
+	/* The variant only when one is named: "arm" alone is v7 anyway. */
+	jv variant = platform_key(k, "variant", "");
+	if (*jv_string_value(variant) != '\0')
+		c = jv_object_set(c, jv_string("variant"), variant);
+	else
+		jv_free(variant);
 	c = jv_object_set(c, jv_string("created"), jv_string(k->o->created));
 	c = jv_object_set(c, jv_string("config"), container_config(k));
 	return jv_object_set(c, jv_string("history"), jv_copy(k->history));
@@ -666,6 +690,41 @@ put_base_layer(struct cook *k, struct image *img, size_t i, int is_top)
 	free(json);
 }
 
+/* Layer I of an index's image, its legacy id and json kept when it has
+ * them; DIGEST: the bytes' digest, for an image stored by digest. */
+static void
+put_index_layer(struct cook *k, struct image *img, size_t i, const char *digest)
+{
+	struct image_layer_meta m = {0};
+	struct layer_source s = {.paths = jv_null()};
+	char label[512], *json = NULL;
+
+	snprintf(label, sizeof(label), "%s: %s", image_label(img),
+	         image_layer_path(img, i));
+	s.label = m.label = label;
+	s.size = m.size = image_layer_size(img, i);
+	m.compression = image_layer_compression(img, i);
+	m.diff_id = image_layer_diff_id(img, i);
+	m.digest = digest;
+	s.is_tar = strcmp(m.compression, "none") == 0;
+	if (!s.is_tar)
+		verify_compressed(img, i);
+	if (image_layer_v1_id(img, i) != NULL) {
+		m.v1_id = image_layer_v1_id(img, i);
+		m.v1_json = image_layer_v1_json(img, i);
+	} else {
+		m.v1_json = json = json_dump(v1_template(k));
+	}
+	s.in = image_layer_raw(img, i);
+	image_writer_layer_begin(k->w, &m);
+	copy_layer(k, &s);
+	image_writer_layer_end(k->w);
+	k->nlayers++;
+	progress(k, label, image_layer_diff_id(img, i), s.size);
+	instream_close(s.in);
+	free(json);
+}
+
 static void
 put_base(struct cook *k, struct image *img)
 {
@@ -780,6 +839,135 @@ read_blob(struct cook *k)
 	k->base_label = k->o->config_blob;
 }
 
+/* --- a multi-platform image -------------------------------------------- */
+
+/* The platform an image's config names, its strings borrowed. */
+static struct platform
+image_platform(struct image *img)
+{
+	jv c = image_config(img);
+	struct platform p = {json_peek_string(c, "os"),
+	                     json_peek_string(c, "architecture"),
+	                     json_peek_string(c, "variant")};
+
+	if (p.os == NULL || p.arch == NULL)
+		errx(EXIT_DATA,
+		     "%s: the image config names no os and "
+		     "architecture",
+		     image_label(img));
+	return p;
+}
+
+static void
+platform_name(const struct platform *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s%s%s", p->os, p->arch, p->variant ? "/" : "",
+	         p->variant ? p->variant : "");
+}
+
+/* Two images of one platform: an index could not tell them apart. */
+static void
+check_platforms(struct image **imgs, int n)
+{
+	char name[256];
+
+	for (int i = 0; i < n; i++) {
+		struct platform a = image_platform(imgs[i]);
+		for (int j = 0; j < i; j++) {
+			struct platform b = image_platform(imgs[j]);
+			if (!platform_match(&a, &b) && !platform_match(&b, &a))
+				continue;
+			platform_name(&a, name, sizeof(name));
+			errx(EXIT_DATA, "%s and %s: both images are for %s",
+			     image_label(imgs[j]), image_label(imgs[i]), name);
+		}
+	}
+}
+
+/* The image for this machine, else the first: the one docker load sees. */
+static int
+docker_facing(struct image **imgs, int n)
+{
+	struct platform host = platform_host();
+
+	for (int i = 0; i < n; i++) {
+		struct platform p = image_platform(imgs[i]);
+		if (platform_match(&host, &p))
+			return i;
+	}
+	return 0;
+}
+
+/* "sha256:<hex>" of layer I as stored: named by the archive, or hashed. */
+static char *
+layer_digest(struct cook *k, struct image *img, size_t i)
+{
+	struct instream *in;
+	struct digest d;
+	char hex[DIGEST_MAX_HEX], *s;
+	ssize_t n;
+
+	if (image_layer_digest(img, i) != NULL)
+		return xstrdup(image_layer_digest(img, i));
+	in = image_layer_raw(img, i);
+	digest_init(&d, "sha256");
+	while ((n = instream_read(in, k->buf, COPY_BUF)) > 0)
+		digest_update(&d, k->buf, (size_t)n);
+	if (n < 0)
+		errx(EXIT_DATA, "%s: %s", image_label(img), instream_error(in));
+	instream_close(in);
+	digest_final_hex(&d, hex);
+	if (asprintf(&s, "sha256:%s", hex) < 0)
+		err(EXIT_DATA, "malloc");
+	return s;
+}
+
+/* One image of the index: its layers as they are, its config as it is. */
+static void
+put_platform_image(struct cook *k, struct image *img, int first)
+{
+	size_t len;
+	const char *config;
+
+	k->base_config = jv_copy(image_config(img));
+	k->base_label = image_label(img);
+	for (size_t i = 0; i < image_layer_count(img); i++) {
+		char *digest = first ? NULL : layer_digest(k, img, i);
+		put_index_layer(k, img, i, digest);
+		free(digest);
+	}
+	jv_free(k->base_config);
+	k->base_config = jv_null();
+	config = image_config_bytes(img, &len);
+	image_writer_next_image(k->w, config, len);
+}
+
+static int
+main_index(struct cook *k)
+{
+	struct options *o = k->o;
+	struct image **imgs = xcalloc((size_t)o->ninputs, sizeof(*imgs));
+	int first;
+
+	for (int i = 0; i < o->ninputs; i++)
+		imgs[i] = image_open(o->inputs[i], NULL, NULL);
+	check_platforms(imgs, o->ninputs);
+	first = docker_facing(imgs, o->ninputs);
+	k->w = image_writer_new(outfile_open(o->output, OUT_TAR), o->name,
+	                        o->tag, o->format, o->mtime);
+	put_platform_image(k, imgs[first], 1);
+	for (int i = 0; i < o->ninputs; i++)
+		if (i != first)
+			put_platform_image(k, imgs[i], 0);
+	image_writer_finish_index(k->w);
+	if (o->output != NULL)
+		outfile_commit();
+	for (int i = 0; i < o->ninputs; i++)
+		image_close(imgs[i]);
+	free(imgs);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -794,6 +982,12 @@ main(int argc, char **argv)
 	k.history = jv_array();
 	if ((k.buf = malloc(COPY_BUF)) == NULL)
 		err(EXIT_DATA, "malloc");
+	if (o.index) {
+		main_index(&k);
+		jv_free(k.history);
+		free(k.buf);
+		return 0;
+	}
 	if (o.from != NULL)
 		base = image_open(o.from, o.from_name, o.from_tag);
 	if (o.ninputs == 0 && image_layer_count(base) == 0)

@@ -44,6 +44,9 @@
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
 #define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_LIST                                                         \
+	"application/vnd.docker.distribution.manifest.list.v2+json"
 
 static void
 usage(int status)
@@ -540,13 +543,14 @@ manifest_text(const struct push *p, enum manifest_format f, const char *config,
 }
 
 /*
- * The manifest, by its digest first, then TAG: the tag is written only
- * when the registry has taken everything it names.
+ * The manifest, by its digest first, then TAG (NULL: none, an index's
+ * entry): the tag is written only when the registry has taken everything
+ * it names.  *SIZE and *TYPE: the manifest's length and media type.
  */
 static void
 push_manifest(struct registry_conn *c, const struct push *p,
               enum manifest_format f, const char *config, size_t config_len,
-              const char *tag, char digest[DIGEST_LEN])
+              const char *tag, char digest[DIGEST_LEN], int64_t *size)
 {
 	char *m = manifest_text(p, f, config, config_len), hex[DIGEST_MAX_HEX];
 	const char *type =
@@ -554,8 +558,9 @@ push_manifest(struct registry_conn *c, const struct push *p,
 
 	digest_buffer_hex("sha256", m, strlen(m), hex);
 	snprintf(digest, DIGEST_LEN, "sha256:%s", hex);
+	*size = (int64_t)strlen(m);
 	int rc = registry_put_manifest(c, digest, type, m, strlen(m));
-	if (rc == 0)
+	if (rc == 0 && tag != NULL)
 		rc = registry_put_manifest(c, tag, type, m, strlen(m));
 	free(m);
 	if (rc < 0)
@@ -591,13 +596,99 @@ add_scopes(struct registry *reg, const struct options *o,
 	}
 }
 
+/* One image: its layers, its config, its manifest (tagged TAG, or not). */
+static enum manifest_format
+push_image(struct push *p, struct registry_conn *c, const char *tag,
+           char digest[DIGEST_LEN], int64_t *size)
+{
+	char config_digest[DIGEST_LEN];
+	size_t config_len;
+
+	p->n = image_layer_count(p->img);
+	p->blobs = xcalloc(p->n ? p->n : 1, sizeof(*p->blobs));
+	p->items = xcalloc(p->n ? p->n : 1, sizeof(*p->items));
+	enum manifest_format f = plan_blobs(p);
+	push_layers(p);
+	const char *config = image_config_bytes(p->img, &config_len);
+	push_config(p->o, c, config, config_len, config_digest);
+	push_manifest(c, p, f, config_digest, config_len, tag, digest, size);
+	for (size_t i = 0; i < p->n; i++) {
+		work_item_free(&p->items[i]);
+		free(p->blobs[i].label);
+	}
+	free(p->blobs);
+	free(p->items);
+	return f;
+}
+
+/* An index entry: the manifest pushed and its platform. */
+static jv
+index_entry(enum manifest_format f, const char *digest, int64_t size,
+            const char *os, const char *arch, const char *variant)
+{
+	jv e = descriptor(f == FORMAT_DOCKER ? MT_DOCKER_MANIFEST
+	                                     : MT_OCI_MANIFEST,
+	                  digest, size);
+	jv pl = jv_object();
+
+	pl = jv_object_set(pl, jv_string("architecture"),
+	                   jv_string(arch ? arch : ""));
+	pl = jv_object_set(pl, jv_string("os"), jv_string(os ? os : ""));
+	if (variant != NULL)
+		pl =
+		    jv_object_set(pl, jv_string("variant"), jv_string(variant));
+	return jv_object_set(e, jv_string("platform"), pl);
+}
+
+/*
+ * A multi-platform image: every platform's blobs and manifest first,
+ * then the index (a Docker manifest list when every manifest is
+ * Docker's), by digest and then TAG.
+ */
+static void
+push_index(struct push *top, struct registry_conn *c, const char *tag,
+           char digest[DIGEST_LEN])
+{
+	jv list = jv_array();
+	int all_docker = 1;
+	char hex[DIGEST_MAX_HEX];
+
+	for (size_t k = 0; k < image_index_count(top->img); k++) {
+		const char *os, *arch, *variant;
+		struct push p = *top;
+		char d[DIGEST_LEN];
+		int64_t size;
+		p.img = image_index_image(top->img, k, &os, &arch, &variant);
+		enum manifest_format f = push_image(&p, c, NULL, d, &size);
+		all_docker &= f == FORMAT_DOCKER;
+		list = jv_array_append(
+		    list, index_entry(f, d, size, os, arch, variant));
+		image_close(p.img);
+	}
+	const char *type = all_docker ? MT_DOCKER_LIST : MT_OCI_INDEX;
+	jv index = jv_object();
+	index = jv_object_set(index, jv_string("schemaVersion"), jv_number(2));
+	index = jv_object_set(index, jv_string("mediaType"), jv_string(type));
+	index = jv_object_set(index, jv_string("manifests"), list);
+	char *text = json_dump(index);
+	digest_buffer_hex("sha256", text, strlen(text), hex);
+	snprintf(digest, DIGEST_LEN, "sha256:%s", hex);
+	int rc = registry_put_manifest(c, digest, type, text, strlen(text));
+	if (rc == 0)
+		rc = registry_put_manifest(c, tag, type, text, strlen(text));
+	free(text);
+	if (rc < 0)
+		errx(EXIT_DATA, "%s", registry_conn_error(c));
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o = {0};
 	struct reference ref;
 	struct auth_creds creds;
-	char *why, *label, config_digest[DIGEST_LEN], digest[DIGEST_LEN];
+	char *why, *label, digest[DIGEST_LEN];
+	int64_t size;
 
 	parse_options(argc, argv, &o);
 	if (reference_parse(o.reference, strlen(o.reference), &ref, &why) < 0)
@@ -608,37 +699,24 @@ main(int argc, char **argv)
 		err(EXIT_DATA, "malloc");
 	registry_args_credentials(&o.net, &ref, &creds);
 
-	struct push p = {.o = &o, .img = image_open(o.image, NULL, NULL)};
-	p.n = image_layer_count(p.img);
-	p.blobs = xcalloc(p.n ? p.n : 1, sizeof(*p.blobs));
-	p.items = xcalloc(p.n ? p.n : 1, sizeof(*p.items));
-	enum manifest_format f = plan_blobs(&p);
-
+	struct push p = {.o = &o, .img = image_open_index(o.image, NULL, NULL)};
 	p.reg = registry_new(reference_api_host(&ref), ref.path, label,
 	                     &o.net.reg, &creds);
 	add_scopes(p.reg, &o, &ref);
 	struct registry_conn *c = registry_conn_new(p.reg);
 	if (registry_ping(c) < 0)
 		errx(EXIT_DATA, "%s", registry_conn_error(c));
-	push_layers(&p);
-
-	size_t config_len;
-	const char *config = image_config_bytes(p.img, &config_len);
-	push_config(&o, c, config, config_len, config_digest);
-	push_manifest(c, &p, f, config_digest, config_len,
-	              ref.tag ? ref.tag : "latest", digest);
+	const char *tag = ref.tag ? ref.tag : "latest";
+	if (image_index_count(p.img) > 0)
+		push_index(&p, c, tag, digest);
+	else
+		push_image(&p, c, tag, digest, &size);
 	printf("%s\n", digest);
 	if (fflush(stdout) != 0)
 		outfile_write_failed(STDOUT_FILENO);
 	if (o.digestfile != NULL)
 		write_digestfile(o.digestfile, digest);
 
-	for (size_t i = 0; i < p.n; i++) {
-		work_item_free(&p.items[i]);
-		free(p.blobs[i].label);
-	}
-	free(p.blobs);
-	free(p.items);
 	registry_conn_free(c);
 	registry_free(p.reg);
 	image_close(p.img);

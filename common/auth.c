@@ -2,12 +2,19 @@
  * auth.c: challenges, tokens and credentials for registry requests.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "buffer.h"
@@ -321,6 +328,7 @@ auth_creds_free(struct auth_creds *c)
 {
 	free(c->user);
 	auth_wipe_free(c->pass);
+	auth_wipe_free(c->identity_token);
 	free(c->source);
 	memset(c, 0, sizeof(*c));
 }
@@ -537,13 +545,83 @@ out:
 	return rc;
 }
 
+/*
+ * The helper that FILE's JSON names for DOMAIN ("credHelpers" first, then
+ * "credsStore"), malloc'd, or NULL.  A name with a '/' is refused: it
+ * would run a program outside $PATH.
+ */
+static int
+file_helper(const char *json, size_t len, const char *domain, char **helper,
+            char **why)
+{
+	jv v = json_parse(json, len);
+	const char *name = NULL;
+	int rc = 0;
+
+	*helper = NULL;
+	if (!jv_is_valid(v) || jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		return 0; /* auth_file_lookup says why */
+	}
+	jv helpers = json_get(jv_copy(v), "credHelpers");
+	if (jv_get_kind(helpers) == JV_KIND_OBJECT) {
+		jv_object_foreach(helpers, key, entry)
+		{
+			char *k = normalize_key(jv_string_value(key));
+			if (name == NULL && strcmp(k, domain) == 0 &&
+			    jv_get_kind(entry) == JV_KIND_STRING)
+				name = json_peek_string(helpers,
+				                        jv_string_value(key));
+			free(k);
+			jv_free(key);
+			jv_free(entry);
+		}
+	}
+	if (name == NULL || *name == '\0')
+		name = json_peek_string(v, "credsStore");
+	if (name != NULL && strchr(name, '/') != NULL)
+		rc = error_set(why, "credential helper \"%s\": not a name",
+		               name);
+	else if (name != NULL && *name != '\0')
+		*helper = xstrdup(name);
+	jv_free(helpers);
+	jv_free(v);
+	return rc;
+}
+
+/* What a helper is asked for: docker's name for Docker Hub, else the host. */
+static const char *
+helper_server(const char *domain)
+{
+	return strcmp(domain, "docker.io") == 0 ? "https://index.docker.io/v1/"
+	                                        : domain;
+}
+
+/* Ask HELPER for DOMAIN: 1, 0 or -1; *WHY names FILE. */
+static int
+lookup_helper(const char *file, const char *helper, const char *domain,
+              struct auth_creds *c, char **why)
+{
+	char *inner = NULL;
+	int rc = auth_helper_get(helper, helper_server(domain), c, &inner);
+
+	if (rc < 0) {
+		error_set(why, "%s: %s", file, inner);
+		free(inner);
+	} else if (rc == 1 && asprintf(&c->source, "docker-credential-%s (%s)",
+	                               helper, file) < 0) {
+		err(EXIT_DATA, "malloc");
+	}
+	return rc;
+}
+
 /* 1, 0 or -1 as auth_file_lookup; a missing file counts as 0 if OPTIONAL. */
 static int
 lookup_in_file(const char *file, int optional, const char *domain,
                const char *path, struct auth_creds *c, char **why)
 {
 	struct buffer b = {0};
-	char *inner;
+	char *inner, *helper = NULL;
 	int rc;
 
 	if (buffer_read_file(&b, file, 16 << 20) < 0) {
@@ -553,16 +631,26 @@ lookup_in_file(const char *file, int optional, const char *domain,
 			return 0;
 		return error_set(why, "%s: %s", file, strerror(errno));
 	}
-	rc = auth_file_lookup(buffer_str(&b), b.len, domain, path, c, &inner);
+	rc = file_helper(buffer_str(&b), b.len, domain, &helper, &inner);
+	if (rc == 0 && helper != NULL)
+		rc = lookup_helper(file, helper, domain, c, why);
+	else if (rc < 0) {
+		error_set(why, "%s: %s", file, inner);
+		free(inner);
+	}
+	free(helper);
+	if (rc == 0)
+		rc = auth_file_lookup(buffer_str(&b), b.len, domain, path, c,
+		                      &inner);
+	if (rc < 0 && *why == NULL) {
+		error_set(why, "%s: %s", file, inner);
+		free(inner);
+	} else if (rc == 1 && c->source == NULL) {
+		c->source = xstrndup(file, strlen(file));
+	}
 	if (b.data != NULL)
 		explicit_bzero(b.data, b.len);
 	buffer_free(&b);
-	if (rc < 0) {
-		error_set(why, "%s: %s", file, inner);
-		free(inner);
-	} else if (rc == 1) {
-		c->source = xstrndup(file, strlen(file));
-	}
 	return rc;
 }
 
@@ -613,4 +701,204 @@ auth_creds_find(const char *authfile, const char *domain, const char *path,
 			return rc;
 	}
 	return 0;
+}
+
+/* --- credential helpers ------------------------------------------------ */
+
+/* A string field of a helper's answer: no NUL, line break; NULL if absent. */
+static const char *
+helper_field(jv v, const char *name)
+{
+	jv f = json_get(jv_copy(v), name);
+	const char *s = NULL;
+
+	if (jv_get_kind(f) == JV_KIND_STRING &&
+	    (size_t)jv_string_length_bytes(jv_copy(f)) ==
+	        strlen(jv_string_value(f)))
+		s = json_peek_string(v, name);
+	jv_free(f);
+	if (s != NULL && strpbrk(s, "\r\n") != NULL)
+		return NULL;
+	return s;
+}
+
+int
+auth_helper_parse(const char *s, size_t len, struct auth_creds *c, char **why)
+{
+	jv v = json_parse(s, len);
+	const char *user, *secret;
+	int rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	*why = NULL;
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		return error_set(why, "its answer is not JSON");
+	}
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		error_set(why, "its answer is not a JSON object");
+		goto out;
+	}
+	user = helper_field(v, "Username");
+	secret = helper_field(v, "Secret");
+	if (user == NULL || secret == NULL || *secret == '\0') {
+		error_set(why, "its answer lacks a Username or Secret string");
+		goto out;
+	}
+	if (strcmp(user, "<token>") == 0) {
+		c->identity_token = xstrdup(secret);
+	} else if (*user == '\0' || strchr(user, ':') != NULL) {
+		error_set(why, "its Username is empty or holds a ':'");
+		goto out;
+	} else {
+		c->user = xstrdup(user);
+		c->pass = xstrdup(secret);
+	}
+	rc = 0;
+out:
+	jv_free(v);
+	return rc;
+}
+
+#define HELPER_MAX (1 << 20)
+#define HELPER_SECONDS 60
+
+/* A child's pipes, read until both end, the limit or the deadline. */
+static int
+drain(int out, int err_fd, struct buffer *o, struct buffer *e)
+{
+	struct pollfd p[2] = {{out, POLLIN, 0}, {err_fd, POLLIN, 0}};
+	struct buffer *into[2] = {o, e};
+	time_t end = time(NULL) + HELPER_SECONDS;
+	int open = 2;
+
+	while (open > 0) {
+		int left = (int)(end - time(NULL));
+		if (left <= 0 || poll(p, 2, left * 1000) == 0)
+			return -1;
+		for (int i = 0; i < 2; i++) {
+			char chunk[4096];
+			if (p[i].fd < 0 || p[i].revents == 0)
+				continue;
+			ssize_t n = read(p[i].fd, chunk, sizeof(chunk));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || into[i]->len + (size_t)n > HELPER_MAX) {
+				p[i].fd = -1;
+				open--;
+				continue;
+			}
+			buffer_append(into[i], chunk, (size_t)n);
+		}
+	}
+	return 0;
+}
+
+/* Start PROG get with its stdin, stdout and stderr on pipes FDS. */
+static int
+spawn_helper(const char *prog, int fds[3], pid_t *pid)
+{
+	int in[2], out[2], er[2], rc;
+	posix_spawn_file_actions_t fa;
+	char *argv[] = {(char *)prog, (char *)"get", NULL};
+	extern char **environ;
+
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return errno;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0)
+		err(EXIT_DATA, "pipe");
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, er[1], 2);
+	rc = posix_spawnp(pid, prog, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	close(er[1]);
+	fds[0] = in[1], fds[1] = out[0], fds[2] = er[0];
+	if (rc != 0)
+		for (int i = 0; i < 3; i++)
+			close(fds[i]);
+	return rc;
+}
+
+/* The first line of what the helper said, bounded, for a message. */
+static char *
+complaint(struct buffer *b)
+{
+	const char *s = buffer_str(b);
+	size_t n = strcspn(s, "\r\n");
+
+	return xstrndup(s, n > 200 ? 200 : n);
+}
+
+static int
+helper_failed(const char *prog, int status, struct buffer *out,
+              struct buffer *errb, char **why)
+{
+	if (strstr(buffer_str(out), "credentials not found") != NULL ||
+	    strstr(buffer_str(errb), "credentials not found") != NULL)
+		return 0;
+	/* On failure the protocol puts the message on stdout. */
+	char *text = complaint(errb->len > 0 ? errb : out);
+	if (WIFEXITED(status))
+		error_set(why, "%s get: exit status %d%s%s", prog,
+		          WEXITSTATUS(status), *text ? ": " : "", text);
+	else
+		error_set(why, "%s get: killed by signal %d%s%s", prog,
+		          WTERMSIG(status), *text ? ": " : "", text);
+	free(text);
+	return -1;
+}
+
+int
+auth_helper_get(const char *helper, const char *server, struct auth_creds *c,
+                char **why)
+{
+	struct buffer out = {0}, errb = {0};
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	char *prog, *inner;
+	int fds[3] = {-1, -1, -1}, status = 0, rc, drained;
+	pid_t pid;
+
+	memset(c, 0, sizeof(*c));
+	*why = NULL;
+	if (asprintf(&prog, "docker-credential-%s", helper) < 0)
+		err(EXIT_DATA, "malloc");
+	if ((rc = spawn_helper(prog, fds, &pid)) != 0) {
+		error_set(why, "%s: %s", prog, strerror(rc));
+		free(prog);
+		return -1;
+	}
+	/* As docker does: the address alone, no newline.  A helper that
+	 * exits without reading must not kill us with SIGPIPE. */
+	sigaction(SIGPIPE, &ign, &old);
+	if (write(fds[0], server, strlen(server)) < 0 && errno != EPIPE)
+		warn("%s: stdin", prog);
+	close(fds[0]);
+	sigaction(SIGPIPE, &old, NULL);
+	drained = drain(fds[1], fds[2], &out, &errb);
+	if (drained < 0)
+		kill(pid, SIGKILL);
+	close(fds[1]);
+	close(fds[2]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (drained < 0)
+		rc = error_set(why, "%s get: no answer within %d s", prog,
+		               HELPER_SECONDS);
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		rc = helper_failed(prog, status, &out, &errb, why);
+	else if (auth_helper_parse(buffer_str(&out), out.len, c, &inner) < 0) {
+		rc = error_set(why, "%s get: %s", prog, inner);
+		free(inner);
+	} else
+		rc = 1;
+	if (out.data != NULL)
+		explicit_bzero(out.data, out.len);
+	buffer_free(&out);
+	buffer_free(&errb);
+	free(prog);
+	return rc;
 }

@@ -6,7 +6,16 @@
  * that any bytes a server sends can be fed to them.  Credentials come from,
  * in order: --creds, --authfile, $REGISTRY_AUTH_FILE,
  * $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json or
- * ~/.docker/config.json ("auths" entries with a base64 "auth" user:pass).
+ * ~/.docker/config.json, the first file that knows the registry winning.
+ * Within a file, as docker reads config.json: "credHelpers" naming a
+ * helper for the registry host, else "credsStore" (a helper for every
+ * host), else "auths" entries with a base64 "auth" user:pass.  A helper
+ * is Docker's credential helper protocol: docker-credential-NAME get,
+ * the server address on stdin, {"ServerURL","Username","Secret"} on
+ * stdout; Username "<token>" makes Secret an identity token (an OAuth2
+ * refresh token for the registry's token service).  A helper that says
+ * "credentials not found" is as a file without an entry: the file's
+ * "auths", then the next file, are asked.
  *
  * A struct auth_creds owns its strings and wipes the secret when freed.
  * No function here puts a password or token in a message.
@@ -24,8 +33,9 @@ struct auth_challenge {
 };
 
 struct auth_creds {
-	char *user, *pass; /* NULL when there are none */
-	char *source;      /* where they came from, for messages */
+	char *user, *pass;    /* NULL when there are none */
+	char *identity_token; /* a helper's "<token>" secret, or NULL */
+	char *source;         /* where they came from, for messages */
 };
 
 struct auth_token {
@@ -66,6 +76,21 @@ int auth_file_lookup(const char *json, size_t len, const char *domain,
 int auth_creds_find(const char *authfile, const char *domain, const char *path,
                     struct auth_creds *c, char **why);
 void auth_creds_free(struct auth_creds *c);
+
+/*
+ * A credential helper's answer to get: 0 and *C filled (an identity token
+ * when Username is "<token>"), or -1 and *WHY.
+ */
+int auth_helper_parse(const char *s, size_t len, struct auth_creds *c,
+                      char **why);
+/*
+ * Run docker-credential-HELPER get for SERVER (from $PATH, at most 60
+ * seconds).  1 and *C filled, 0 when it has no credentials for SERVER,
+ * -1 and *WHY (its exit status and first line of complaint, never its
+ * answer) when it failed.
+ */
+int auth_helper_get(const char *helper, const char *server,
+                    struct auth_creds *c, char **why);
 
 /* "Basic <base64 user:pass>"; the caller wipes and frees it. */
 char *auth_basic_value(const struct auth_creds *c);

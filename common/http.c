@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,9 @@ struct http_conn {
 	CURL *curl;
 	char *error;
 	struct buffer cas; /* the CA certificates, with --cert-dir */
+	char *client_cert, *client_key; /* a *.cert and its *.key there */
+	char errbuf[CURL_ERROR_SIZE];   /* libcurl's words for a failure */
+	char *failed_host; /* "host:port" of the last failed transfer */
 };
 
 /* Which limit ended a transfer. */
@@ -150,41 +154,128 @@ idle_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	return 1;
 }
 
-/*
- * The system's CA certificates and every *.crt in DIR, as one PEM text
- * (what --cert-dir means to podman and skopeo).  0, or -1 with *WHY.
- */
+/* Does NAME end in SUFFIX, with something before it? */
 static int
-load_cas(struct buffer *b, const char *dir, const char **why)
+has_suffix(const char *name, const char *suffix)
 {
-	const char *system = curl_version_info(CURLVERSION_NOW)->cainfo;
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	size_t n = strlen(name), k = strlen(suffix);
 
-	if (d == NULL) {
+	return n > k && strcmp(name + n - k, suffix) == 0;
+}
+
+static int
+by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static char *
+dir_file(const char *dir, const char *name, size_t n, const char *suffix)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/%.*s%s", dir, (int)n, name, suffix) < 0)
+		err(EXIT_DATA, "malloc");
+	return path;
+}
+
+/* Add the PEM text of PATH to B; 0, or -1 with *WHY. */
+static int
+add_pem(struct buffer *b, const char *path, const char **why)
+{
+	buffer_append(b, "\n", 1);
+	if (buffer_read_file(b, path, 16 << 20) < 0) {
 		*why = strerror(errno);
 		return -1;
 	}
-	if (system != NULL && buffer_read_file(b, system, 64 << 20) < 0)
-		buffer_reset(b); /* none there: only the directory's */
-	while ((e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name);
-		char *path;
-		if (n < 5 || strcmp(e->d_name + n - 4, ".crt") != 0)
-			continue;
-		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0)
-			err(EXIT_DATA, "malloc");
-		buffer_append(b, "\n", 1);
-		int rc = buffer_read_file(b, path, 16 << 20);
-		free(path);
-		if (rc < 0) {
-			*why = strerror(errno);
-			closedir(d);
-			return -1;
-		}
-	}
-	closedir(d);
 	return 0;
+}
+
+/*
+ * A *.cert and the *.key of the same name, the first in name order (the
+ * containers' certs.d layout); a key without its certificate, or the
+ * reverse, is refused.
+ */
+static int
+client_pair(struct http_conn *c, const char *dir, const char *name,
+            const char *suffix, const char *other, const char **why)
+{
+	size_t n = strlen(name) - strlen(suffix);
+	char *mate = dir_file(dir, name, n, other);
+	struct stat st;
+
+	if (stat(mate, &st) < 0) {
+		free(mate);
+		*why = strcmp(suffix, ".cert") == 0
+		           ? "a client certificate (*.cert) without its *.key"
+		           : "a client key (*.key) without its *.cert";
+		return -1;
+	}
+	free(mate);
+	if (strcmp(suffix, ".cert") == 0 && c->client_cert == NULL) {
+		c->client_cert = dir_file(dir, name, n, ".cert");
+		c->client_key = dir_file(dir, name, n, ".key");
+	}
+	return 0;
+}
+
+/*
+ * The system's CA certificates and every *.crt in DIR (ca.crt among
+ * them) as one PEM text, and a client certificate from its *.cert and
+ * *.key files: what a certs.d directory means to podman, skopeo and
+ * docker.  0, or -1 with *WHY.
+ */
+static int
+load_cert_dir(struct http_conn *c, const char *dir, const char **why)
+{
+	const char *system = curl_version_info(CURLVERSION_NOW)->cainfo;
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, by_name), rc = 0;
+
+	if (n < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (system != NULL && buffer_read_file(&c->cas, system, 64 << 20) < 0)
+		buffer_reset(&c->cas); /* none there: only the directory's */
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		if (rc == 0 && has_suffix(name, ".crt")) {
+			char *path = dir_file(dir, name, strlen(name), "");
+			rc = add_pem(&c->cas, path, why);
+			free(path);
+		} else if (rc == 0 && has_suffix(name, ".cert")) {
+			rc = client_pair(c, dir, name, ".cert", ".key", why);
+		} else if (rc == 0 && has_suffix(name, ".key")) {
+			rc = client_pair(c, dir, name, ".key", ".cert", why);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/* What the options say about certificates, set on C's handle. */
+static void
+set_trust(struct http_conn *c, const struct http_options *o)
+{
+	const char *why;
+
+	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER,
+	                 o->tls_verify ? 1L : 0L);
+	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST,
+	                 o->tls_verify ? 2L : 0L);
+	if (o->ca_dir == NULL)
+		return;
+	if (load_cert_dir(c, o->ca_dir, &why) < 0)
+		errx(EXIT_DATA, "certificates in %s: %s", o->ca_dir, why);
+	struct curl_blob blob = {
+	    .data = c->cas.data, .len = c->cas.len, .flags = CURL_BLOB_NOCOPY};
+	curl_easy_setopt(c->curl, CURLOPT_CAINFO_BLOB, &blob);
+	if (c->client_cert != NULL) {
+		curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->client_cert);
+		curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->client_key);
+	}
 }
 
 struct http_conn *
@@ -210,19 +301,8 @@ http_conn_new(const struct http_options *o, const char *label)
 		                 o->low_speed);
 		curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, o->timeout);
 	}
-	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER,
-	                 o->tls_verify ? 1L : 0L);
-	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST,
-	                 o->tls_verify ? 2L : 0L);
-	const char *why;
-	if (o->ca_dir != NULL && load_cas(&c->cas, o->ca_dir, &why) < 0)
-		errx(EXIT_DATA, "--cert-dir %s: %s", o->ca_dir, why);
-	if (o->ca_dir != NULL) {
-		struct curl_blob blob = {.data = c->cas.data,
-		                         .len = c->cas.len,
-		                         .flags = CURL_BLOB_NOCOPY};
-		curl_easy_setopt(c->curl, CURLOPT_CAINFO_BLOB, &blob);
-	}
+	set_trust(c, o);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(c->curl, CURLOPT_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(c->curl, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	return c;
@@ -235,6 +315,9 @@ http_conn_free(struct http_conn *c)
 		return;
 	curl_easy_cleanup(c->curl);
 	buffer_free(&c->cas);
+	free(c->client_cert);
+	free(c->client_key);
+	free(c->failed_host);
 	free(c->label);
 	free(c->error);
 	free(c);
@@ -749,7 +832,12 @@ perform(struct http_conn *c, const struct http_request *req, const char *url,
 	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, t);
+	c->errbuf[0] = '\0';
 	rc = curl_easy_perform(c->curl);
+	if (rc != CURLE_OK) {
+		free(c->failed_host);
+		c->failed_host = http_host_of(url);
+	}
 	if (rc == CURLE_ABORTED_BY_CALLBACK && t->limit == LIMIT_IDLE)
 		rc = CURLE_OPERATION_TIMEDOUT;
 	if (rc == CURLE_WRITE_ERROR && t->cut)
@@ -818,6 +906,40 @@ exchange(struct http_conn *c, const struct http_request *req, const char *auth,
 
 /* Retries. */
 
+/*
+ * Did the TLS layer fail: a certificate refused either way, a handshake
+ * broken off (a server that wants a client certificate says so with an
+ * alert, which curl may only see on the first read)?
+ */
+static int
+is_tls_failure(const struct http_conn *c, CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CLIENTCERT:
+		return 1;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		return strstr(c->errbuf, "SSL") != NULL ||
+		       strstr(c->errbuf, "TLS") != NULL;
+	default:
+		return 0;
+	}
+}
+
+/* A handshake refused over a certificate does not pass with retries. */
+static int
+certificate_refused(const struct http_conn *c, CURLcode rc)
+{
+	return is_tls_failure(c, rc) &&
+	       (strstr(c->errbuf, "certificate") || strstr(c->errbuf, "alert"));
+}
+
 static int
 transient_curl(CURLcode rc, enum limit limit)
 {
@@ -869,7 +991,11 @@ curl_why(const struct http_conn *c, CURLcode rc, const struct transfer *t,
 {
 	const struct http_options *o = &c->opt;
 
-	if (rc != CURLE_OPERATION_TIMEDOUT)
+	if (is_tls_failure(c, rc))
+		snprintf(out, len, "TLS with %s: %s",
+		         c->failed_host ? c->failed_host : "?",
+		         c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+	else if (rc != CURLE_OPERATION_TIMEDOUT)
 		snprintf(out, len, "%s", curl_easy_strerror(rc));
 	else if (t->limit == LIMIT_IDLE)
 		snprintf(out, len, "nothing received for %ld s (--timeout)",
@@ -956,9 +1082,10 @@ judge(struct http_conn *c, const struct http_request *req, CURLcode rc,
 	struct http_sink *s = req->sink;
 	struct http_response *resp = t->resp;
 
-	*again = rc != CURLE_OK        ? transient_curl(rc, t->limit)
-	         : short_body(s, resp) ? 1
-	                               : transient_status(resp->status);
+	*again = certificate_refused(c, rc) ? 0
+	         : rc != CURLE_OK           ? transient_curl(rc, t->limit)
+	         : short_body(s, resp)      ? 1
+	                                    : transient_status(resp->status);
 	if (s != NULL && s->bad_range) {
 		if (s->no_range)
 			return http_fail(c,
@@ -978,7 +1105,7 @@ final_error(struct http_conn *c, const struct http_request *req, CURLcode rc,
             const struct transfer *t, int total)
 {
 	const struct http_sink *s = req->sink;
-	char why[200], after[40] = "";
+	char why[CURL_ERROR_SIZE + 300], after[40] = "";
 
 	if (total > 1)
 		snprintf(after, sizeof(after), " (after %d attempts)", total);

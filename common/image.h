@@ -71,6 +71,22 @@ struct image *image_open_at(int fd, const char *label, size_t entry,
 size_t image_entry_count(const struct image *img);
 size_t image_platform_count(const struct image *img);
 
+/*
+ * Multi-platform: as image_open, but an OCI layout is read before
+ * manifest.json, so that the index the image was chosen from (for this
+ * machine, else its first image) is kept.  image_index_count is the number
+ * of entries of that index (0: the archive names a single image);
+ * image_index_image opens entry K from the same archive (a view of its
+ * own) and borrows its platform's strings from IMG.
+ */
+struct image *image_open_index(const char *path, const char *name,
+                               const char *tag);
+size_t image_index_count(const struct image *img);
+const char *image_index_bytes(const struct image *img, size_t *len);
+struct image *image_index_image(const struct image *img, size_t k,
+                                const char **os, const char **arch,
+                                const char **variant);
+
 /* The input's name, for messages. */
 const char *image_label(const struct image *img);
 /*
@@ -183,6 +199,11 @@ struct image_layer_meta {
 	 * image's legacy layer, whose "parent" already names the layer below).
 	 */
 	const char *v1_id;
+	/*
+	 * "sha256:<hex>" of the bytes as given: needed by the images after
+	 * the first of a multi-platform archive (stored by digest, once).
+	 */
+	const char *digest;
 };
 
 /* Begin a layer; its SIZE bytes follow with image_writer_layer_write. */
@@ -211,6 +232,24 @@ void image_writer_finish(struct image_writer *w, jv config);
  */
 void image_writer_finish_raw(struct image_writer *w, const char *config,
                              size_t len);
+/*
+ * A multi-platform IMAGE (an OCI index; formats hybrid and oci): end the
+ * image whose layers were just written, with its CONFIG kept byte for
+ * byte as in image_writer_finish_raw, and begin the next.  The first
+ * image ended is the one the Docker-facing part (manifest.json, legacy)
+ * names; the layers of the later ones are stored by digest only, each
+ * blob once (image_layer_meta.digest).
+ */
+void image_writer_next_image(struct image_writer *w, const char *config,
+                             size_t len);
+/*
+ * Write index.json naming (NAME:TAG, as for one image) an OCI index of
+ * the images ended, each manifest with its platform (os, architecture,
+ * variant from its config), in the order they were ended; then the
+ * end-of-archive; free W.
+ */
+void image_writer_finish_index(struct image_writer *w);
+
 /*
  * Stop after a failure and free W: no end-of-archive, and a block that no
  * tar reader takes for a header, so that what reads the archive fails

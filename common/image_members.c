@@ -151,6 +151,23 @@ image_members_free(struct image_members *m)
 	m->fd = -1;
 }
 
+void
+image_members_dup(struct image_members *to, const struct image_members *from)
+{
+	to->fd = dup(from->fd);
+	if (to->fd < 0)
+		err(EXIT_DATA, "%s: dup", from->label);
+	to->label = xstrdup(from->label);
+	to->n = from->n;
+	to->v = xcalloc(from->n ? from->n : 1, sizeof(*to->v));
+	for (size_t i = 0; i < from->n; i++) {
+		to->v[i] = from->v[i];
+		to->v[i].name = xstrdup(from->v[i].name);
+		to->v[i].link =
+		    from->v[i].link ? xstrdup(from->v[i].link) : NULL;
+	}
+}
+
 static const struct image_member *
 lookup(const struct image_members *m, const char *name)
 {

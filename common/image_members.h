@@ -48,6 +48,9 @@ typedef int (*image_members_visit_fn)(void *ctx, const struct image_member *x);
 int image_members_walk(int fd, const char *label, image_members_visit_fn visit,
                        void *ctx, char **why);
 void image_members_free(struct image_members *m);
+/* A second view of FROM's archive: its descriptor dup'd, the table copied. */
+void image_members_dup(struct image_members *to,
+                       const struct image_members *from);
 
 /*
  * The regular file NAME (normalized or not), symlinks and hard links

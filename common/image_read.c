@@ -15,6 +15,7 @@
 #include "json.h"
 #include "manifest.h"
 #include "path.h"
+#include "media_type.h"
 #include "platform.h"
 #include "xalloc.h"
 
@@ -42,6 +43,10 @@ struct image {
 	/* image_open_at's choice (-1: by name or platform), and the counts */
 	long want_entry, want_platform;
 	size_t nentries, nplatforms;
+	int want_index;        /* read index.json before manifest.json */
+	struct manifest index; /* the index the image was chosen from */
+	char *index_text;
+	size_t index_len;
 };
 
 struct image_layer {
@@ -393,6 +398,15 @@ resolve(struct image *img, const struct descriptor *d, struct manifest *man,
 	if (i < 0)
 		errx(EXIT_DATA, "%s: %s: an index lists no image", img->m.label,
 		     d->digest);
+	if (img->want_index) {
+		/* Kept for image_index_image: the innermost one counts. */
+		manifest_free(&img->index);
+		free(img->index_text);
+		img->index_text = load_blob(img, d, &img->index_len);
+		img->index = index;
+		resolve(img, &index.manifests[i], man, depth + 1);
+		return;
+	}
 	resolve(img, &index.manifests[i], man, depth + 1);
 	manifest_free(&index);
 }
@@ -420,13 +434,14 @@ oci_names(struct image *img, const struct descriptor *d)
 		img->names = jv_array_append(img->names, jv_string(ref));
 }
 
+static void load_oci_image(struct image *img, struct manifest *man);
+
 static int
 open_oci(struct image *img, const char *name, const char *tag)
 {
 	struct manifest index, man;
 	size_t n;
 	char *t = image_members_slurp(&img->m, "index.json", JSON_LIMIT, &n);
-	char *path;
 	long i;
 
 	parse_doc(img, "index.json", t, n, &index);
@@ -445,9 +460,20 @@ open_oci(struct image *img, const char *name, const char *tag)
 	resolve(img, &index.manifests[i], &man, 1);
 	oci_names(img, &index.manifests[i]);
 	manifest_free(&index);
-	add_oci_layers(img, &man);
-	path = blob_path(man.config.digest);
-	t = load_blob(img, &man.config, &n);
+	load_oci_image(img, &man);
+	return 0;
+}
+
+/* The image of manifest MAN (freed): its layers and config. */
+static void
+load_oci_image(struct image *img, struct manifest *man)
+{
+	char *path, *t;
+	size_t n;
+
+	add_oci_layers(img, man);
+	path = blob_path(man->config.digest);
+	t = load_blob(img, &man->config, &n);
 	img->config = json_parse(t, n);
 	if (!jv_is_valid(img->config)) {
 		char *why = json_error(img->config);
@@ -457,9 +483,8 @@ open_oci(struct image *img, const char *name, const char *tag)
 	img->config_len = n;
 	check_config(img, path);
 	free(path);
-	manifest_free(&man);
+	manifest_free(man);
 	img->form = "oci";
-	return 0;
 }
 
 /* --- legacy: repositories ---------------------------------------------- */
@@ -673,9 +698,33 @@ open_legacy(struct image *img, const char *name, const char *tag)
 
 /* --- opening ----------------------------------------------------------- */
 
+/*
+ * Does index.json's entry for NAME:TAG name an index (a multi-platform
+ * image)?  Only then is the OCI layout read first: a single image is
+ * read as ever, manifest.json before it.
+ */
+static int
+names_index(struct image *img, const char *name, const char *tag)
+{
+	struct manifest index;
+	size_t n;
+	char *t = image_members_slurp(&img->m, "index.json", JSON_LIMIT, &n);
+	long i;
+	int yes;
+
+	parse_doc(img, "index.json", t, n, &index);
+	i = choose_entry_oci(&index, name, tag);
+	yes = i >= 0 && media_type_is_index(index.manifests[i].media_type);
+	manifest_free(&index);
+	return yes;
+}
+
 static int
 choose(struct image *img, const char *name, const char *tag)
 {
+	if (img->want_index && image_members_find(&img->m, "index.json") &&
+	    names_index(img, name, tag))
+		return open_oci(img, name, tag);
 	if (image_members_find(&img->m, "manifest.json") != NULL)
 		return open_docker(img, name, tag);
 	if (image_members_find(&img->m, "index.json") != NULL)
@@ -757,11 +806,57 @@ image_platform_count(const struct image *img)
 	return img->nplatforms;
 }
 
+struct image *
+image_open_index(const char *path, const char *name, const char *tag)
+{
+	struct image *img = image_new(name);
+
+	img->want_index = 1;
+	image_members_open(&img->m, path);
+	return image_choose(img, name, tag);
+}
+
+size_t
+image_index_count(const struct image *img)
+{
+	return img->index_text != NULL ? img->index.nmanifests : 0;
+}
+
+const char *
+image_index_bytes(const struct image *img, size_t *len)
+{
+	*len = img->index_len;
+	return img->index_text;
+}
+
+struct image *
+image_index_image(const struct image *img, size_t k, const char **os,
+                  const char **arch, const char **variant)
+{
+	struct image *sub = image_new(NULL);
+	const struct descriptor *d = &img->index.manifests[k];
+	struct manifest man;
+	size_t n;
+
+	image_members_dup(&sub->m, &img->m);
+	char *t = load_blob(sub, d, &n);
+	parse_doc(sub, d->digest, t, n, &man);
+	if (man.kind != MANIFEST_IMAGE)
+		errx(EXIT_DATA, "%s: %s: an index inside an index's list",
+		     img->m.label, d->digest);
+	load_oci_image(sub, &man);
+	sniff_layers(sub);
+	*os = d->os, *arch = d->arch, *variant = d->variant;
+	return sub;
+}
+
 void
 image_close(struct image *img)
 {
 	if (img == NULL)
 		return;
+	manifest_free(&img->index);
+	free(img->index_text);
 	for (size_t i = 0; i < img->nlayers; i++) {
 		struct layer *l = &img->layers[i];
 		free(l->path);

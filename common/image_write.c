@@ -43,6 +43,13 @@ struct written_layer {
 	int64_t size;
 };
 
+/* An image of a multi-platform archive, ended, as its index names it. */
+struct index_entry {
+	char *digest; /* of its manifest */
+	int64_t size;
+	jv platform;
+};
+
 struct image_writer {
 	int fd;
 	struct tar_writer *tw;
@@ -64,6 +71,14 @@ struct image_writer {
 	int spool_fd, spool_errno;
 	struct digest zsha; /* of the compressed bytes */
 	int64_t zsize;
+	/* Multi-platform: the images ended, and every blob stored so far. */
+	struct index_entry *entries;
+	size_t nentries;
+	char **stored;
+	size_t nstored;
+	int by_digest;       /* after the first image: layers named by digest */
+	int discard;         /* this layer's bytes are in the archive already */
+	char *expect_digest; /* the digest announced in the meta */
 };
 
 static const struct {
@@ -156,6 +171,18 @@ put_blobs_dir(struct image_writer *w)
 	w->blobs_dir_written = 1;
 }
 
+/* Is the blob "sha256:HEX" in the archive already?  If not, it will be. */
+static int
+stored_before(struct image_writer *w, const char *digest)
+{
+	for (size_t i = 0; i < w->nstored; i++)
+		if (strcmp(w->stored[i], digest) == 0)
+			return 1;
+	w->stored = xreallocarray(w->stored, w->nstored + 1, sizeof(char *));
+	w->stored[w->nstored++] = xstrdup(digest);
+	return 0;
+}
+
 /* A blob's bytes from memory; *DIGEST gets "sha256:<hex>" (malloc'd). */
 static void
 put_blob(struct image_writer *w, const char *text, char **digest)
@@ -163,11 +190,13 @@ put_blob(struct image_writer *w, const char *text, char **digest)
 	char hex[DIGEST_MAX_HEX], name[NAME_MAX_LEN];
 
 	digest_buffer_hex("sha256", text, strlen(text), hex);
+	if (asprintf(digest, "sha256:%s", hex) < 0)
+		err(EXIT_DATA, "malloc");
+	if (stored_before(w, *digest))
+		return;
 	snprintf(name, sizeof(name), "blobs/sha256/%s", hex);
 	put_blobs_dir(w);
 	put_file(w, name, text);
-	if (asprintf(digest, "sha256:%s", hex) < 0)
-		err(EXIT_DATA, "malloc");
 }
 
 /* --- starting and failing ---------------------------------------------- */
@@ -394,6 +423,52 @@ v1_chain(const struct image_layer_meta *m, const char *parent,
 	return json_dump(obj);
 }
 
+/* Start the record of a layer that META describes, for the manifests. */
+static void
+begin_record(struct image_writer *w, const struct image_layer_meta *m,
+             const char *v1_id, int compress)
+{
+	w->layers =
+	    xreallocarray(w->layers, w->nlayers + 1, sizeof(*w->layers));
+	w->layers[w->nlayers] = (struct written_layer){
+	    .v1_id = xstrdup(v1_id),
+	    .media_type =
+	        xstrdup(compress ? compress_oci_layer_type(w->compress)
+	                         : media_type_oci_layer(m->compression)),
+	    .size = m->size,
+	};
+	w->in_layer = 1;
+	w->label = xstrdup(m->label ? m->label : "layer");
+	w->expect_diff_id = m->diff_id ? xstrdup(m->diff_id) : NULL;
+	w->remaining = m->size;
+	digest_init(&w->sha, "sha256");
+	if (compress)
+		compress_start(w);
+}
+
+/*
+ * A layer of an image after the first of an index: stored once, at
+ * blobs/sha256/<hex> (the digest announced), with no legacy names; the
+ * bytes of a blob stored already are only checked.
+ */
+static void
+begin_by_digest(struct image_writer *w, const struct image_layer_meta *m)
+{
+	char path[NAME_MAX_LEN];
+
+	if (m->digest == NULL || !digest_is_sha256(m->digest))
+		errx(EXIT_DATA, "%s: a layer of an index needs its digest",
+		     m->label ? m->label : "layer");
+	w->discard = stored_before(w, m->digest);
+	if (!w->discard) {
+		put_blobs_dir(w);
+		snprintf(path, sizeof(path), "blobs/sha256/%s", m->digest + 7);
+		put_header(w, path, '0', NULL, m->size);
+	}
+	begin_record(w, m, "", 0);
+	w->expect_digest = xstrdup(m->digest);
+}
+
 void
 image_writer_layer_begin(struct image_writer *w,
                          const struct image_layer_meta *m)
@@ -405,6 +480,10 @@ image_writer_layer_begin(struct image_writer *w,
 	if (w->in_layer)
 		errx(EXIT_DATA, "image_writer_layer_begin: layer not ended");
 	check_meta(m);
+	if (w->by_digest) {
+		begin_by_digest(w, m);
+		return;
+	}
 	if (m->v1_id != NULL) {
 		strlcpy(id, m->v1_id, sizeof(id));
 		json = xstrdup(m->v1_json);
@@ -427,23 +506,7 @@ image_writer_layer_begin(struct image_writer *w,
 	if (!compress)
 		put_header(w, path, '0', NULL, m->size);
 
-	w->layers = reallocarray(w->layers, w->nlayers + 1, sizeof(*w->layers));
-	if (w->layers == NULL)
-		err(EXIT_DATA, "malloc");
-	w->layers[w->nlayers] = (struct written_layer){
-	    .v1_id = xstrdup(id),
-	    .media_type =
-	        xstrdup(compress ? compress_oci_layer_type(w->compress)
-	                         : media_type_oci_layer(m->compression)),
-	    .size = m->size,
-	};
-	w->in_layer = 1;
-	w->label = xstrdup(m->label ? m->label : "layer");
-	w->expect_diff_id = m->diff_id ? xstrdup(m->diff_id) : NULL;
-	w->remaining = m->size;
-	digest_init(&w->sha, "sha256");
-	if (compress)
-		compress_start(w);
+	begin_record(w, m, id, compress);
 }
 
 void
@@ -453,10 +516,12 @@ image_writer_layer_write(struct image_writer *w, const void *p, size_t n)
 		errx(EXIT_DATA, "%s: more than the %" PRId64 " bytes announced",
 		     w->label, w->layers[w->nlayers].size);
 	digest_update(&w->sha, p, n);
-	if (w->cz == NULL)
+	if (w->cz != NULL) {
+		if (compressor_write(w->cz, p, n) != 0)
+			compress_failed(w);
+	} else if (!w->discard) {
 		tar_writer_raw(w->tw, p, n);
-	else if (compressor_write(w->cz, p, n) != 0)
-		compress_failed(w);
+	}
 	w->remaining -= (int64_t)n;
 }
 
@@ -466,9 +531,8 @@ link_blob(struct image_writer *w, const struct written_layer *l)
 {
 	char name[NAME_MAX_LEN], target[NAME_MAX_LEN];
 
-	for (size_t i = 0; i < w->nlayers; i++)
-		if (strcmp(w->layers[i].digest, l->digest) == 0)
-			return;
+	if (stored_before(w, l->digest))
+		return;
 	put_blobs_dir(w);
 	snprintf(name, sizeof(name), "blobs/sha256/%s", l->digest + 7);
 	snprintf(target, sizeof(target), "../../%s/layer.tar", l->v1_id);
@@ -490,8 +554,12 @@ image_writer_layer_end(struct image_writer *w)
 		compress_end(w, l);
 		l->diff_id = sha256_name(hex);
 	} else {
-		tar_writer_pad(w->tw, l->size);
+		if (!w->discard)
+			tar_writer_pad(w->tw, l->size);
 		l->digest = sha256_name(hex);
+		if (w->expect_digest && strcmp(w->expect_digest, l->digest))
+			errx(EXIT_DATA, "%s: digest is %s, expected %s",
+			     w->label, l->digest, w->expect_digest);
 		if (strcmp(l->media_type, MT_OCI_LAYER) == 0)
 			l->diff_id = xstrdup(l->digest);
 	}
@@ -501,13 +569,15 @@ image_writer_layer_end(struct image_writer *w)
 		errx(EXIT_DATA, "%s: diff_id is %s, expected %s", w->label,
 		     l->diff_id, w->expect_diff_id);
 	}
-	if (has_oci(w))
+	if (has_oci(w) && !w->by_digest)
 		link_blob(w, l);
 	w->nlayers++;
 	w->in_layer = 0;
+	w->discard = 0;
 	free(w->label);
 	free(w->expect_diff_id);
-	w->label = w->expect_diff_id = NULL;
+	free(w->expect_digest);
+	w->label = w->expect_diff_id = w->expect_digest = NULL;
 	return l->diff_id;
 }
 
@@ -580,12 +650,30 @@ oci_annotations(const struct image_writer *w)
 	                     jv_string(w->tag));
 }
 
-/* The OCI manifest and index.json naming it. */
-static void
-put_oci(struct image_writer *w, jv config, const char *cfg_digest,
-        size_t cfg_size)
+/* The platform an image config names, or null without os/architecture. */
+static jv
+config_platform(jv config)
 {
-	jv m = jv_object(), layers = jv_array(), entry, platform;
+	jv p = jv_object();
+
+	if (!json_peek_string(config, "architecture") ||
+	    !json_peek_string(config, "os"))
+		return jv_null();
+	p = jv_object_set(p, jv_string("architecture"),
+	                  json_get(jv_copy(config), "architecture"));
+	p = jv_object_set(p, jv_string("os"), json_get(jv_copy(config), "os"));
+	if (json_peek_string(config, "variant"))
+		p = jv_object_set(p, jv_string("variant"),
+		                  json_get(jv_copy(config), "variant"));
+	return p;
+}
+
+/* The OCI manifest of the layers written, as a blob; *SIZE its length. */
+static char *
+put_manifest(struct image_writer *w, const char *cfg_digest, size_t cfg_size,
+             int64_t *size)
+{
+	jv m = jv_object(), layers = jv_array();
 	char *text, *mdigest;
 
 	for (size_t i = 0; i < w->nlayers; i++)
@@ -601,28 +689,45 @@ put_oci(struct image_writer *w, jv config, const char *cfg_digest,
 	m = jv_object_set(m, jv_string("layers"), layers);
 	text = json_dump(m);
 	put_blob(w, text, &mdigest);
+	*size = (int64_t)strlen(text);
+	free(text);
+	return mdigest;
+}
 
-	entry = descriptor(MT_OCI_MANIFEST, mdigest, (int64_t)strlen(text));
+/* index.json: the one entry ENTRY (consumed), named. */
+static void
+put_index_json(struct image_writer *w, jv entry)
+{
+	jv index = jv_object();
+
 	entry =
 	    jv_object_set(entry, jv_string("annotations"), oci_annotations(w));
-	if (json_peek_string(config, "architecture") &&
-	    json_peek_string(config, "os")) {
-		platform = jv_object();
-		platform =
-		    jv_object_set(platform, jv_string("architecture"),
-		                  json_get(jv_copy(config), "architecture"));
-		platform = jv_object_set(platform, jv_string("os"),
-		                         json_get(jv_copy(config), "os"));
-		entry = jv_object_set(entry, jv_string("platform"), platform);
-	}
-	jv index = jv_object();
 	index = jv_object_set(index, jv_string("schemaVersion"), jv_number(2));
 	index = jv_object_set(index, jv_string("mediaType"),
 	                      jv_string(MT_OCI_INDEX));
 	index = jv_object_set(index, jv_string("manifests"),
 	                      jv_array_append(jv_array(), entry));
 	put_json(w, "index.json", index);
-	free(text);
+}
+
+/* The OCI manifest and index.json naming it. */
+static void
+put_oci(struct image_writer *w, jv config, const char *cfg_digest,
+        size_t cfg_size)
+{
+	int64_t size;
+	char *mdigest = put_manifest(w, cfg_digest, cfg_size, &size);
+	jv entry = descriptor(MT_OCI_MANIFEST, mdigest, size);
+	jv platform = config_platform(config);
+
+	if (jv_get_kind(platform) == JV_KIND_OBJECT) {
+		/* A single image's entry names os and architecture only. */
+		platform = jv_object_delete(platform, jv_string("variant"));
+		entry = jv_object_set(entry, jv_string("platform"), platform);
+	} else {
+		jv_free(platform);
+	}
+	put_index_json(w, entry);
 	free(mdigest);
 }
 
@@ -668,6 +773,15 @@ free_writer(struct image_writer *w)
 		free(w->layers[i].media_type);
 	}
 	free(w->layers);
+	for (size_t i = 0; i < w->nentries; i++) {
+		free(w->entries[i].digest);
+		jv_free(w->entries[i].platform);
+	}
+	free(w->entries);
+	for (size_t i = 0; i < w->nstored; i++)
+		free(w->stored[i]);
+	free(w->stored);
+	free(w->expect_digest);
 	free(w->label);
 	free(w->expect_diff_id);
 	free(w->name);
@@ -742,6 +856,93 @@ image_writer_finish_raw(struct image_writer *w, const char *config, size_t len)
 		err(EXIT_DATA, "malloc");
 	finish(w, v, text);
 	free(text);
+}
+
+/* Forget the layers of the image ended, keeping what the archive holds. */
+static void
+drop_layers(struct image_writer *w)
+{
+	for (size_t i = 0; i < w->nlayers; i++) {
+		free(w->layers[i].v1_id);
+		free(w->layers[i].diff_id);
+		free(w->layers[i].digest);
+		free(w->layers[i].media_type);
+	}
+	w->nlayers = 0;
+}
+
+void
+image_writer_next_image(struct image_writer *w, const char *config, size_t len)
+{
+	jv v = json_parse(config, len), have;
+	char *cfg_digest, *mdigest, *text;
+	int64_t msize;
+
+	if (!has_oci(w))
+		errx(EXIT_DATA, "a multi-platform image needs the OCI layout");
+	if (w->in_layer)
+		errx(EXIT_DATA, "image_writer_next_image: layer not ended");
+	if (!jv_is_valid(v) || memchr(config, '\0', len) != NULL)
+		errx(EXIT_DATA, "image config: not JSON");
+	have = jv_getpath(jv_copy(v),
+	                  JV_ARRAY(jv_string("rootfs"), jv_string("diff_ids")));
+	if (!jv_equal(have, diff_ids(w)))
+		errx(EXIT_DATA, "image config: rootfs.diff_ids differ from "
+		                "the layers written");
+	text = xstrndup(config, len);
+	put_blob(w, text, &cfg_digest);
+	mdigest = put_manifest(w, cfg_digest, len, &msize);
+	if (!w->by_digest && has_docker(w)) {
+		/* The first image is the one docker load sees. */
+		char cfg_path[NAME_MAX_LEN];
+		snprintf(cfg_path, sizeof(cfg_path), "blobs/sha256/%s",
+		         cfg_digest + 7);
+		put_docker_manifest(w, cfg_path);
+	}
+	if (!w->by_digest && has_legacy(w))
+		put_repositories(w);
+	w->entries =
+	    xreallocarray(w->entries, w->nentries + 1, sizeof(*w->entries));
+	w->entries[w->nentries++] = (struct index_entry){
+	    .digest = mdigest, .size = msize, .platform = config_platform(v)};
+	drop_layers(w);
+	w->by_digest = 1;
+	free(cfg_digest);
+	free(text);
+	jv_free(v);
+}
+
+void
+image_writer_finish_index(struct image_writer *w)
+{
+	jv index = jv_object(), list = jv_array();
+	char *text, *digest;
+
+	if (w->in_layer || w->nlayers != 0 || w->nentries == 0)
+		errx(EXIT_DATA,
+		     "image_writer_finish_index: an image not ended");
+	for (size_t i = 0; i < w->nentries; i++) {
+		jv e = descriptor(MT_OCI_MANIFEST, w->entries[i].digest,
+		                  w->entries[i].size);
+		if (jv_get_kind(w->entries[i].platform) == JV_KIND_OBJECT)
+			e = jv_object_set(e, jv_string("platform"),
+			                  jv_copy(w->entries[i].platform));
+		list = jv_array_append(list, e);
+	}
+	index = jv_object_set(index, jv_string("schemaVersion"), jv_number(2));
+	index = jv_object_set(index, jv_string("mediaType"),
+	                      jv_string(MT_OCI_INDEX));
+	index = jv_object_set(index, jv_string("manifests"), list);
+	text = json_dump(index);
+	put_blob(w, text, &digest);
+	put_index_json(w,
+	               descriptor(MT_OCI_INDEX, digest, (int64_t)strlen(text)));
+	tar_writer_finish(w->tw);
+	if (unfinished == w)
+		unfinished = NULL;
+	free(text);
+	free(digest);
+	free_writer(w);
 }
 
 void

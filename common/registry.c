@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "digest.h"
 #include "errors.h"
@@ -27,7 +28,8 @@ struct registry {
 	char *host, *repository, *label;
 	struct http_options http;
 	struct auth_creds creds;
-	char *basic; /* "Basic ..." when there are credentials */
+	char *basic;    /* "Basic ..." when there are credentials */
+	char *cert_dir; /* the host's certs.d directory found, or NULL */
 
 	pthread_mutex_t lock; /* guards what follows */
 	enum auth_scheme auth;
@@ -52,6 +54,29 @@ registry_conn_error(const struct registry_conn *c)
 	return http_conn_error(c->http);
 }
 
+/*
+ * The certificates for HOST when --cert-dir is not given: the first of
+ * /etc/containers/certs.d/HOST and /etc/docker/certs.d/HOST that is a
+ * directory, as podman and docker look for them (HOST with its port).
+ */
+static char *
+default_cert_dir(const char *host)
+{
+	static const char *const roots[] = {"/etc/containers/certs.d",
+	                                    "/etc/docker/certs.d"};
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		char *dir;
+		if (asprintf(&dir, "%s/%s", roots[i], host) < 0)
+			err(EXIT_DATA, "malloc");
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			return dir;
+		free(dir);
+	}
+	return NULL;
+}
+
 struct registry *
 registry_new(const char *host, const char *repository, const char *label,
              const struct registry_options *o, struct auth_creds *creds)
@@ -73,6 +98,9 @@ registry_new(const char *host, const char *repository, const char *label,
 	    .run_deadline = o->deadline > 0 ? http_now() + o->deadline : 0,
 	    .user_agent = o->user_agent ? o->user_agent : "di/" DI_VERSION,
 	    .describe_error = registry_parse_errors};
+	if (o->cert_dir == NULL && !o->plain_http &&
+	    strchr(host, '/') == NULL && strcmp(host, "..") != 0)
+		r->http.ca_dir = r->cert_dir = default_cert_dir(host);
 	r->creds = *creds;
 	memset(creds, 0, sizeof(*creds));
 	if (r->creds.user != NULL)
@@ -92,6 +120,7 @@ registry_free(struct registry *r)
 	free(r->label);
 	auth_creds_free(&r->creds);
 	auth_wipe_free(r->basic);
+	free(r->cert_dir);
 	free(r->realm);
 	free(r->service);
 	free(r->scope);
@@ -247,6 +276,37 @@ token_url(const struct registry *r)
 	return buffer_detach(&b);
 }
 
+/* One form field, percent-encoded, after SEP. */
+static void
+form_field(struct buffer *b, const char *sep, const char *name, const char *v)
+{
+	char *e = curl_easy_escape(NULL, v, 0);
+
+	if (e == NULL)
+		err(EXIT_DATA, "malloc");
+	buffer_addf(b, "%s%s=%s", sep, name, e);
+	explicit_bzero(e, strlen(e));
+	curl_free(e);
+}
+
+/* The body that trades an identity token for an access token. */
+static char *
+refresh_form(const struct registry *r)
+{
+	struct buffer b = {0};
+
+	buffer_addstr(&b, "grant_type=refresh_token&client_id=di");
+	if (r->service != NULL)
+		form_field(&b, "&", "service", r->service);
+	if (r->scope != NULL)
+		form_field(&b, "&", "scope", r->scope);
+	for (size_t i = 0; i < r->nscopes; i++)
+		if (r->scope == NULL || strcmp(r->scope, r->scopes[i]) != 0)
+			form_field(&b, "&", "scope", r->scopes[i]);
+	form_field(&b, "&", "refresh_token", r->creds.identity_token);
+	return buffer_detach(&b);
+}
+
 /* Fetch a Bearer token for the stored realm and scope; lock held. */
 static int
 fetch_token(struct registry_conn *c)
@@ -269,7 +329,23 @@ fetch_token(struct registry_conn *c)
 	                           .accept = "application/json",
 	                           .sink = &s,
 	                           .auth = &basic};
-	if (r->basic && strncmp(r->realm, "https:", 6) != 0 &&
+	char *form = NULL;
+	struct http_body post = {.fd = -1};
+	if (r->creds.identity_token != NULL) {
+		/* OAuth2's refresh-token grant, as docker sends it. */
+		form = refresh_form(r);
+		post.data = form;
+		post.len = (int64_t)strlen(form);
+		req = (struct http_request){
+		    .what = what,
+		    .method = "POST",
+		    .url = r->realm,
+		    .accept = "application/json",
+		    .content_type = "application/x-www-form-urlencoded",
+		    .body = &post,
+		    .sink = &s};
+	}
+	if ((r->basic || form) && strncmp(r->realm, "https:", 6) != 0 &&
 	    strcmp(r->scheme, "https") == 0)
 		http_fail(c->http,
 		          "token service %s is plain http; credentials "
@@ -285,6 +361,7 @@ fetch_token(struct registry_conn *c)
 	if (body.data != NULL)
 		explicit_bzero(body.data, body.len);
 	buffer_free(&body);
+	auth_wipe_free(form);
 	http_response_free(&resp);
 	http_sink_done(&s);
 	free(url);

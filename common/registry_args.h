@@ -54,7 +54,8 @@ enum {
 	"      --creds U:P      credentials (the argument is wiped after "     \
 	"start)\n"                                                             \
 	"      --authfile FILE  credentials from this auth.json only\n"        \
-	"      --cert-dir DIR   more CA certificates (its *.crt files)\n"      \
+	"      --cert-dir DIR   CAs (*.crt) and a client *.cert/*.key "        \
+	"(default: certs.d/HOST)\n"                                            \
 	"      --plain-http     talk http, not https\n"                        \
 	"      --tls-verify=false  do not check the certificate (and "         \
 	"allow http)\n"                                                        \

@@ -39,6 +39,8 @@
 #       Without NAME exports REGISTRY_ADDR=127.0.0.1:PORT and REGISTRY_DIR;
 #       with NAME (letters, digits, _) exports REGISTRY_ADDR_NAME and
 #       REGISTRY_DIR_NAME, so several registries can run at once.
+#       --tls CERT KEY serves https with that certificate; --clientcas CA
+#       then asks clients for a certificate signed by CA.
 #
 #   gotarsum_build
 #       builds tests/ref/gotarsum (Docker's pkg/tarsum) into
@@ -276,17 +278,31 @@ registry_start() {
 		echo "peers: registry_start: bad name: $name" >&2
 		return 2
 	fi
-	case ${1:-} in
-	--htpasswd)
-		if [[ ! -r ${2:-} ]]; then
-			echo "peers: registry_start: cannot read htpasswd file ${2:-}" >&2
+	local tls_cert='' tls_key='' clientcas=''
+	while [[ -n ${1:-} ]]; do
+		case $1 in
+		--htpasswd)
+			if [[ ! -r ${2:-} ]]; then
+				echo "peers: registry_start: cannot read htpasswd file ${2:-}" >&2
+				return 2
+			fi
+			htpasswd=$(realpath "$2")
+			shift 2
+			;;
+		--tls)
+			tls_cert=$(realpath "$2") tls_key=$(realpath "$3")
+			shift 3
+			;;
+		--clientcas)
+			clientcas=$(realpath "$2")
+			shift 2
+			;;
+		*)
+			echo "usage: registry_start [NAME] [--htpasswd FILE] [--tls CERT KEY [--clientcas CA]]" >&2
 			return 2
-		fi
-		htpasswd=$(realpath "$2")
-		;;
-	'') ;;
-	*) echo "usage: registry_start [NAME] [--htpasswd FILE]" >&2; return 2 ;;
-	esac
+			;;
+		esac
+	done
 	peers_require docker-registry curl || return
 	_registry_alive "$suffix" && return 0
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/registry.XXXXXX") || return
@@ -294,7 +310,7 @@ registry_start() {
 	# exits at once, and another port is tried.
 	for _ in 1 2 3 4 5; do
 		port=$(_peers_free_port) || break
-		_registry_config "$dir" "$port" "$htpasswd" >"$dir/config.yml"
+		_registry_config "$dir" "$port" "$htpasswd" "$tls_cert" "$tls_key" "$clientcas" >"$dir/config.yml"
 		_registry_spawn "$dir"
 		_peers_wait 30 _peers_up_or_dead "$dir/pid" _registry_up "$port"
 		if _registry_up "$port"; then
@@ -353,12 +369,20 @@ _registry_config() {
 	http:
 	  addr: 127.0.0.1:$port
 	YAML
+	_registry_tls_config "${4:-}" "${5:-}" "${6:-}"
 	[[ -z $htpasswd ]] || cat <<-YAML
 	auth:
 	  htpasswd:
 	    realm: di-test
 	    path: $htpasswd
 	YAML
+}
+
+# The http.tls section, inside the http: block.
+_registry_tls_config() {
+	[[ -n $1 ]] || return 0
+	printf '  tls:\n    certificate: %s\n    key: %s\n' "$1" "$2"
+	[[ -z $3 ]] || printf '    clientcas:\n      - %s\n' "$3"
 }
 
 # The registry reads every REGISTRY_* variable as a setting (REGISTRY_AUTH_FILE,
@@ -377,6 +401,8 @@ _registry_spawn() {
 _registry_up() {
 	local code
 	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/v2/")
+	# A TLS registry answers plain http with 400 (Go's net/http does).
+	[[ $code == 400 ]] && return 0
 	[[ $code == 200 || $code == 401 ]]
 }
 

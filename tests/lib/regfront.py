@@ -9,7 +9,9 @@ It forwards GET and HEAD requests, and the POST, PATCH and PUT of pushes
                     --token-ttl S: their expires_in; --token-uses N: each
                     is good for N requests; --scope-once: the first token
                     grants nothing, so the registry answers
-                    insufficient_scope; --token-field access_token)
+                    insufficient_scope; --token-field access_token;
+                    --refresh-token T: a POST to /token with OAuth2's
+                    refresh_token grant and that token gets one too)
   --fault KIND,...  the Nth request of each path that holds --fault-path
                     (default /blobs/) gets the Nth KIND ("ok": none; with
                     --fault-repeat the last KIND goes on for ever):
@@ -211,7 +213,27 @@ class Front(http.server.BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_POST(self):
+        if self.path.startswith("/token") and ARGS.refresh_token:
+            return self.refresh_grant()
         self.do_write()
+
+    def refresh_grant(self):
+        """OAuth2's refresh-token grant, as docker sends it."""
+        log(self.server.server_port, self)
+        n = int(self.headers.get("Content-Length", "0"))
+        form = urllib.parse.parse_qs(self.rfile.read(n).decode())
+        if (form.get("grant_type") != ["refresh_token"]
+                or form.get("refresh_token") != [ARGS.refresh_token]):
+            self.send(401, [("Content-Type", "application/json")],
+                      b'{"details":"bad refresh token"}')
+            return
+        token = secrets.token_hex(16)
+        with LOCK:
+            TOKENS[token] = [time.monotonic() + ARGS.token_ttl,
+                             ARGS.token_uses or -1, form.get("scope", [])]
+        body = {"access_token": token, "expires_in": ARGS.token_ttl}
+        self.send(200, [("Content-Type", "application/json")],
+                  json.dumps(body).encode())
 
     def do_PUT(self):
         self.do_write()
@@ -421,6 +443,7 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--bearer", action="store_true")
     p.add_argument("--token-creds")
+    p.add_argument("--refresh-token")
     p.add_argument("--upstream-creds")
     p.add_argument("--token-ttl", type=int, default=300)
     p.add_argument("--token-uses", type=int, default=0)

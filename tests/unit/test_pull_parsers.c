@@ -405,6 +405,45 @@ test_config(void)
 	}
 }
 
+/* A credential helper's answers: users, identity tokens, refusals. */
+static void
+test_helper_answer(void)
+{
+	struct auth_creds c;
+	char *why = NULL;
+	const char *ok = "{\"ServerURL\":\"r.io\",\"Username\":\"alice\","
+	                 "\"Secret\":\"s3cret\"}";
+	const char *tok = "{\"ServerURL\":\"r.io\",\"Username\":\"<token>\","
+	                  "\"Secret\":\"refresh-1\"}";
+	const char *bad[] = {
+	    "{\"Username\":\"alice\"}",
+	    "{\"Username\":\"alice\",\"Secret\":\"\"}",
+	    "{\"Username\":\"a:b\",\"Secret\":\"x\"}",
+	    "{\"Username\":\"alice\",\"Secret\":\"x\\ny\"}",
+	    "{\"Username\":\"alice\",\"Secret\":\"x\\u0000y\"}",
+	    "[\"alice\"]",
+	    "Secret s3cret",
+	};
+
+	CHECK(auth_helper_parse(ok, strlen(ok), &c, &why) == 0 &&
+	          streq(c.user, "alice") && streq(c.pass, "s3cret") &&
+	          c.identity_token == NULL,
+	      "helper user", why);
+	auth_creds_free(&c);
+	CHECK(auth_helper_parse(tok, strlen(tok), &c, &why) == 0 &&
+	          c.user == NULL && streq(c.identity_token, "refresh-1"),
+	      "helper identity token", why);
+	auth_creds_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(auth_helper_parse(bad[i], strlen(bad[i]), &c, &why) ==
+		              -1 &&
+		          why != NULL && !strstr(why, "s3cret"),
+		      bad[i], why);
+		free(why);
+		why = NULL;
+	}
+}
+
 int
 main(void)
 {
@@ -412,6 +451,7 @@ main(void)
 	test_challenge();
 	test_token();
 	test_authfile();
+	test_helper_answer();
 	test_manifest();
 	test_config();
 	printf("%d passed, %d failed\n", passed, failed);
