@@ -67,7 +67,7 @@ struct image_writer {
 	int threads;
 	struct compressor *cz;
 	int spool_fd, spool_errno;
-	off_t header_off; /* of the placeholder, when not spooled (-1) */
+	off_t header_off;   /* of the placeholder, when not spooled (-1) */
 	struct digest zsha; /* of the compressed bytes */
 	int64_t zsize;
 };
