@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -39,7 +38,6 @@
 #include "xalloc.h"
 
 #define COPY_BUFSZ (1 << 20)
-#define MAP_WINDOW (16 << 20) /* of a spool, mapped at a time */
 #define PIPE_SIZE (1 << 20)
 #define MAX_JOBS 16
 
@@ -452,11 +450,7 @@ conn_free(void *c)
 	registry_conn_free(c);
 }
 
-/*
- * Copy job J's uncompressed layer into the image, a mapped window of its
- * spool at a time: the writer's large writes go from the page cache
- * straight to the output, with no copy into a buffer between.
- */
+/* Copy job J's uncompressed layer into the image. */
 static void
 write_layer(struct image_writer *w, struct job *j, const char *v1_json)
 {
@@ -464,22 +458,28 @@ write_layer(struct image_writer *w, struct job *j, const char *v1_json)
 	                                .size = j->tar_size,
 	                                .diff_id = j->diff_id,
 	                                .v1_json = v1_json};
+	char *buf = malloc(COPY_BUFSZ);
+	off_t off = 0;
 
+	if (buf == NULL)
+		err(EXIT_DATA, "malloc");
 	image_writer_layer_begin(w, &meta);
-	for (off_t off = 0; off < j->tar_size; off += MAP_WINDOW) {
-		size_t n = j->tar_size - off < MAP_WINDOW
-		               ? (size_t)(j->tar_size - off)
-		               : MAP_WINDOW;
-		void *p = mmap(NULL, n, PROT_READ, MAP_SHARED, j->tar_fd, off);
-		if (p == MAP_FAILED)
+	while (off < j->tar_size) {
+		size_t want = j->tar_size - off < COPY_BUFSZ
+		                  ? (size_t)(j->tar_size - off)
+		                  : COPY_BUFSZ;
+		ssize_t n = pread(j->tar_fd, buf, want, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			err(EXIT_DATA, "temporary file of %s", j->label);
-		(void)madvise(p, n, MADV_SEQUENTIAL);
-		image_writer_layer_write(w, p, n);
-		munmap(p, n);
+		image_writer_layer_write(w, buf, (size_t)n);
+		off += n;
 	}
 	image_writer_layer_end(w);
 	close(j->tar_fd);
 	j->tar_fd = -1;
+	free(buf);
 }
 
 /*
