@@ -10,7 +10,9 @@
  *	skopeo copy docker://REFERENCE docker-archive:out.tar:NAME:TAG
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,7 @@
 #include "xalloc.h"
 
 #define COPY_BUFSZ (1 << 20)
+#define PIPE_SIZE (1 << 20)
 #define MAX_JOBS 16
 
 static void
@@ -294,43 +297,119 @@ write_fully(int fd, const char *p, size_t n)
 }
 
 /*
- * Decompress the blob in BLOB_FD into a new temporary file, checking that
- * its bytes are compressed as its media type says.  The diff_id is checked
- * by the image writer, which hashes the bytes as it copies them.
+ * A compressed layer is inflated while it downloads: the registry hands
+ * the blob's bytes to a pipe as they come, and a thread inflates them from
+ * the pipe into the layer's spool, so nothing of the blob is kept on disk.
+ * The blob's digest is checked when the download ends, before the layer is
+ * taken; the diff_id by the image writer, which hashes the bytes as it
+ * copies them.
  */
-static int
-decompress_layer(struct job *j, struct work_item *it, int blob_fd)
-{
-	struct instream *in = instream_fdopen(blob_fd, j->label);
-	char *buf = malloc(COPY_BUFSZ);
-	ssize_t n;
-	int rc = -1;
+struct inflater {
+	struct job *j;
+	int rfd, wfd; /* the pipe */
+	pthread_t thread;
+	char *error; /* malloc'd: why the bytes did not inflate */
+};
 
-	if (buf == NULL)
+static void inflate_failed(struct inflater *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+inflate_failed(struct inflater *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&f->error, fmt, ap) < 0)
 		err(EXIT_DATA, "malloc");
-	j->tar_fd = spool_tempfile();
+	va_end(ap);
+}
+
+/* Read the pipe to its end, so that the download never blocks on it. */
+static void
+drain(int fd)
+{
+	char buf[64 * 1024];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+	}
+}
+
+/*
+ * Decompress what comes down the pipe into a new temporary file, checking
+ * that its bytes are compressed as the media type says.
+ */
+static void *
+inflate_thread(void *arg)
+{
+	struct inflater *f = arg;
+	struct job *j = f->j;
+	struct instream *in = instream_fdopen(f->rfd, j->label);
+	char *buf = xcalloc(1, COPY_BUFSZ);
+	const char *want = compression_name(j->blob->compression);
+	ssize_t n;
+
 	while ((n = instream_read(in, buf, COPY_BUFSZ)) > 0) {
-		if (strcmp(instream_compression(in),
-		           compression_name(j->blob->compression)) != 0) {
-			work_item_fail(
-			    it, "%s: media type says %s, the bytes are %s",
-			    j->label, compression_name(j->blob->compression),
-			    instream_compression(in));
+		if (strcmp(instream_compression(in), want) != 0) {
+			inflate_failed(
+			    f, "%s: media type says %s, the bytes are %s",
+			    j->label, want, instream_compression(in));
 			break;
 		}
 		if (write_fully(j->tar_fd, buf, (size_t)n) < 0) {
-			work_item_fail(it, "temporary file: %s",
+			inflate_failed(f, "temporary file: %s",
 			               strerror(errno));
 			break;
 		}
 	}
 	if (n < 0)
-		work_item_fail(it, "%s: %s", j->label, instream_error(in));
-	else if (n == 0)
-		rc = 0;
+		inflate_failed(f, "%s: %s", j->label, instream_error(in));
 	j->tar_size = (int64_t)instream_offset(in);
-	instream_close(in);
+	drain(f->rfd);
+	instream_close(in); /* closes rfd */
 	free(buf);
+	return NULL;
+}
+
+static int
+to_pipe(void *arg, const void *p, size_t n)
+{
+	return write_fully(((struct inflater *)arg)->wfd, p, n);
+}
+
+/*
+ * Fetch and inflate job J's blob at once.  A digest that differs is
+ * reported before what the inflater found, as a blob that is not the one
+ * named need not inflate.
+ */
+static int
+fetch_inflating(struct registry_conn *c, struct job *j, struct work_item *it)
+{
+	struct inflater f = {.j = j};
+	int fds[2], e, rc;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return work_item_fail(it, "pipe: %s", strerror(errno));
+	(void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE); /* fewer wake-ups */
+	f.rfd = fds[0];
+	f.wfd = fds[1];
+	j->tar_fd = spool_tempfile();
+	if ((e = pthread_create(&f.thread, NULL, inflate_thread, &f)) != 0)
+		errc(EXIT_DATA, e, "pthread_create");
+	rc = registry_stream_blob(c, j->blob->digest, j->blob->size, to_pipe,
+	                          &f, on_progress, it);
+	close(f.wfd);
+	pthread_join(f.thread, NULL);
+	if (rc < 0)
+		rc = work_item_fail(it, "%s", registry_conn_error(c));
+	else if (f.error != NULL)
+		rc = work_item_fail(it, "%s", f.error);
+	free(f.error);
 	return rc;
 }
 
@@ -341,29 +420,22 @@ run_job(void *ctx, void *worker, size_t i)
 	struct registry_conn *c = worker;
 	struct job *j = &p->jobs[i];
 	struct work_item *it = &p->items[i];
-	int blob_fd = spool_tempfile();
 
 	work_item_phase(it, "fetching");
-	if (registry_fetch_blob(c, j->blob->digest, j->blob->size, blob_fd,
-	                        on_progress, it) < 0) {
-		close(blob_fd);
+	if (j->blob->compression != LAYER_TAR)
+		return fetch_inflating(c, j, it);
+	/* An uncompressed blob is its layer: its spool is the layer's. */
+	j->tar_fd = spool_tempfile();
+	j->tar_size = j->blob->size;
+	if (registry_fetch_blob(c, j->blob->digest, j->blob->size, j->tar_fd,
+	                        on_progress, it) < 0)
 		return work_item_fail(it, "%s", registry_conn_error(c));
-	}
-	work_item_phase(it, "unpacking");
-	if (j->blob->compression == LAYER_TAR) {
-		j->tar_fd = blob_fd;
-		j->tar_size = j->blob->size;
-		if (strcmp(j->blob->digest, j->diff_id) != 0)
-			return work_item_fail(it,
-			                      "%s: an uncompressed layer whose "
-			                      "digest is not its diff_id %s",
-			                      j->label, j->diff_id);
-		return 0;
-	}
-	if (lseek(blob_fd, 0, SEEK_SET) < 0)
-		return work_item_fail(it, "temporary file: %s",
-		                      strerror(errno));
-	return decompress_layer(j, it, blob_fd); /* closes blob_fd */
+	if (strcmp(j->blob->digest, j->diff_id) != 0)
+		return work_item_fail(it,
+		                      "%s: an uncompressed layer whose "
+		                      "digest is not its diff_id %s",
+		                      j->label, j->diff_id);
+	return 0;
 }
 
 static void *

@@ -341,6 +341,16 @@ http_sink_file(struct http_sink *s, int fd, int64_t size,
 }
 
 void
+http_sink_fn(struct http_sink *s, int64_t size,
+             int (*fn)(void *arg, const void *p, size_t n), void *fn_arg,
+             http_progress_fn *progress, void *arg)
+{
+	http_sink_file(s, -1, size, progress, arg);
+	s->fn = fn;
+	s->fn_arg = fn_arg;
+}
+
+void
 http_sink_done(struct http_sink *s)
 {
 	free(s->fail);
@@ -369,6 +379,10 @@ sink_restart(struct http_sink *s)
 {
 	char hex[DIGEST_MAX_HEX];
 
+	if (s->fn != NULL) { /* what FN had is not handed out again */
+		s->skip = s->have;
+		return 0;
+	}
 	if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0)
 		return sink_refuse(s, "temporary file: %s", strerror(errno));
 	digest_final_hex(&s->digest, hex);
@@ -459,6 +473,7 @@ headers_done(struct transfer *t)
 		buffer_reset(s->buf);
 		return 0;
 	}
+	s->skip = 0;
 	if (status == 206)
 		return check_content_range(s, t->resp->content_range);
 	return s->have > 0 ? sink_restart(s) : 0;
@@ -593,20 +608,29 @@ write_cb(char *p, size_t size, size_t nmemb, void *ud)
 		buffer_append(s->buf, p, n);
 		return n;
 	}
+	size_t dropped = 0;
+	if (s->skip > 0) { /* a whole answer after a broken one */
+		dropped = (int64_t)n < s->skip ? n : (size_t)s->skip;
+		s->skip -= (int64_t)dropped;
+		p += dropped;
+		n -= dropped;
+	}
 	if ((int64_t)n > s->size - s->have) {
 		sink_refuse(s, "more bytes than the %lld its descriptor gives",
 		            (long long)s->size);
 		return 0;
 	}
-	if (write_all(s->fd, p, n) < 0) {
-		sink_refuse(s, "temporary file: %s", strerror(errno));
+	if (s->fn != NULL ? s->fn(s->fn_arg, p, n) < 0
+	                  : write_all(s->fd, p, n) < 0) {
+		if (s->fail == NULL)
+			sink_refuse(s, "temporary file: %s", strerror(errno));
 		return 0;
 	}
 	digest_update(&s->digest, p, n);
 	s->have += (int64_t)n;
 	if (s->progress != NULL)
 		s->progress(s->arg, s->have);
-	return n;
+	return n + dropped;
 }
 
 /* The request body, from memory or with pread from its file. */

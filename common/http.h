@@ -66,11 +66,24 @@ struct http_sink {
 	void *arg;
 	char *fail; /* why a write was refused: not retried */
 	int bad_range, no_range;
+	/* A function sink: bytes in order, once each (see http_sink_fn). */
+	int (*fn)(void *arg, const void *p, size_t n);
+	void *fn_arg;
+	int64_t skip; /* bytes of a whole answer already handed out */
 };
 
 void http_sink_memory(struct http_sink *s, struct buffer *b, size_t max);
 void http_sink_file(struct http_sink *s, int fd, int64_t size,
                     http_progress_fn *progress, void *arg);
+/*
+ * The body of SIZE bytes handed to FN as it comes (FN's -1: refused, not
+ * retried).  A broken transfer resumes with Range; when the server sends
+ * the whole body again, what FN has had already is skipped, so FN sees
+ * each byte once and in order (the digest covers the bytes it saw).
+ */
+void http_sink_fn(struct http_sink *s, int64_t size,
+                  int (*fn)(void *arg, const void *p, size_t n), void *fn_arg,
+                  http_progress_fn *progress, void *arg);
 /* Frees what the sink holds (not its buffer or file). */
 void http_sink_done(struct http_sink *s);
 

@@ -168,7 +168,8 @@ struct image_writer *image_writer_new(int fd, const char *name, const char *tag,
 /*
  * Store every plain layer begun from now on compressed with KIND
  * (compress.h) on THREADS threads (0: one per processor): <id>/layer.tar
- * and the OCI blob hold the compressed bytes, spooled to $TMPDIR while the
+ * and the OCI blob hold the compressed bytes, written in place with the
+ * header after them (a regular file), else spooled to $TMPDIR while the
  * layer goes by; diff_ids stay those of the plain tar.  Layers that come
  * compressed are stored as they are.  zstd only for IMAGE_OCI (errx).
  */

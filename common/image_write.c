@@ -8,15 +8,19 @@
  * config, the manifests and the tags come last.
  *
  * A plain layer that is to be stored compressed (image_writer_compress)
- * cannot be copied through, as its stored size is known only at its end:
- * its compressed bytes go to a spool, and <id>/layer.tar is written from
- * the spool when the layer ends.
+ * cannot be copied through, as its stored size is known only at its end.
+ * Into a regular file its compressed bytes go straight to the output after
+ * a placeholder block, and the header is written over the placeholder at
+ * the end (pwrite); into a pipe they go to a spool, and <id>/layer.tar is
+ * written from the spool when the layer ends.  The bytes are the same.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buffer.h"
@@ -26,6 +30,7 @@
 #include "image.h"
 #include "json.h"
 #include "media_type.h"
+#include "outfile.h"
 #include "reference.h"
 #include "spool.h"
 #include "tar_writer.h"
@@ -69,6 +74,7 @@ struct image_writer {
 	int threads;
 	struct compressor *cz;
 	int spool_fd, spool_errno;
+	off_t header_off;   /* of the placeholder, when not spooled (-1) */
 	struct digest zsha; /* of the compressed bytes */
 	int64_t zsize;
 	/* Multi-platform: the images ended, and every blob stored so far. */
@@ -124,8 +130,8 @@ has_oci(const struct image_writer *w)
 /* --- members ----------------------------------------------------------- */
 
 static void
-put_header(struct image_writer *w, const char *name, char type,
-           const char *link, int64_t size)
+member_entry(const struct image_writer *w, const char *name, char type,
+             const char *link, int64_t size, struct tar_entry *out)
 {
 	struct tar_entry e = {0};
 
@@ -136,6 +142,16 @@ put_header(struct image_writer *w, const char *name, char type,
 	e.mtime = w->mtime;
 	e.size = size;
 	e.typeflag = type;
+	*out = e;
+}
+
+static void
+put_header(struct image_writer *w, const char *name, char type,
+           const char *link, int64_t size)
+{
+	struct tar_entry e;
+
+	member_entry(w, name, type, link, size, &e);
 	tar_writer_header(w->tw, &e);
 }
 
@@ -249,6 +265,7 @@ image_writer_new(int fd, const char *name, const char *tag,
 	w->tag = xstrdup(tag != NULL ? tag : "latest");
 	w->mtime = mtime;
 	w->spool_fd = -1;
+	w->header_off = -1;
 	if (has_oci(w))
 		put_file(w, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
 	if (unfinished == NULL) {
@@ -293,6 +310,10 @@ spool_sink(void *ctx, const void *p, size_t n)
 
 	digest_update(&w->zsha, p, n);
 	w->zsize += (int64_t)n;
+	if (w->spool_fd < 0) {
+		tar_writer_raw(w->tw, p, n); /* fatal on error, as layers are */
+		return 0;
+	}
 	for (const char *b = p; n > 0;) {
 		ssize_t got = write(w->spool_fd, b, n);
 		if (got < 0 && errno == EINTR)
@@ -307,10 +328,60 @@ spool_sink(void *ctx, const void *p, size_t n)
 	return 0;
 }
 
+/*
+ * Where a header can be written after its data: a regular file that
+ * pwrite(2) writes where it is told (not O_APPEND).
+ */
+static int
+output_seekable(int fd)
+{
+	struct stat st;
+	int flags = fcntl(fd, F_GETFL);
+
+	return flags >= 0 && !(flags & O_APPEND) && fstat(fd, &st) == 0 &&
+	       S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) >= 0;
+}
+
+/*
+ * Whether a layer of SIZE plain bytes surely compresses to a size that a
+ * ustar header holds (8 GiB less one), so that the header written over the
+ * placeholder is one block: deflate's stored blocks and zstd's raw blocks
+ * add far less than a sixteenth.
+ */
+static int
+fits_one_block(int64_t size)
+{
+	return size <= (077777777777LL - (1 << 20)) / 17 * 16;
+}
+
+/*
+ * Where the compressed bytes go: after a placeholder block in the output,
+ * or to a spool.  The placeholder is a block no tar reader takes for a
+ * header (poison's), so an archive cut before the header is written over
+ * it reads as broken.
+ */
+static void
+compress_target(struct image_writer *w, int64_t size)
+{
+	unsigned char block[TAR_BLOCK];
+
+	w->header_off = -1;
+	if (!fits_one_block(size) || !output_seekable(w->fd)) {
+		w->spool_fd = spool_tempfile();
+		return;
+	}
+	tar_writer_flush(w->tw);
+	w->header_off = lseek(w->fd, 0, SEEK_CUR);
+	if (w->header_off < 0)
+		outfile_write_failed(w->fd);
+	memset(block, 0xff, sizeof(block));
+	tar_writer_raw(w->tw, block, sizeof(block));
+}
+
 static void
 compress_start(struct image_writer *w)
 {
-	w->spool_fd = spool_tempfile();
+	compress_target(w, w->layers[w->nlayers].size);
 	w->spool_errno = 0;
 	w->zsize = 0;
 	digest_init(&w->zsha, "sha256");
@@ -333,22 +404,38 @@ compress_failed(struct image_writer *w)
 	errx(EXIT_DATA, "%s: %s", w->label, compressor_error(w->cz));
 }
 
-/*
- * End the compressed stream and store it as <id>/layer.tar, with its size
- * and digest in L.
- */
+/* The header of <id>/layer.tar over its placeholder, once the size is known. */
 static void
-compress_end(struct image_writer *w, struct written_layer *l)
+header_over_placeholder(struct image_writer *w, const char *path)
 {
-	char path[NAME_MAX_LEN], hex[DIGEST_MAX_HEX];
+	unsigned char block[TAR_BLOCK];
+	struct tar_entry e;
+
+	tar_writer_pad(w->tw, w->zsize);
+	tar_writer_flush(w->tw);
+	member_entry(w, path, '0', NULL, w->zsize, &e);
+	if (tar_writer_header_block(&e, block) < 0)
+		errx(EXIT_DATA, "%s: %" PRId64 " compressed bytes: too many",
+		     w->label, w->zsize);
+	for (size_t done = 0; done < sizeof(block);) {
+		ssize_t n = pwrite(w->fd, block + done, sizeof(block) - done,
+		                   w->header_off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			outfile_write_failed(w->fd);
+		done += (size_t)n;
+	}
+	w->header_off = -1;
+}
+
+/* The spooled compressed bytes as <id>/layer.tar. */
+static void
+copy_spool(struct image_writer *w, const char *path)
+{
 	unsigned char buf[128 * 1024];
 	int64_t off = 0;
 
-	int r = compressor_finish(w->cz);
-	w->cz = NULL;
-	if (r != 0)
-		compress_failed(w);
-	snprintf(path, sizeof(path), "%s/layer.tar", l->v1_id);
 	put_header(w, path, '0', NULL, w->zsize);
 	while (off < w->zsize) {
 		ssize_t got = pread(w->spool_fd, buf, sizeof(buf), off);
@@ -363,6 +450,26 @@ compress_end(struct image_writer *w, struct written_layer *l)
 	tar_writer_pad(w->tw, w->zsize);
 	close(w->spool_fd);
 	w->spool_fd = -1;
+}
+
+/*
+ * End the compressed stream and store it as <id>/layer.tar, with its size
+ * and digest in L.
+ */
+static void
+compress_end(struct image_writer *w, struct written_layer *l)
+{
+	char path[NAME_MAX_LEN], hex[DIGEST_MAX_HEX];
+
+	int r = compressor_finish(w->cz);
+	w->cz = NULL;
+	if (r != 0)
+		compress_failed(w);
+	snprintf(path, sizeof(path), "%s/layer.tar", l->v1_id);
+	if (w->spool_fd >= 0)
+		copy_spool(w, path);
+	else
+		header_over_placeholder(w, path);
 	l->size = w->zsize;
 	digest_final_hex(&w->zsha, hex);
 	l->digest = sha256_name(hex);

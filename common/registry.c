@@ -559,11 +559,10 @@ registry_get_blob(struct registry_conn *c, const char *digest, int64_t size,
 	return rc;
 }
 
-int
-registry_fetch_blob(struct registry_conn *c, const char *digest, int64_t size,
-                    int fd, registry_progress_fn *progress, void *arg)
+/* Blob DIGEST into the sink S (a file or a function), checked. */
+static int
+fetch_into(struct registry_conn *c, const char *digest, struct http_sink *s)
 {
-	struct http_sink s;
 	struct http_response resp = {0};
 	char *path, *what, hex[DIGEST_MAX_HEX];
 	int rc;
@@ -572,17 +571,37 @@ registry_fetch_blob(struct registry_conn *c, const char *digest, int64_t size,
 	        0 ||
 	    asprintf(&what, "blob %s", digest) < 0)
 		err(EXIT_DATA, "malloc");
-	http_sink_file(&s, fd, size, progress, arg);
-	struct http_request req = {.what = what, .sink = &s};
+	struct http_request req = {.what = what, .sink = s};
 	rc = registry_request(c, &req, path, &resp);
-	digest_final_hex(&s.digest, hex);
+	digest_final_hex(&s->digest, hex);
 	if (rc == 0)
 		rc = check_digest(c, what, digest, hex);
 	http_response_free(&resp);
-	http_sink_done(&s);
+	http_sink_done(s);
 	free(path);
 	free(what);
 	return rc;
+}
+
+int
+registry_fetch_blob(struct registry_conn *c, const char *digest, int64_t size,
+                    int fd, registry_progress_fn *progress, void *arg)
+{
+	struct http_sink s;
+
+	http_sink_file(&s, fd, size, progress, arg);
+	return fetch_into(c, digest, &s);
+}
+
+int
+registry_stream_blob(struct registry_conn *c, const char *digest, int64_t size,
+                     registry_write_fn *write, void *write_arg,
+                     registry_progress_fn *progress, void *arg)
+{
+	struct http_sink s;
+
+	http_sink_fn(&s, size, write, write_arg, progress, arg);
+	return fetch_into(c, digest, &s);
 }
 
 /* Pushing. */

@@ -87,6 +87,19 @@ int registry_fetch_blob(struct registry_conn *c, const char *digest,
                         int64_t size, int fd, registry_progress_fn *progress,
                         void *arg);
 
+/*
+ * The same blob handed to WRITE as it comes, each byte once and in order,
+ * with nothing kept on disk (a broken transfer resumes with Range; what
+ * WRITE had already is skipped when the whole blob comes again).  WRITE's
+ * -1 stops the transfer.  The digest is checked at the end: WRITE's
+ * consumer must not trust the bytes before this returns 0.
+ */
+typedef int registry_write_fn(void *arg, const void *p, size_t n);
+int registry_stream_blob(struct registry_conn *c, const char *digest,
+                         int64_t size, registry_write_fn *write,
+                         void *write_arg, registry_progress_fn *progress,
+                         void *arg);
+
 /* Pushing. */
 
 /*

@@ -243,6 +243,21 @@ tar_writer_header(struct tar_writer *w, const struct tar_entry *e)
 	tar_writer_raw(w, b, TAR_BLOCK);
 }
 
+int
+tar_writer_header_block(const struct tar_entry *e, unsigned char b[TAR_BLOCK])
+{
+	struct buffer pax = {0};
+	size_t need;
+
+	fill_block(b, e, &pax);
+	need = pax.len;
+	buffer_free(&pax);
+	if (need > 0 || e->nrecords > 0)
+		return -1;
+	checksum(b);
+	return 0;
+}
+
 void
 tar_writer_file(struct tar_writer *w, const char *name, int64_t mode,
                 int64_t mtime, const void *p, size_t n)

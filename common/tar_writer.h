@@ -34,6 +34,12 @@ void tar_writer_pad(struct tar_writer *w, int64_t size);
  * its padding follow from the caller.
  */
 void tar_writer_header(struct tar_writer *w, const struct tar_entry *e);
+/*
+ * E's header as one ustar block in B, for a header written over a
+ * placeholder later (pwrite): -1 when E needs pax records.
+ */
+int tar_writer_header_block(const struct tar_entry *e,
+                            unsigned char b[TAR_BLOCK]);
 /* A whole regular file held in memory, with padding. */
 void tar_writer_file(struct tar_writer *w, const char *name, int64_t mode,
                      int64_t mtime, const void *p, size_t n);

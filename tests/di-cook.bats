@@ -922,6 +922,35 @@ check_compressed() {
 	[ "$(oci_manifest "$T/gzip.1" | jq '.layers[0].size')" -lt $((24 << 20)) ]
 }
 
+@test "--compress into a regular file: the header written after the layer, the same bytes as through a pipe" {
+	big_layer
+	for c in gzip zstd; do
+		di-cook -n r --format oci --compress $c "$FIX/big.tar" "$FIX/etc.tar" | cat >"$T/pipe"
+		di-cook -n r --format oci --compress $c -o "$T/o" "$FIX/big.tar" "$FIX/etc.tar"
+		cmp "$T/pipe" "$T/o"
+		# after other bytes in the file, and appended (O_APPEND: spooled)
+		{ echo before; di-cook -n r --format oci --compress $c "$FIX/big.tar" "$FIX/etc.tar"; } >"$T/after"
+		echo before >"$T/append"
+		di-cook -n r --format oci --compress $c "$FIX/big.tar" "$FIX/etc.tar" >>"$T/append"
+		cmp <(echo before; cat "$T/pipe") "$T/after"
+		cmp "$T/after" "$T/append"
+		check_compressed $c "$T/o" big etc
+	done
+	for f in hybrid docker legacy; do
+		di-cook -n r --format $f --compress gzip "$FIX/bb.bundle" "$FIX/big.tar" | cat >"$T/pipe"
+		di-cook -n r --format $f --compress gzip "$FIX/bb.bundle" "$FIX/big.tar" >"$T/file"
+		cmp "$T/pipe" "$T/file"
+	done
+	# a layer that fails half-way leaves no archive a tar reader takes:
+	# its header was never written over the placeholder
+	head -c $((12 << 20)) "$FIX/big.tar" >"$T/cut.tar"
+	run bash -c 'di-cook -n r --format oci --compress gzip "$1" >"$2"' _ "$T/cut.tar" "$T/cut.out"
+	[ "$status" -eq 1 ]
+	[[ $output == *"cut.tar: offset"* ]]
+	! tar -tf "$T/cut.out" >/dev/null 2>&1
+	! has_eoa "$T/cut.out"
+}
+
 @test "--compress with --from: plain base layers compressed, compressed ones kept as they are" {
 	di-cook -n base --compress gzip --format oci "$FIX/bb.bundle" >"$T/gz.tar"
 	di-cook -n base "$FIX/etc.tar" >"$T/plain.tar"

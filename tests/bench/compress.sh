@@ -52,6 +52,11 @@ run pigz "pigz -n -6 <$BT/layer.tar >$BT/pigz.out"
 run di_gz "$di_gz"
 run zstd "zstd -q -T0 -3 <$BT/layer.tar >$BT/zstd.out"
 run di_zs "$di_zs"
+# BENCH_BEFORE=DIR: the di-cook in DIR (another build) too, in the same run.
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	run before_gz "$BENCH_BEFORE/di-cook -n bench --format oci --compress gzip -o $BT/di_gz.tar.before $BT/layer.tar"
+	run before_zs "$BENCH_BEFORE/di-cook -n bench --format oci --compress zstd -o $BT/di_zs.tar.before $BT/layer.tar"
+fi
 
 # stored IMAGE: the size of its one layer as di-cook stored it.
 stored() {
@@ -78,6 +83,16 @@ line pigz "pigz -n -6"
 line di_gz "di-cook --compress gzip"
 line zstd "zstd -T0 -3"
 line di_zs "di-cook --compress zstd"
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	# the same bytes from both builds, and from ours through a pipe
+	for k in gz zs; do
+		cmp "$BT/di_$k.tar" "$BT/di_$k.tar.before"
+		printf -v "s_before_$k" '%s' "$(stored "$BT/di_$k.tar.before")"
+	done
+	di-cook -n bench --format oci --compress gzip "$BT/layer.tar" | cmp - "$BT/di_gz.tar"
+	line before_gz "before: --compress gzip"
+	line before_zs "before: --compress zstd"
+fi
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.2f%%", 100 * (a - b) / b }'; }
 echo "gzip: $(bench_ratio "$gzip_wall" "$di_gz_wall")x faster than gzip -n -6 (CPU $(bench_ratio "$gzip_cpu" "$di_gz_cpu")x less), size $(pct "$s_di_gz" "$s_gzip") (goal: 1.7x, within 2%)"
 echo "gzip: $(bench_ratio "$pigz_wall" "$di_gz_wall")x the speed of pigz -n -6 (CPU $(bench_ratio "$pigz_cpu" "$di_gz_cpu")x), size $(pct "$s_di_gz" "$s_pigz")"

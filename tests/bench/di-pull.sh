@@ -38,6 +38,13 @@ done | uniq | grep -qx "$BENCH_LAYERS" || {
 
 bench_median t_ours "$ours"
 bench_median t_ref "$ref"
+# BENCH_BEFORE=DIR: the di-pull in DIR (another build) too, on the same
+# registry in the same run, and its output compared byte for byte.
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	before="rm -f $BT/before.tar; $BENCH_BEFORE/di-pull --plain-http -q -o $BT/before.tar $REGISTRY_ADDR/bench/img:1"
+	bash -c "$before" && cmp "$BT/before.tar" "$BT/ours.tar"
+	bench_median t_before "$before"
+fi
 rss_ours=$(bench_rss "$ours")
 rss_ref=$(bench_rss "$ref")
 # CPU time (user + system) as well: on a shared machine it varies less.
@@ -46,6 +53,12 @@ cpu_ours=$(cpu "$ours")
 cpu_ref=$(cpu "$ref")
 printf 'di-pull          %6.2f s  %7d KiB peak  %6.2f s CPU\n' "$t_ours" "$rss_ours" "$cpu_ours"
 printf 'skopeo copy      %6.2f s  %7d KiB peak  %6.2f s CPU\n' "$t_ref" "$rss_ref" "$cpu_ref"
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	cpu_before=$(cpu "$before")
+	printf 'di-pull before   %6.2f s  %7d KiB peak  %6.2f s CPU  (%s, same output)\n' "$t_before" \
+		"$(bench_rss "$before")" "$cpu_before" "$BENCH_BEFORE"
+	echo "against before: $(bench_ratio "$t_before" "$t_ours")x faster, $(bench_ratio "$cpu_before" "$cpu_ours")x less CPU"
+fi
 echo "speed-up: $(bench_ratio "$t_ref" "$t_ours")x, memory: $(bench_ratio "$rss_ref" "$rss_ours")x less, CPU: $(bench_ratio "$cpu_ref" "$cpu_ours")x less"
 
 # The bound: the work itself, on the same blobs from the registry's disk,
