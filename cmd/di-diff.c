@@ -22,6 +22,7 @@
 
 #include "digest.h"
 #include "errors.h"
+#include "fdio.h"
 #include "flatten.h"
 #include "image.h"
 #include "image_stack.h"
@@ -206,7 +207,7 @@ fingerprint_data(struct digest *d, struct tar_reader *r, int spool)
 
 	while ((n = tar_reader_read(r, buf, sizeof(buf))) > 0) {
 		digest_update(d, buf, (size_t)n);
-		if (spool >= 0 && write(spool, buf, (size_t)n) != n)
+		if (spool >= 0 && fdio_write_all(spool, buf, (size_t)n) < 0)
 			err(EXIT_DATA, "spooling entry data");
 	}
 	if (n < 0)

@@ -20,6 +20,7 @@
 
 #include "dirtree.h"
 #include "errors.h"
+#include "fdio.h"
 #include "flatten.h"
 #include "image.h"
 #include "image_stack.h"
@@ -488,7 +489,7 @@ open_script(const char *path)
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || write(mem, buf, (size_t)n) != n)
+		if (n < 0 || fdio_write_all(mem, buf, (size_t)n) < 0)
 			err(EXIT_DATA, "%s", path);
 	}
 	/* Executable as the file is, and by root inside. */

@@ -21,6 +21,7 @@
 #include "buffer.h"
 #include "digest.h"
 #include "errors.h"
+#include "fdio.h"
 #include "image.h"
 #include "instream.h"
 #include "json.h"
@@ -278,21 +279,6 @@ compression_name(enum layer_compression c)
 	return c == LAYER_GZIP ? "gzip" : c == LAYER_ZSTD ? "zstd" : "none";
 }
 
-static int
-write_fully(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Decompress the blob in BLOB_FD into a new temporary file, checking that
  * its bytes are compressed as its media type says.  The diff_id is checked
@@ -318,7 +304,7 @@ decompress_layer(struct job *j, struct work_item *it, int blob_fd)
 			    instream_compression(in));
 			break;
 		}
-		if (write_fully(j->tar_fd, buf, (size_t)n) < 0) {
+		if (fdio_write_all(j->tar_fd, buf, (size_t)n) < 0) {
 			work_item_fail(it, "temporary file: %s",
 			               strerror(errno));
 			break;

@@ -20,6 +20,7 @@
 #include "compress.h"
 #include "digest.h"
 #include "errors.h"
+#include "fdio.h"
 #include "image.h"
 #include "instream.h"
 #include "json.h"
@@ -220,28 +221,13 @@ struct spool_sink {
 };
 
 static int
-write_fully(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 to_spool(void *ctx, const void *buf, size_t len)
 {
 	struct spool_sink *s = ctx;
 
 	digest_update(&s->sha, buf, len);
 	s->len += (int64_t)len;
-	return write_fully(s->fd, buf, len);
+	return fdio_write_all(s->fd, buf, len);
 }
 
 /*
@@ -485,7 +471,7 @@ push_config(const struct options *o, struct registry_conn *c, const char *bytes,
 		rc = mount_or_start(o, c, digest, &upload);
 	if (rc == 0) {
 		int fd = spool_tempfile();
-		if (write_fully(fd, bytes, len) < 0)
+		if (fdio_write_all(fd, bytes, len) < 0)
 			err(EXIT_DATA, "temporary file");
 		rc = registry_upload_blob(c, &upload, digest, fd, (int64_t)len,
 		                          (int64_t)len + 1, NULL, NULL);
@@ -567,8 +553,8 @@ write_digestfile(const char *path, const char *digest)
 {
 	int fd = outfile_open(path, OUT_TEXT);
 
-	if (write_fully(fd, digest, strlen(digest)) < 0 ||
-	    write_fully(fd, "\n", 1) < 0)
+	if (fdio_write_all(fd, digest, strlen(digest)) < 0 ||
+	    fdio_write_all(fd, "\n", 1) < 0)
 		outfile_write_failed(fd);
 	outfile_commit();
 }

@@ -16,6 +16,7 @@
 #include <pthread.h>
 
 #include "errors.h"
+#include "fdio.h"
 #include "http.h"
 #include "xalloc.h"
 
@@ -317,21 +318,6 @@ check_content_range(struct http_sink *s, const char *cr)
 	return -1;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Response headers. */
 
 void
@@ -515,7 +501,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *ud)
 		            (long long)s->size);
 		return 0;
 	}
-	if (write_all(s->fd, p, n) < 0) {
+	if (fdio_write_all(s->fd, p, n) < 0) {
 		sink_refuse(s, "temporary file: %s", strerror(errno));
 		return 0;
 	}

@@ -23,6 +23,7 @@
 #include "compress.h"
 #include "digest.h"
 #include "errors.h"
+#include "fdio.h"
 #include "image.h"
 #include "json.h"
 #include "media_type.h"
@@ -264,16 +265,9 @@ spool_sink(void *ctx, const void *p, size_t n)
 
 	digest_update(&w->zsha, p, n);
 	w->zsize += (int64_t)n;
-	for (const char *b = p; n > 0;) {
-		ssize_t got = write(w->spool_fd, b, n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			w->spool_errno = errno;
-			return -1;
-		}
-		b += got;
-		n -= (size_t)got;
+	if (fdio_write_all(w->spool_fd, p, n) < 0) {
+		w->spool_errno = errno;
+		return -1;
 	}
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "digest.h"
 #include "errors.h"
+#include "fdio.h"
 #include "gzip_reader.h"
 #include "instream.h"
 #include "outfile.h"
@@ -64,22 +65,13 @@ set_error(struct instream *s, const char *what, const char *why)
 static int
 tee_write(struct instream *s, const void *buf, size_t n)
 {
-	const unsigned char *p = buf;
-
 	if (s->teefn != NULL && n > 0)
 		s->teefn(s->teectx, buf, n);
-	while (s->tee_fd >= 0 && n > 0) {
-		ssize_t w = write(s->tee_fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EPIPE)
+	if (s->tee_fd >= 0 && fdio_write_all(s->tee_fd, buf, n) < 0) {
+		if (errno == EPIPE)
 			outfile_write_failed(s->tee_fd);
-		if (w < 0) {
-			set_error(s, "tee", strerror(errno));
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
+		set_error(s, "tee", strerror(errno));
+		return -1;
 	}
 	return 0;
 }

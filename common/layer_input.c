@@ -13,6 +13,7 @@
 
 #include "bundle.h"
 #include "errors.h"
+#include "fdio.h"
 #include "layer_input.h"
 #include "spool.h"
 #include "stack.h"
@@ -46,7 +47,7 @@ open_fd(const char *path)
 static void
 spool_write(int fd, const void *p, size_t n)
 {
-	if (write(fd, p, n) != (ssize_t)n)
+	if (fdio_write_all(fd, p, n) < 0)
 		err(EXIT_DATA, "spool");
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "fdio.h"
 #include "path.h"
 #include "rootdir.h"
 
@@ -142,16 +143,9 @@ copy_data(const struct rootdir *rd, const struct tar_entry *e, int fd,
 		if (n <= 0)
 			errx(EXIT_DATA, "%s: %s: data ends early", rd->label,
 			     e->name);
-		for (char *p = buf; n > 0;) {
-			ssize_t w = write(fd, p, (size_t)n);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				err(EXIT_DATA, "%s: %s", rd->label, e->name);
-			p += w;
-			n -= w;
-			left -= w;
-		}
+		if (fdio_write_all(fd, buf, (size_t)n) < 0)
+			err(EXIT_DATA, "%s: %s", rd->label, e->name);
+		left -= n;
 	}
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "fdio.h"
 #include "spool.h"
 #include "tar_reader.h"
 
@@ -60,17 +61,9 @@ static void
 copy_sink(void *ctx, const void *p, size_t n)
 {
 	struct copy *c = ctx;
-	const char *q = p;
 
-	while (n > 0) {
-		ssize_t w = write(c->fd, q, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			err(EXIT_DATA, "spooling %s", instream_label(c->in));
-		q += w;
-		n -= (size_t)w;
-	}
+	if (fdio_write_all(c->fd, p, n) < 0)
+		err(EXIT_DATA, "spooling %s", instream_label(c->in));
 }
 
 /* Read the rest of S, which must be at most SLACK bytes. */

@@ -8,6 +8,7 @@
 
 #include "buffer.h"
 #include "errors.h"
+#include "fdio.h"
 #include "outfile.h"
 #include "tar_writer.h"
 
@@ -34,15 +35,8 @@ tar_writer_new(int fd)
 static void
 write_all(int fd, const unsigned char *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			outfile_write_failed(fd);
-		p += r;
-		n -= (size_t)r;
-	}
+	if (fdio_write_all(fd, p, n) < 0)
+		outfile_write_failed(fd);
 }
 
 void

@@ -11,6 +11,7 @@
 
 #include "dirtree.h"
 #include "errors.h"
+#include "fdio.h"
 #include "path.h"
 #include "placement.h"
 #include "spool.h"
@@ -36,24 +37,6 @@ struct treeindex {
 
 /* --- reading the archive ------------------------------------------------ */
 
-static void
-write_all(struct treeindex *x, int fd, const void *buf, size_t n,
-          int64_t *spooled)
-{
-	const char *p = buf;
-
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			err(EXIT_DATA, "spooling %s", x->label);
-		p += w;
-		n -= (size_t)w;
-		*spooled += w;
-	}
-}
-
 /* Copy the current entry's data to the spool FD. */
 static void
 spool_data(struct treeindex *x, struct tar_reader *r, int fd, int64_t *spooled)
@@ -61,8 +44,11 @@ spool_data(struct treeindex *x, struct tar_reader *r, int fd, int64_t *spooled)
 	static char buf[256 * 1024];
 	ssize_t n;
 
-	while ((n = tar_reader_read(r, buf, sizeof(buf))) > 0)
-		write_all(x, fd, buf, (size_t)n, spooled);
+	while ((n = tar_reader_read(r, buf, sizeof(buf))) > 0) {
+		if (fdio_write_all(fd, buf, (size_t)n) < 0)
+			err(EXIT_DATA, "spooling %s", x->label);
+		*spooled += n;
+	}
 	if (n < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
 }
