@@ -161,8 +161,7 @@ fail(struct dirtree *t, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
+	error_vset(&msg, fmt, ap);
 	va_end(ap);
 	buffer_reset(&t->err);
 	buffer_addf(&t->err, "%s: %s", buffer_str(&t->disk), msg);

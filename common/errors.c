@@ -1,4 +1,7 @@
-/* errors.c: the usage error and --version that every tool shares. */
+/*
+ * errors.c: the usage error and --version that every tool shares, and the
+ * one setter of the malloc'd messages that parsers return.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +28,16 @@ error_set(char **why, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
+	error_vset(why, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+error_vset(char **why, const char *fmt, va_list ap)
+{
 	if (vasprintf(why, fmt, ap) < 0)
 		err(EXIT_DATA, "malloc");
-	va_end(ap);
 	return -1;
 }
 

@@ -100,12 +100,10 @@ http_fail(struct http_conn *c, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
+	error_vset(&msg, fmt, ap);
 	va_end(ap);
 	free(c->error);
-	if (asprintf(&c->error, "%s: %s", c->label, msg) < 0)
-		err(EXIT_DATA, "malloc");
+	error_set(&c->error, "%s: %s", c->label, msg);
 	free(msg);
 	return -1;
 }
@@ -275,8 +273,7 @@ sink_refuse(struct http_sink *s, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	free(s->fail);
-	if (vasprintf(&s->fail, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
+	error_vset(&s->fail, fmt, ap);
 	va_end(ap);
 	return -1;
 }
