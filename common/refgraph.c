@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "hash.h"
 #include "refgraph.h"
 #include "xalloc.h"
 
@@ -478,22 +479,11 @@ struct refscan {
 	size_t ncarry;
 };
 
-static uint64_t
-hash_of(const char *h)
-{
-	uint64_t x = 0xcbf29ce484222325ULL;
-
-	for (int i = 0; i < REFGRAPH_HASH_LEN; i++) {
-		x ^= (unsigned char)h[i];
-		x *= 0x100000001b3ULL;
-	}
-	return x;
-}
-
 static struct slot *
 slot_of(struct refscan *s, const char *hash)
 {
-	size_t i = (size_t)hash_of(hash) & (s->cap - 1);
+	size_t i =
+	    (size_t)hash_bytes(0, hash, REFGRAPH_HASH_LEN) & (s->cap - 1);
 
 	while (s->slots[i].used &&
 	       memcmp(s->slots[i].hash, hash, REFGRAPH_HASH_LEN) != 0)

@@ -15,6 +15,7 @@
 #include "buffer.h"
 #include "dirtree.h"
 #include "errors.h"
+#include "hash.h"
 #include "path.h"
 #include "treeindex.h"
 #include "treemerge.h"
@@ -454,32 +455,20 @@ treemerge_read(struct treemerge *m, void *buf, size_t n)
 	return (size_t)got;
 }
 
-static uint64_t
-mix(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 uint64_t
 treemerge_stamp(const struct treemerge *m)
 {
 	const struct tar_entry *e = &m->out;
-	uint64_t h = 0xcbf29ce484222325ULL, src = 0;
+	uint64_t h = 0, src = 0;
 
 	if (m->cur != NULL && m->cur->kind == SOURCE_DIR)
 		src = dirtree_stamp(m->cur->walk);
-	h = mix(h, &src, sizeof(src));
-	h = mix(h, e->name, strlen(e->name) + 1);
-	h = mix(h, e->linkname, strlen(e->linkname) + 1);
-	h = mix(h, &e->typeflag, 1);
+	h = hash_bytes(h, &src, sizeof(src));
+	h = hash_bytes(h, e->name, strlen(e->name) + 1);
+	h = hash_bytes(h, e->linkname, strlen(e->linkname) + 1);
+	h = hash_bytes(h, &e->typeflag, 1);
 	src = m->cur != NULL ? m->cur->rank : (uint64_t)-1;
-	return mix(h, &src, sizeof(src));
+	return hash_bytes(h, &src, sizeof(src));
 }
 
 void
