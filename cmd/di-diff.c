@@ -37,6 +37,7 @@
 #include "tar_writer.h"
 #include "timestamp.h"
 #include "whiteout.h"
+#include "xalloc.h"
 
 #define FP_SIZE                                                                \
 	32 /* a path's fingerprint: sha256 of what --changed compares          \
@@ -105,9 +106,7 @@ parse_options(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	o->bases = calloc((size_t)argc + 1, sizeof(*o->bases));
-	if (o->bases == NULL)
-		err(EXIT_DATA, "malloc");
+	o->bases = xcalloc((size_t)argc + 1, sizeof(*o->bases));
 	while ((c = getopt_long(argc, argv, "o:0", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_BASE:
@@ -166,12 +165,10 @@ static void
 fingerprint_head(struct digest *d, const struct tar_entry *e)
 {
 	char head[256];
-	const struct tar_record **x = calloc(e->nrecords + 1, sizeof(*x));
+	const struct tar_record **x = xcalloc(e->nrecords + 1, sizeof(*x));
 	size_t n = 0;
 	char kind = kind_of(e->typeflag);
 
-	if (x == NULL)
-		err(EXIT_DATA, "malloc");
 	digest_init(d, "sha256");
 	snprintf(head, sizeof(head),
 	         "%c %o %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
@@ -260,9 +257,7 @@ close_base_layer(void *ctx, size_t i, struct tar_reader *r)
 static void
 stack_push(struct stack *s, const struct base_layer *l)
 {
-	s->v = reallocarray(s->v, s->n + 1, sizeof(*s->v));
-	if (s->v == NULL)
-		err(EXIT_DATA, "malloc");
+	s->v = xreallocarray(s->v, s->n + 1, sizeof(*s->v));
 	s->v[s->n++] = *l;
 }
 
@@ -273,10 +268,10 @@ push_image(struct stack *s, int fd, const char *label)
 	struct image_stack *st = image_stack_new(img);
 	struct base_layer l = {.fd = -1, .label = label};
 
-	s->images = reallocarray(s->images, s->nimages + 1, sizeof(*s->images));
-	s->stacks = reallocarray(s->stacks, s->nimages + 1, sizeof(*s->stacks));
-	if (s->images == NULL || s->stacks == NULL)
-		err(EXIT_DATA, "malloc");
+	s->images =
+	    xreallocarray(s->images, s->nimages + 1, sizeof(*s->images));
+	s->stacks =
+	    xreallocarray(s->stacks, s->nimages + 1, sizeof(*s->stacks));
 	s->images[s->nimages] = img;
 	s->stacks[s->nimages++] = st;
 	l.image = image_stack_layers(st);
@@ -415,9 +410,7 @@ note_link(struct diff *df, struct path_info *p, const struct tar_entry *e,
 		errx(EXIT_DATA, "%s: '%s': hardlink to '%s' outside the tree",
 		     label, e->name, e->linkname);
 	df->targets =
-	    reallocarray(df->targets, df->ntargets + 1, sizeof(*df->targets));
-	if (df->targets == NULL)
-		err(EXIT_DATA, "malloc");
+	    xreallocarray(df->targets, df->ntargets + 1, sizeof(*df->targets));
 	df->targets[df->ntargets++] = target;
 	new_path(df, p)->target = (uint32_t)df->ntargets;
 	new_path(df, p)->header = header_status(df, p->path, e, &d);
@@ -493,12 +486,9 @@ add_line(struct lines *l, char what, const char *path)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 256;
-		l->v = reallocarray(l->v, l->cap, sizeof(*l->v));
-		if (l->v == NULL)
-			err(EXIT_DATA, "malloc");
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
 	}
-	if (asprintf(&l->v[l->n++], "%c %s", what, path) < 0)
-		err(EXIT_DATA, "malloc");
+	l->v[l->n++] = xasprintf("%c %s", what, path);
 }
 
 /*

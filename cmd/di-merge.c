@@ -261,9 +261,7 @@ defer_link(struct merge *m, struct input *in, const struct tar_entry *e,
 	struct deferred *d;
 
 	m->deferred =
-	    reallocarray(m->deferred, m->ndeferred + 1, sizeof(*m->deferred));
-	if (m->deferred == NULL)
-		err(EXIT_DATA, "malloc");
+	    xreallocarray(m->deferred, m->ndeferred + 1, sizeof(*m->deferred));
 	d = &m->deferred[m->ndeferred++];
 	memset(d, 0, sizeof(*d));
 	d->e = *e;
@@ -276,9 +274,7 @@ defer_link(struct merge *m, struct input *in, const struct tar_entry *e,
 	d->e.raw = NULL;
 	d->e.size = 0;
 	if (raw && e->name[0] != '/' && e->linkname[0] != '/') {
-		d->raw = malloc(e->rawlen);
-		if (d->raw == NULL)
-			err(EXIT_DATA, "malloc");
+		d->raw = xmalloc(e->rawlen);
 		memcpy(d->raw, e->raw, e->rawlen);
 		d->rawlen = e->rawlen;
 	}

@@ -34,6 +34,7 @@
 #include "timestamp.h"
 #include "upperdir.h"
 #include "whiteout.h"
+#include "xalloc.h"
 
 static void
 usage(int status)
@@ -88,9 +89,7 @@ struct options {
 static void
 push(const char ***v, size_t *n, const char *s)
 {
-	*v = reallocarray(*v, *n + 1, sizeof(**v));
-	if (*v == NULL)
-		err(EXIT_DATA, "malloc");
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
 	(*v)[(*n)++] = s;
 }
 
@@ -391,10 +390,8 @@ static void
 add_binds(const struct options *o, struct sandbox *sb)
 {
 	for (size_t i = 0; i < o->nbinds; i++) {
-		char *spec = strdup(o->binds[i]);
+		char *spec = xstrdup(o->binds[i]);
 		char *colon;
-		if (spec == NULL)
-			err(EXIT_DATA, "malloc");
 		colon = strchr(spec, ':');
 		if (colon != NULL)
 			*colon = '\0';
@@ -415,9 +412,7 @@ env_set(char **env, size_t *n, const char *kv)
 			return env;
 		}
 	}
-	env = reallocarray(env, *n + 2, sizeof(*env));
-	if (env == NULL)
-		err(EXIT_DATA, "malloc");
+	env = xreallocarray(env, *n + 2, sizeof(*env));
 	env[(*n)++] = (char *)kv;
 	env[*n] = NULL;
 	return env;

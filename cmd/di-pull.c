@@ -241,9 +241,7 @@ resolve_manifest(struct registry_conn *c, const struct reference *ref,
 		long i = manifest_select(m, o->os, o->arch, o->variant, &why);
 		if (i < 0)
 			errx(EXIT_DATA, "%s: %s", label, why);
-		char *child = strdup(m->manifests[i].digest);
-		if (child == NULL)
-			err(EXIT_DATA, "malloc");
+		char *child = xstrdup(m->manifests[i].digest);
 		manifest_free(m);
 		fetch_manifest(c, label, child, child, m, digest);
 		free(child);
@@ -288,12 +286,10 @@ static int
 decompress_layer(struct job *j, struct work_item *it, int blob_fd)
 {
 	struct instream *in = instream_fdopen(blob_fd, j->label);
-	char *buf = malloc(COPY_BUFSZ);
+	char *buf = xmalloc(COPY_BUFSZ);
 	ssize_t n;
 	int rc = -1;
 
-	if (buf == NULL)
-		err(EXIT_DATA, "malloc");
 	j->tar_fd = spool_tempfile();
 	while ((n = instream_read(in, buf, COPY_BUFSZ)) > 0) {
 		if (strcmp(instream_compression(in),
@@ -372,11 +368,9 @@ write_layer(struct image_writer *w, struct job *j, const char *v1_json)
 	                                .size = j->tar_size,
 	                                .diff_id = j->diff_id,
 	                                .v1_json = v1_json};
-	char *buf = malloc(COPY_BUFSZ);
+	char *buf = xmalloc(COPY_BUFSZ);
 	off_t off = 0;
 
-	if (buf == NULL)
-		err(EXIT_DATA, "malloc");
 	image_writer_layer_begin(w, &meta);
 	while (off < j->tar_size) {
 		size_t want = j->tar_size - off < COPY_BUFSZ
@@ -456,9 +450,8 @@ main(int argc, char **argv)
 	int64_t mtime = timestamp_default(); /* refused before any output */
 	if (reference_parse(o.reference, strlen(o.reference), &ref, &why) < 0)
 		usage_error("%s: %s", o.reference, why);
-	name = o.name ? strdup(o.name) : reference_familiar_name(&ref);
-	if (asprintf(&label, "%s/%s", ref.domain, ref.path) < 0 || name == NULL)
-		err(EXIT_DATA, "malloc");
+	name = o.name ? xstrdup(o.name) : reference_familiar_name(&ref);
+	label = xasprintf("%s/%s", ref.domain, ref.path);
 	registry_args_credentials(&o.net, &ref, &creds);
 	int out = outfile_open(o.output, OUT_TAR); /* refuses a terminal */
 
@@ -488,9 +481,8 @@ main(int argc, char **argv)
 		    .blob = &m.layers[i], .diff_id = diff_ids[i], .tar_fd = -1};
 		p.items[i] = (struct work_item){.name = m.layers[i].digest,
 		                                .size = m.layers[i].size};
-		if (asprintf(&p.jobs[i].label, "%s: layer %zu (%.19s)", label,
-		             i + 1, m.layers[i].digest) < 0)
-			err(EXIT_DATA, "malloc");
+		p.jobs[i].label = xasprintf("%s: layer %zu (%.19s)", label,
+		                            i + 1, m.layers[i].digest);
 	}
 
 	struct image_writer *w = image_writer_new(out, name,

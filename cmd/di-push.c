@@ -422,9 +422,8 @@ plan_blobs(struct push *p)
 			               : image_layer_digest(p->img, i);
 		if (b->sent != COMPRESS_GZIP)
 			all_gzip = 0;
-		if (asprintf(&b->label, "%s: layer %zu", image_label(p->img),
-		             i + 1) < 0)
-			err(EXIT_DATA, "malloc");
+		b->label =
+		    xasprintf("%s: layer %zu", image_label(p->img), i + 1);
 		p->items[i] =
 		    (struct work_item){.name = b->diff_id, .size = b->size};
 	}
@@ -565,13 +564,11 @@ add_scopes(struct registry *reg, const struct options *o,
 {
 	char *s;
 
-	if (asprintf(&s, "repository:%s:pull,push", ref->path) < 0)
-		err(EXIT_DATA, "malloc");
+	s = xasprintf("repository:%s:pull,push", ref->path);
 	registry_add_scope(reg, s);
 	free(s);
 	for (size_t i = 0; i < o->nmounts; i++) {
-		if (asprintf(&s, "repository:%s:pull", o->mounts[i]) < 0)
-			err(EXIT_DATA, "malloc");
+		s = xasprintf("repository:%s:pull", o->mounts[i]);
 		registry_add_scope(reg, s);
 		free(s);
 	}
@@ -590,8 +587,7 @@ main(int argc, char **argv)
 		usage_error("%s: %s", o.reference, why);
 	if (ref.digest != NULL)
 		usage_error("%s: push to a tag, not a digest", o.reference);
-	if (asprintf(&label, "%s/%s", ref.domain, ref.path) < 0)
-		err(EXIT_DATA, "malloc");
+	label = xasprintf("%s/%s", ref.domain, ref.path);
 	registry_args_credentials(&o.net, &ref, &creds);
 
 	struct push p = {.o = &o, .img = image_open(o.image, NULL, NULL)};

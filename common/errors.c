@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "errors.h"
+#include "xalloc.h"
 
 void
 usage_error(const char *fmt, ...)
@@ -36,8 +37,7 @@ error_set(char **why, const char *fmt, ...)
 int
 error_vset(char **why, const char *fmt, va_list ap)
 {
-	if (vasprintf(why, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
+	*why = xvasprintf(fmt, ap);
 	return -1;
 }
 

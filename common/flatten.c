@@ -575,19 +575,16 @@ static void
 place_link(struct flat *f, size_t n, const struct tar_entry *e,
            const char *path, struct path_info *info)
 {
-	struct waiter *w = malloc(sizeof(*w) + pack_bound(e));
+	struct waiter *w = xmalloc(sizeof(*w) + pack_bound(e));
 	struct node *nd;
 
 	(void)path; /* info->path */
-	if (w == NULL)
-		err(EXIT_DATA, "malloc");
 	w->next = NULL;
 	w->layer = (uint32_t)f->layer;
 	w->info = info;
 	/* Give back what the bound over-counted. */
-	w = realloc(w, (size_t)(pack_entry(w->packed, e) - (unsigned char *)w));
-	if (w == NULL)
-		err(EXIT_DATA, "malloc");
+	w = xrealloc(w,
+	             (size_t)(pack_entry(w->packed, e) - (unsigned char *)w));
 	n = node_find(f, n);
 	nd = &f->nodes[n];
 	if (nd->tail != NULL)
@@ -778,8 +775,7 @@ walk_layer(struct flat *f, size_t j)
 	f->r = f->layers->open(f->layers->ctx, j);
 	f->labels[j] = xstrdup(instream_label(tar_reader_stream(f->r)));
 	free(f->in_label);
-	if (asprintf(&f->in_label, "layer %zu (%s)", j + 1, f->labels[j]) < 0)
-		err(EXIT_DATA, "malloc");
+	f->in_label = xasprintf("layer %zu (%s)", j + 1, f->labels[j]);
 	f->in = input_paths_new(f->in_label, sizeof(uint32_t));
 	f->seen = input_paths_set(f->in);
 	placement_next_input(f->pl);
@@ -953,8 +949,7 @@ write_implied(struct tar_writer *w, struct pathset *tree, int64_t mtime)
 		if (!(v[i]->flags & PATH_IMPLIED) ||
 		    (v[i]->flags & PATH_WRITTEN) || *v[i]->path == '\0')
 			continue;
-		if (asprintf(&name, "%s/", v[i]->path) < 0)
-			err(EXIT_DATA, "malloc");
+		name = xasprintf("%s/", v[i]->path);
 		e.name = name;
 		e.linkname = e.uname = e.gname = "";
 		e.mode = 0755;

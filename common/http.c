@@ -171,8 +171,7 @@ load_cas(struct buffer *b, const char *dir, const char **why)
 		char *path;
 		if (n < 5 || strcmp(e->d_name + n - 4, ".crt") != 0)
 			continue;
-		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0)
-			err(EXIT_DATA, "malloc");
+		path = xasprintf("%s/%s", dir, e->d_name);
 		buffer_append(b, "\n", 1);
 		int rc = buffer_read_file(b, path, 16 << 20);
 		free(path);
@@ -569,8 +568,7 @@ http_origin(const char *url)
 		for (char *p = host; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
-		if (asprintf(&o, "%s://%s:%s", scheme, host, port) < 0)
-			err(EXIT_DATA, "malloc");
+		o = xasprintf("%s://%s:%s", scheme, host, port);
 	}
 	curl_free(scheme);
 	curl_free(host);
@@ -620,24 +618,25 @@ request_headers(const struct http_request *req, const char *range,
 
 	/* No "Expect: 100-continue" round trip before a body. */
 	h = curl_slist_append(h, "Expect:");
-	if (req->accept != NULL &&
-	    asprintf(&line, "Accept: %s", req->accept) >= 0) {
+	if (req->accept != NULL) {
+		line = xasprintf("Accept: %s", req->accept);
 		h = curl_slist_append(h, line);
 		free(line);
 	}
-	if (req->content_type != NULL &&
-	    asprintf(&line, "Content-Type: %s", req->content_type) >= 0) {
+	if (req->content_type != NULL) {
+		line = xasprintf("Content-Type: %s", req->content_type);
 		h = curl_slist_append(h, line);
 		free(line);
 	}
-	if (req->content_range != NULL &&
-	    asprintf(&line, "Content-Range: %s", req->content_range) >= 0) {
+	if (req->content_range != NULL) {
+		line = xasprintf("Content-Range: %s", req->content_range);
 		h = curl_slist_append(h, line);
 		free(line);
 	}
 	if (range != NULL)
 		h = curl_slist_append(h, range);
-	if (auth != NULL && asprintf(&line, "Authorization: %s", auth) >= 0) {
+	if (auth != NULL) {
+		line = xasprintf("Authorization: %s", auth);
 		h = curl_slist_append(h, line);
 		wipe_free(line);
 	}
@@ -904,9 +903,8 @@ range_header(const struct http_sink *s)
 {
 	char *h = NULL;
 
-	if (s != NULL && s->buf == NULL && s->have > 0 && !s->no_range &&
-	    asprintf(&h, "Range: bytes=%lld-", (long long)s->have) < 0)
-		err(EXIT_DATA, "malloc");
+	if (s != NULL && s->buf == NULL && s->have > 0 && !s->no_range)
+		h = xasprintf("Range: bytes=%lld-", (long long)s->have);
 	return h;
 }
 

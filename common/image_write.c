@@ -167,8 +167,7 @@ put_blob(struct image_writer *w, const char *text, char **digest)
 	snprintf(name, sizeof(name), "blobs/sha256/%s", hex);
 	put_blobs_dir(w);
 	put_file(w, name, text);
-	if (asprintf(digest, "sha256:%s", hex) < 0)
-		err(EXIT_DATA, "malloc");
+	*digest = xasprintf("sha256:%s", hex);
 }
 
 /* --- starting and failing ---------------------------------------------- */
@@ -210,10 +209,8 @@ struct image_writer *
 image_writer_new(int fd, const char *name, const char *tag,
                  enum image_format format, int64_t mtime)
 {
-	struct image_writer *w = calloc(1, sizeof(*w));
+	struct image_writer *w = xcalloc(1, sizeof(*w));
 
-	if (w == NULL)
-		err(EXIT_DATA, "malloc");
 	w->fd = fd;
 	w->tw = tar_writer_new(fd);
 	w->format = format;
@@ -241,8 +238,7 @@ sha256_name(const char *hex)
 {
 	char *name;
 
-	if (asprintf(&name, "sha256:%s", hex) < 0)
-		err(EXIT_DATA, "malloc");
+	name = xasprintf("sha256:%s", hex);
 	return name;
 }
 
@@ -421,9 +417,8 @@ image_writer_layer_begin(struct image_writer *w,
 	if (!compress)
 		put_header(w, path, '0', NULL, m->size);
 
-	w->layers = reallocarray(w->layers, w->nlayers + 1, sizeof(*w->layers));
-	if (w->layers == NULL)
-		err(EXIT_DATA, "malloc");
+	w->layers =
+	    xreallocarray(w->layers, w->nlayers + 1, sizeof(*w->layers));
 	w->layers[w->nlayers] = (struct written_layer){
 	    .v1_id = xstrdup(id),
 	    .media_type =
@@ -540,8 +535,7 @@ ref_name(const struct image_writer *w)
 {
 	char *ref;
 
-	if (asprintf(&ref, "%s:%s", w->name, w->tag) < 0)
-		err(EXIT_DATA, "malloc");
+	ref = xasprintf("%s:%s", w->name, w->tag);
 	return ref;
 }
 
@@ -561,8 +555,7 @@ oci_annotations(const struct image_writer *w)
 	char *ref = ref_name(w), *why, *full;
 
 	if (reference_parse(ref, strlen(ref), &r, &why) == 0) {
-		if (asprintf(&full, "%s/%s:%s", r.domain, r.path, w->tag) < 0)
-			err(EXIT_DATA, "malloc");
+		full = xasprintf("%s/%s:%s", r.domain, r.path, w->tag);
 		a = jv_object_set(a, jv_string("io.containerd.image.name"),
 		                  jv_string(full));
 		free(full);
@@ -731,9 +724,7 @@ image_writer_finish_raw(struct image_writer *w, const char *config, size_t len)
 	if (!jv_equal(have, diff_ids(w)))
 		errx(EXIT_DATA, "image config: rootfs.diff_ids differ from "
 		                "the layers written");
-	char *text = strndup(config, len);
-	if (text == NULL)
-		err(EXIT_DATA, "malloc");
+	char *text = xstrndup(config, len);
 	finish(w, v, text);
 	free(text);
 }

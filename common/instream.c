@@ -21,6 +21,7 @@
 #include "gzip_reader.h"
 #include "instream.h"
 #include "outfile.h"
+#include "xalloc.h"
 
 #define RAW_BUFSZ (128 * 1024)
 /*
@@ -207,10 +208,8 @@ gzip_source(void *ctx, void *buf, size_t n)
 static int
 start_xz(struct instream *s)
 {
-	s->rawbuf = malloc(RAW_BUFSZ);
-	s->xz = calloc(1, sizeof(*s->xz));
-	if (s->rawbuf == NULL || s->xz == NULL)
-		err(EXIT_DATA, "malloc");
+	s->rawbuf = xmalloc(RAW_BUFSZ);
+	s->xz = xcalloc(1, sizeof(*s->xz));
 	if (lzma_stream_decoder(s->xz, XZ_MEMLIMIT, LZMA_CONCATENATED) !=
 	    LZMA_OK) {
 		set_error(s, "xz", "cannot start the decoder");
@@ -277,9 +276,9 @@ start_decompressor(struct instream *s)
 		s->gz = gzip_reader_new(gzip_source, s);
 		return 0;
 	}
-	s->rawbuf = malloc(RAW_BUFSZ);
+	s->rawbuf = xmalloc(RAW_BUFSZ);
 	s->ar = archive_read_new();
-	if (s->rawbuf == NULL || s->ar == NULL)
+	if (s->ar == NULL)
 		err(EXIT_DATA, "malloc");
 	archive_read_support_filter_all(s->ar);
 	archive_read_support_format_raw(s->ar);
@@ -312,10 +311,9 @@ detect(struct instream *s)
 static struct instream *
 instream_new(int fd, const char *label)
 {
-	struct instream *s = calloc(1, sizeof(*s));
+	struct instream *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL || (s->label = strdup(label)) == NULL)
-		err(EXIT_DATA, "malloc");
+	s->label = xstrdup(label);
 	s->fd = fd;
 	s->owns_fd = fd > STDIN_FILENO;
 	s->tee_fd = -1;

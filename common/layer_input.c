@@ -222,8 +222,7 @@ next_of_stack(struct layer_input *li, struct layer_source **out)
 	if (got == 0)
 		return 0;
 	free(li->member_label);
-	if (asprintf(&li->member_label, "%s: %s", li->label, name) < 0)
-		err(EXIT_DATA, "malloc");
+	li->member_label = xasprintf("%s: %s", li->label, name);
 	s->label = li->member_label;
 	s->tar = li->r;
 	jv_free(s->paths);

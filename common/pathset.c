@@ -170,9 +170,7 @@ arena_copy(struct pathset *s, const char *path, size_t len)
 
 	if (b == NULL || b->size - b->used < len + 1) {
 		size_t size = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
-		b = malloc(sizeof(*b) + size);
-		if (b == NULL)
-			err(EXIT_DATA, "malloc");
+		b = xmalloc(sizeof(*b) + size);
 		b->next = s->arena;
 		b->used = 0;
 		b->size = size;
@@ -190,9 +188,7 @@ new_record(struct pathset *s)
 {
 	if (s->count % CHUNK_RECORDS == 0) {
 		size_t n = s->count / CHUNK_RECORDS;
-		s->chunks = reallocarray(s->chunks, n + 1, sizeof(*s->chunks));
-		if (s->chunks == NULL)
-			err(EXIT_DATA, "malloc");
+		s->chunks = xreallocarray(s->chunks, n + 1, sizeof(*s->chunks));
 		s->chunks[n] = xcalloc(CHUNK_RECORDS, s->recsize);
 		s->nchunks = n + 1;
 	}

@@ -23,6 +23,7 @@
 #include "fdio.h"
 #include "path.h"
 #include "rootdir.h"
+#include "xalloc.h"
 
 #define XATTR_KEY "SCHILY.xattr."
 
@@ -39,11 +40,10 @@ static int open_dir(const struct rootdir *rd, const char *path);
 struct rootdir *
 rootdir_open(const char *dir, const char *label)
 {
-	struct rootdir *rd = calloc(1, sizeof(*rd));
+	struct rootdir *rd = xcalloc(1, sizeof(*rd));
 	int probe;
 
-	if (rd == NULL || (rd->label = strdup(label)) == NULL)
-		err(EXIT_DATA, "malloc");
+	rd->label = xstrdup(label);
 	rd->root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rd->root < 0)
 		err(EXIT_DATA, "%s", dir);

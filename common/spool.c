@@ -12,6 +12,7 @@
 #include "fdio.h"
 #include "spool.h"
 #include "tar_reader.h"
+#include "xalloc.h"
 
 int
 spool_tempfile(void)
@@ -26,8 +27,7 @@ spool_tempfile(void)
 		return fd;
 	/* Some file systems lack O_TMPFILE: create and unlink at once. */
 	char *path;
-	if (asprintf(&path, "%s/di-spool.XXXXXX", dir) < 0)
-		err(EXIT_DATA, "malloc");
+	path = xasprintf("%s/di-spool.XXXXXX", dir);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0)
 		err(EXIT_DATA, "temporary file in %s", dir);

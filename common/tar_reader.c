@@ -396,8 +396,7 @@ parse_header(const unsigned char *b, int fmt, struct tar_entry *e)
 	}
 	if (plen > 0) {
 		char *full;
-		if (asprintf(&full, "%.*s/%s", (int)plen, prefix, e->name) < 0)
-			err(EXIT_DATA, "malloc");
+		full = xasprintf("%.*s/%s", (int)plen, prefix, e->name);
 		free(e->name);
 		e->name = full;
 	}

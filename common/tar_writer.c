@@ -11,6 +11,7 @@
 #include "fdio.h"
 #include "outfile.h"
 #include "tar_writer.h"
+#include "xalloc.h"
 
 #define OUTBUF (256 * 1024)
 
@@ -24,10 +25,8 @@ struct tar_writer {
 struct tar_writer *
 tar_writer_new(int fd)
 {
-	struct tar_writer *w = calloc(1, sizeof(*w));
+	struct tar_writer *w = xcalloc(1, sizeof(*w));
 
-	if (w == NULL)
-		err(EXIT_DATA, "malloc");
 	w->fd = fd;
 	return w;
 }

@@ -74,14 +74,11 @@ copy_xattrs(struct tar_entry *to, const struct tar_entry *e)
 		const struct tar_record *r = &e->records[i];
 		if (strncmp(r->key, "SCHILY.xattr.", 13) != 0)
 			continue;
-		to->records = reallocarray(to->records, to->nrecords + 1,
-		                           sizeof(*to->records));
-		if (to->records == NULL)
-			err(EXIT_DATA, "malloc");
+		to->records = xreallocarray(to->records, to->nrecords + 1,
+		                            sizeof(*to->records));
 		struct tar_record *c = &to->records[to->nrecords++];
 		c->key = xstrdup(r->key);
-		if ((c->value = malloc(r->len + 1)) == NULL)
-			err(EXIT_DATA, "malloc");
+		c->value = xmalloc(r->len + 1);
 		memcpy(c->value, r->value, r->len + 1);
 		c->len = r->len;
 	}
@@ -115,8 +112,7 @@ tar_name(const char *path, char type)
 {
 	char *s;
 
-	if (asprintf(&s, "%s%s", path, type == '5' ? "/" : "") < 0)
-		err(EXIT_DATA, "malloc");
+	s = xasprintf("%s%s", path, type == '5' ? "/" : "");
 	return s;
 }
 
@@ -142,9 +138,7 @@ add_entry(struct treeindex *x, struct input_paths *in, struct tar_reader *r,
 	}
 	if (x->n == x->cap) {
 		x->cap = x->cap ? 2 * x->cap : 256;
-		x->v = reallocarray(x->v, x->cap, sizeof(*x->v));
-		if (x->v == NULL)
-			err(EXIT_DATA, "malloc");
+		x->v = xreallocarray(x->v, x->cap, sizeof(*x->v));
 	}
 	v = &x->v[x->n++];
 	memset(v, 0, sizeof(*v));
@@ -363,13 +357,10 @@ resolve_links(struct treeindex *x)
 struct treeindex *
 treeindex_open(const char *path)
 {
-	struct treeindex *x = calloc(1, sizeof(*x));
+	struct treeindex *x = xcalloc(1, sizeof(*x));
 	int is_stdin = strcmp(path, "-") == 0;
 
-	if (x != NULL)
-		x->sparse_fd = -1;
-	if (x == NULL)
-		err(EXIT_DATA, "malloc");
+	x->sparse_fd = -1;
 	x->label = xstrdup(is_stdin ? "stdin" : path);
 	x->fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 	if (x->fd < 0 || fstat(x->fd, &x->st) < 0)

@@ -70,9 +70,7 @@ struct treemerge {
 static struct source *
 add_source(struct treemerge *m, enum source_kind kind)
 {
-	m->src = reallocarray(m->src, m->nsrc + 1, sizeof(*m->src));
-	if (m->src == NULL)
-		err(EXIT_DATA, "malloc");
+	m->src = xreallocarray(m->src, m->nsrc + 1, sizeof(*m->src));
 	struct source *s = &m->src[m->nsrc];
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
@@ -207,10 +205,8 @@ heap_pop(struct treemerge *m)
 struct treemerge *
 treemerge_new(void)
 {
-	struct treemerge *m = calloc(1, sizeof(*m));
+	struct treemerge *m = xcalloc(1, sizeof(*m));
 
-	if (m == NULL)
-		err(EXIT_DATA, "malloc");
 	return m;
 }
 
@@ -248,9 +244,7 @@ treemerge_start(struct treemerge *m)
 {
 	forget_walk(m);
 	free(m->heap);
-	m->heap = calloc(m->nsrc + 1, sizeof(*m->heap));
-	if (m->heap == NULL)
-		err(EXIT_DATA, "malloc");
+	m->heap = xcalloc(m->nsrc + 1, sizeof(*m->heap));
 	for (size_t i = 0; i < m->nsrc; i++) {
 		open_source(m, &m->src[i]);
 		heap_push(m, &m->src[i]);
@@ -263,9 +257,7 @@ push_dir(struct treemerge *m, const char *path)
 {
 	if (m->ndirs == m->capdirs) {
 		m->capdirs = m->capdirs ? 2 * m->capdirs : 16;
-		m->dirs = reallocarray(m->dirs, m->capdirs, sizeof(*m->dirs));
-		if (m->dirs == NULL)
-			err(EXIT_DATA, "malloc");
+		m->dirs = xreallocarray(m->dirs, m->capdirs, sizeof(*m->dirs));
 	}
 	m->dirs[m->ndirs++] = xstrdup(path);
 }
@@ -291,9 +283,7 @@ parent_written(struct treemerge *m, const char *path, char **missing)
 	size_t start = len > 0 ? len + 1 : 0;
 	const char *slash = strchr(parent + start, '/');
 	size_t end = slash ? (size_t)(slash - parent) : strlen(parent);
-	*missing = strndup(parent, end);
-	if (*missing == NULL)
-		err(EXIT_DATA, "malloc");
+	*missing = xstrndup(parent, end);
 	free(parent);
 	return 0;
 }
@@ -352,8 +342,7 @@ apply_hard_link(struct treemerge *m, struct source *s)
 	m->cur_is_link = 0;
 	if (!link_key(s, &key))
 		return;
-	if ((node = malloc(sizeof(*node))) == NULL)
-		err(EXIT_DATA, "malloc");
+	node = xmalloc(sizeof(*node));
 	*node = key;
 	if ((found = tsearch(node, &m->links, by_link_key)) == NULL)
 		err(EXIT_DATA, "malloc");
