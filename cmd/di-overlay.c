@@ -368,7 +368,7 @@ extract_item(void *ctx, const struct flatten_item *it)
 {
 	struct tar_entry e = *it->entry;
 
-	e.name = (char *)it->path;
+	e.name = it->path;
 	rootdir_write(ctx, &e, read_tar, it->data);
 }
 

@@ -482,7 +482,7 @@ load_entry(struct dirtree *t)
 		return 0;
 	}
 	set_names(t, te->typeflag == '5');
-	te->name = (char *)buffer_str(&t->name);
+	te->name = buffer_str(&t->name);
 	te->uname = te->gname = te->linkname = "";
 	te->mode = st->st_mode & 07777;
 	te->uid = st->st_uid;

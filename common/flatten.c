@@ -221,13 +221,13 @@ unpack_entry(const unsigned char *p, struct tar_entry *e)
 	    .typeflag = h.typeflag,
 	    .raw_typeflag = h.raw_typeflag,
 	};
-	e->name = (char *)p;
+	e->name = (const char *)p;
 	p += strlen(e->name) + 1;
-	e->linkname = (char *)p;
+	e->linkname = (const char *)p;
 	p += strlen(e->linkname) + 1;
-	e->uname = (char *)p;
+	e->uname = (const char *)p;
 	p += strlen(e->uname) + 1;
-	e->gname = (char *)p;
+	e->gname = (const char *)p;
 	p += strlen(e->gname) + 1;
 	e->records = xreallocarray(NULL, h.nrecords + 1, sizeof(*e->records));
 	for (size_t i = 0; i < h.nrecords; i++) {
@@ -296,7 +296,7 @@ write_entry(struct flat *f, const struct tar_entry *e, const char *path,
 	}
 	c = *e;
 	if (e->name[0] == '/')
-		c.name = (char *)path;
+		c.name = path;
 	recs = xreallocarray(NULL, e->nrecords + 1, sizeof(*recs));
 	for (size_t i = 0; i < e->nrecords; i++)
 		if (!whiteout_is_opaque_xattr(e->records[i].key))
@@ -324,9 +324,9 @@ write_link(struct flat *f, struct waiter *w, const char *as)
 	free(to);
 	c = e;
 	if (!same) {
-		c.linkname = (char *)as;
+		c.linkname = as;
 		if (c.name[0] == '/')
-			c.name = (char *)path;
+			c.name = path;
 		c.size = 0;
 	}
 	visit(f, path, &c, same, NULL, w->layer, w->info);
@@ -342,7 +342,7 @@ write_copy(struct flat *f, struct waiter *w, const struct tar_entry *src,
 	struct tar_entry c = *src, e;
 
 	unpack_entry(w->packed, &e);
-	c.name = e.name[0] == '/' ? (char *)path : e.name;
+	c.name = e.name[0] == '/' ? path : e.name;
 	if (tar_type_header_only(c.typeflag))
 		c.size = 0;
 	visit(f, path, &c, 0, r, layer, w->info);

@@ -25,13 +25,14 @@ visit_entry(const struct tar_entry *e, uint64_t data,
 	struct image_member x = {
 	    .name = path_go_clean(e->name),
 	    .type = e->typeflag,
-	    .link = e->linkname,
+	    .link = xstrdup(e->linkname),
 	    .offset = data,
 	    .size = e->datasize,
 	};
 	int stop = visit(ctx, &x);
 
 	free(x.name);
+	free(x.link);
 	return stop;
 }
 

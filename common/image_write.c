@@ -115,8 +115,8 @@ put_header(struct image_writer *w, const char *name, char type,
 {
 	struct tar_entry e = {0};
 
-	e.name = (char *)name;
-	e.linkname = (char *)(link ? link : "");
+	e.name = name;
+	e.linkname = link ? link : "";
 	e.uname = e.gname = "";
 	e.mode = type == '0' ? 0644 : type == '5' ? 0755 : 0777;
 	e.mtime = w->mtime;

@@ -169,8 +169,8 @@ judge(struct evidence *ev, const char *name, char type, int64_t size)
 		             strcmp(name, bundle[i]) == 0;
 	if (i == 2 && ev->bundle)
 		return STREAM_BUNDLE;
-	if (i == 0 && stack_sniff(&(struct tar_entry){.name = (char *)name,
-	                                              .typeflag = type}))
+	if (i == 0 &&
+	    stack_sniff(&(struct tar_entry){.name = name, .typeflag = type}))
 		return STREAM_STACK;
 	note_name(ev, name);
 	if (type != '0')

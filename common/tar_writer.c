@@ -242,7 +242,7 @@ tar_writer_file(struct tar_writer *w, const char *name, int64_t mode,
 {
 	struct tar_entry e = {0};
 
-	e.name = (char *)name;
+	e.name = name;
 	e.linkname = e.uname = e.gname = "";
 	e.mode = mode;
 	e.mtime = mtime;

@@ -244,11 +244,7 @@ static void
 free_entry(struct treeindex_entry *v)
 {
 	free(v->path);
-	free(v->tar.name);
-	free(v->tar.linkname);
-	free(v->tar.uname);
-	free(v->tar.gname);
-	free_records(&v->tar);
+	tar_entry_clear(&v->tar);
 }
 
 static struct treeindex_entry *
@@ -314,8 +310,7 @@ take_target(struct treeindex_entry *l, const struct treeindex_entry *t)
 {
 	struct tar_entry *e = &l->tar;
 
-	free(e->linkname);
-	e->linkname = xstrdup(t->tar.linkname);
+	tar_entry_set_string(&e->linkname, t->tar.linkname);
 	e->typeflag = e->raw_typeflag = t->tar.typeflag;
 	e->mode = t->tar.mode;
 	e->uid = t->tar.uid;

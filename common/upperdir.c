@@ -446,7 +446,7 @@ write_child(struct walk *wk, const struct child *c)
 	int fd = wk->fd;
 
 	if (c->kind != PLAIN) {
-		whiteout_entry(&e, (char *)path, wk->mtime);
+		whiteout_entry(&e, path, wk->mtime);
 		tar_writer_header(wk->w, &e);
 		return;
 	}
@@ -479,7 +479,7 @@ write_child(struct walk *wk, const struct child *c)
 	if ((first = earlier_name(wk, c)) != NULL) {
 		/* The attributes belong to the file: written once, with it. */
 		e.typeflag = '1';
-		e.linkname = (char *)first;
+		e.linkname = first;
 		e.size = e.datasize = 0;
 	} else {
 		read_xattrs(wk, fd, c->name, &e);

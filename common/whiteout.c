@@ -105,7 +105,7 @@ whiteout_entry(struct tar_entry *e, const char *name, int64_t mtime)
 	static char empty[1];
 
 	memset(e, 0, sizeof(*e));
-	e->name = (char *)name;
+	e->name = name;
 	e->linkname = e->uname = e->gname = empty;
 	e->mode = 0644;
 	e->mtime = mtime;
