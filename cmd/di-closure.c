@@ -96,8 +96,7 @@ absolute_path(const char *s)
 
 	if (*s != '/' || (rel = path_normalize(s)) == NULL)
 		return NULL;
-	if (asprintf(&abs, "/%s", rel) < 0)
-		err(EXIT_DATA, "malloc");
+	abs = xasprintf("/%s", rel);
 	free(rel);
 	return abs;
 }
@@ -155,10 +154,8 @@ parse_options(int argc, char **argv, struct options *o)
 			store = optarg;
 			break;
 		case OPT_GRAPH:
-			o->graphs = reallocarray(o->graphs, o->ngraphs + 1,
-			                         sizeof(*o->graphs));
-			if (o->graphs == NULL)
-				err(EXIT_DATA, "malloc");
+			o->graphs = xreallocarray(o->graphs, o->ngraphs + 1,
+			                          sizeof(*o->graphs));
 			o->graphs[o->ngraphs++] = optarg;
 			break;
 		case OPT_SCAN:
@@ -214,9 +211,7 @@ parse_options(int argc, char **argv, struct options *o)
 static void
 add_path(struct paths *p, char *s)
 {
-	p->v = reallocarray(p->v, p->n + 1, sizeof(*p->v));
-	if (p->v == NULL)
-		err(EXIT_DATA, "malloc");
+	p->v = xreallocarray(p->v, p->n + 1, sizeof(*p->v));
 	p->v[p->n++] = s;
 }
 
@@ -230,8 +225,7 @@ from_cwd(const char *s)
 		return absolute_path(s);
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		err(EXIT_DATA, "getcwd");
-	if (asprintf(&joined, "%s/%s", cwd, s) < 0)
-		err(EXIT_DATA, "malloc");
+	joined = xasprintf("%s/%s", cwd, s);
 	abs = absolute_path(joined);
 	free(joined);
 	return abs;
@@ -272,8 +266,7 @@ follow(const char *p)
 			return absolute_path(target);
 		dir = xstrdup(p);
 		*strrchr(dir, '/') = '\0';
-		if (asprintf(&next, "%s/%s", dir, target) < 0)
-			err(EXIT_DATA, "malloc");
+		next = xasprintf("%s/%s", dir, target);
 		free(dir);
 		real = absolute_path(next);
 		free(next);
@@ -426,8 +419,7 @@ list_store(const struct options *o, struct scan *s)
 	if (d == NULL)
 		err(EXIT_DATA, "%s", o->store);
 	while ((e = readdir(d)) != NULL) {
-		if (asprintf(&p, "%s/%s", o->store, e->d_name) < 0)
-			err(EXIT_DATA, "malloc");
+		p = xasprintf("%s/%s", o->store, e->d_name);
 		long h = refgraph_store_path(o->store, p);
 		size_t len = strlen(e->d_name);
 		/* Nix's lock files share their path's hash. */

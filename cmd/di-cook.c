@@ -426,7 +426,7 @@ v1_top(struct cook *k, const char *text)
 	if (text != NULL && jv_equal(old, jv_copy(cfg))) {
 		jv_free(v);
 		jv_free(cfg);
-		return strdup(text);
+		return xstrdup(text);
 	}
 	v = jv_object_delete(v, jv_string("id"));
 	v = jv_object_delete(v, jv_string("parent"));
@@ -559,9 +559,7 @@ copy_layer(struct cook *k, struct layer_source *s)
 	int got;
 
 	/* A bundle's offsets count from the start of its layer.tar. */
-	if (asprintf(&label, "%s%s", s->label, s->json ? ": layer.tar" : "") <
-	    0)
-		err(EXIT_DATA, "malloc");
+	label = xasprintf("%s%s", s->label, s->json ? ": layer.tar" : "");
 	in = instream_fnopen(copy_read, &c, label);
 	free(label);
 
@@ -980,8 +978,7 @@ main(int argc, char **argv)
 	k.base_config = jv_null();
 	k.bundle_json = jv_null();
 	k.history = jv_array();
-	if ((k.buf = malloc(COPY_BUF)) == NULL)
-		err(EXIT_DATA, "malloc");
+	k.buf = xmalloc(COPY_BUF);
 	if (o.index) {
 		main_index(&k);
 		jv_free(k.history);

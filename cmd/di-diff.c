@@ -22,6 +22,7 @@
 
 #include "digest.h"
 #include "errors.h"
+#include "fdio.h"
 #include "flatten.h"
 #include "image.h"
 #include "image_stack.h"
@@ -36,6 +37,7 @@
 #include "tar_writer.h"
 #include "timestamp.h"
 #include "whiteout.h"
+#include "xalloc.h"
 
 #define FP_SIZE                                                                \
 	32 /* a path's fingerprint: sha256 of what --changed compares          \
@@ -104,9 +106,7 @@ parse_options(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	o->bases = calloc((size_t)argc + 1, sizeof(*o->bases));
-	if (o->bases == NULL)
-		err(EXIT_DATA, "malloc");
+	o->bases = xcalloc((size_t)argc + 1, sizeof(*o->bases));
 	while ((c = getopt_long(argc, argv, "o:0", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_BASE:
@@ -165,12 +165,10 @@ static void
 fingerprint_head(struct digest *d, const struct tar_entry *e)
 {
 	char head[256];
-	const struct tar_record **x = calloc(e->nrecords + 1, sizeof(*x));
+	const struct tar_record **x = xcalloc(e->nrecords + 1, sizeof(*x));
 	size_t n = 0;
 	char kind = kind_of(e->typeflag);
 
-	if (x == NULL)
-		err(EXIT_DATA, "malloc");
 	digest_init(d, "sha256");
 	snprintf(head, sizeof(head),
 	         "%c %o %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
@@ -206,7 +204,7 @@ fingerprint_data(struct digest *d, struct tar_reader *r, int spool)
 
 	while ((n = tar_reader_read(r, buf, sizeof(buf))) > 0) {
 		digest_update(d, buf, (size_t)n);
-		if (spool >= 0 && write(spool, buf, (size_t)n) != n)
+		if (spool >= 0 && fdio_write_all(spool, buf, (size_t)n) < 0)
 			err(EXIT_DATA, "spooling entry data");
 	}
 	if (n < 0)
@@ -259,9 +257,7 @@ close_base_layer(void *ctx, size_t i, struct tar_reader *r)
 static void
 stack_push(struct stack *s, const struct base_layer *l)
 {
-	s->v = reallocarray(s->v, s->n + 1, sizeof(*s->v));
-	if (s->v == NULL)
-		err(EXIT_DATA, "malloc");
+	s->v = xreallocarray(s->v, s->n + 1, sizeof(*s->v));
 	s->v[s->n++] = *l;
 }
 
@@ -272,10 +268,10 @@ push_image(struct stack *s, int fd, const char *label)
 	struct image_stack *st = image_stack_new(img);
 	struct base_layer l = {.fd = -1, .label = label};
 
-	s->images = reallocarray(s->images, s->nimages + 1, sizeof(*s->images));
-	s->stacks = reallocarray(s->stacks, s->nimages + 1, sizeof(*s->stacks));
-	if (s->images == NULL || s->stacks == NULL)
-		err(EXIT_DATA, "malloc");
+	s->images =
+	    xreallocarray(s->images, s->nimages + 1, sizeof(*s->images));
+	s->stacks =
+	    xreallocarray(s->stacks, s->nimages + 1, sizeof(*s->stacks));
 	s->images[s->nimages] = img;
 	s->stacks[s->nimages++] = st;
 	l.image = image_stack_layers(st);
@@ -414,9 +410,7 @@ note_link(struct diff *df, struct path_info *p, const struct tar_entry *e,
 		errx(EXIT_DATA, "%s: '%s': hardlink to '%s' outside the tree",
 		     label, e->name, e->linkname);
 	df->targets =
-	    reallocarray(df->targets, df->ntargets + 1, sizeof(*df->targets));
-	if (df->targets == NULL)
-		err(EXIT_DATA, "malloc");
+	    xreallocarray(df->targets, df->ntargets + 1, sizeof(*df->targets));
 	df->targets[df->ntargets++] = target;
 	new_path(df, p)->target = (uint32_t)df->ntargets;
 	new_path(df, p)->header = header_status(df, p->path, e, &d);
@@ -492,12 +486,9 @@ add_line(struct lines *l, char what, const char *path)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 256;
-		l->v = reallocarray(l->v, l->cap, sizeof(*l->v));
-		if (l->v == NULL)
-			err(EXIT_DATA, "malloc");
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
 	}
-	if (asprintf(&l->v[l->n++], "%c %s", what, path) < 0)
-		err(EXIT_DATA, "malloc");
+	l->v[l->n++] = xasprintf("%c %s", what, path);
 }
 
 /*

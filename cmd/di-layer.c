@@ -29,6 +29,7 @@
 #include "tarsum.h"
 #include "timestamp.h"
 #include "treemerge.h"
+#include "xalloc.h"
 
 #define COPY_CHUNK (1 << 20)
 
@@ -207,9 +208,7 @@ add_stamp(struct layer_sum *sum, uint64_t stamp)
 	if ((sum->nstamps & (sum->nstamps - 1)) == 0) {
 		size_t cap = sum->nstamps ? 2 * sum->nstamps : 1;
 		sum->stamps =
-		    reallocarray(sum->stamps, cap, sizeof(*sum->stamps));
-		if (sum->stamps == NULL)
-			err(EXIT_DATA, "malloc");
+		    xreallocarray(sum->stamps, cap, sizeof(*sum->stamps));
 	}
 	sum->stamps[sum->nstamps++] = stamp;
 }
@@ -442,13 +441,11 @@ write_bundle_in_place(struct treemerge *m, int fd, off_t start,
 	struct tarsum *ts;
 
 	/* A checksum is always as long: the room is known. */
-	if (asprintf(&sum, "tarsum.v1+sha256:%s", zeros64) < 0)
-		err(EXIT_DATA, "malloc");
+	sum = xasprintf("tarsum.v1+sha256:%s", zeros64);
 	json = bundle_json(base, sum);
 	free(sum);
 	head = head_size(json, o);
-	if ((room = malloc((size_t)head)) == NULL)
-		err(EXIT_DATA, "malloc");
+	room = xmalloc((size_t)head);
 	memset(room, 0xff, (size_t)head);
 	w = tar_writer_new(fd);
 	tar_writer_raw(w, room, (size_t)head);

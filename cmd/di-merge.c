@@ -233,9 +233,9 @@ write_entry(struct merge *m, struct input *in, const struct tar_entry *e,
 	else {
 		struct tar_entry c = *e;
 		if (e->name[0] == '/')
-			c.name = (char *)path;
+			c.name = path;
 		if (target != NULL)
-			c.linkname = (char *)target;
+			c.linkname = target;
 		if (tar_type_header_only(c.typeflag))
 			c.size = 0;
 		tar_writer_header(m->w, &c);
@@ -261,9 +261,7 @@ defer_link(struct merge *m, struct input *in, const struct tar_entry *e,
 	struct deferred *d;
 
 	m->deferred =
-	    reallocarray(m->deferred, m->ndeferred + 1, sizeof(*m->deferred));
-	if (m->deferred == NULL)
-		err(EXIT_DATA, "malloc");
+	    xreallocarray(m->deferred, m->ndeferred + 1, sizeof(*m->deferred));
 	d = &m->deferred[m->ndeferred++];
 	memset(d, 0, sizeof(*d));
 	d->e = *e;
@@ -276,9 +274,7 @@ defer_link(struct merge *m, struct input *in, const struct tar_entry *e,
 	d->e.raw = NULL;
 	d->e.size = 0;
 	if (raw && e->name[0] != '/' && e->linkname[0] != '/') {
-		d->raw = malloc(e->rawlen);
-		if (d->raw == NULL)
-			err(EXIT_DATA, "malloc");
+		d->raw = xmalloc(e->rawlen);
 		memcpy(d->raw, e->raw, e->rawlen);
 		d->rawlen = e->rawlen;
 	}
@@ -423,10 +419,7 @@ static void
 merge_free(struct merge *m)
 {
 	for (size_t i = 0; i < m->ndeferred; i++) {
-		free(m->deferred[i].e.name);
-		free(m->deferred[i].e.linkname);
-		free(m->deferred[i].e.uname);
-		free(m->deferred[i].e.gname);
+		tar_entry_clear(&m->deferred[i].e);
 		free(m->deferred[i].raw);
 		free(m->deferred[i].path);
 	}

@@ -20,6 +20,7 @@
 
 #include "dirtree.h"
 #include "errors.h"
+#include "fdio.h"
 #include "flatten.h"
 #include "image.h"
 #include "image_stack.h"
@@ -33,6 +34,7 @@
 #include "timestamp.h"
 #include "upperdir.h"
 #include "whiteout.h"
+#include "xalloc.h"
 
 static void
 usage(int status)
@@ -87,9 +89,7 @@ struct options {
 static void
 push(const char ***v, size_t *n, const char *s)
 {
-	*v = reallocarray(*v, *n + 1, sizeof(**v));
-	if (*v == NULL)
-		err(EXIT_DATA, "malloc");
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
 	(*v)[(*n)++] = s;
 }
 
@@ -368,7 +368,7 @@ extract_item(void *ctx, const struct flatten_item *it)
 {
 	struct tar_entry e = *it->entry;
 
-	e.name = (char *)it->path;
+	e.name = it->path;
 	rootdir_write(ctx, &e, read_tar, it->data);
 }
 
@@ -390,10 +390,8 @@ static void
 add_binds(const struct options *o, struct sandbox *sb)
 {
 	for (size_t i = 0; i < o->nbinds; i++) {
-		char *spec = strdup(o->binds[i]);
+		char *spec = xstrdup(o->binds[i]);
 		char *colon;
-		if (spec == NULL)
-			err(EXIT_DATA, "malloc");
 		colon = strchr(spec, ':');
 		if (colon != NULL)
 			*colon = '\0';
@@ -414,9 +412,7 @@ env_set(char **env, size_t *n, const char *kv)
 			return env;
 		}
 	}
-	env = reallocarray(env, *n + 2, sizeof(*env));
-	if (env == NULL)
-		err(EXIT_DATA, "malloc");
+	env = xreallocarray(env, *n + 2, sizeof(*env));
 	env[(*n)++] = (char *)kv;
 	env[*n] = NULL;
 	return env;
@@ -488,7 +484,7 @@ open_script(const char *path)
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || write(mem, buf, (size_t)n) != n)
+		if (n < 0 || fdio_write_all(mem, buf, (size_t)n) < 0)
 			err(EXIT_DATA, "%s", path);
 	}
 	/* Executable as the file is, and by root inside. */

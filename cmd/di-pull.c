@@ -23,6 +23,7 @@
 #include "buffer.h"
 #include "digest.h"
 #include "errors.h"
+#include "fdio.h"
 #include "image.h"
 #include "instream.h"
 #include "json.h"
@@ -243,9 +244,7 @@ resolve_manifest(struct registry_conn *c, const struct reference *ref,
 		long i = manifest_select(m, o->os, o->arch, o->variant, &why);
 		if (i < 0)
 			errx(EXIT_DATA, "%s: %s", label, why);
-		char *child = strdup(m->manifests[i].digest);
-		if (child == NULL)
-			err(EXIT_DATA, "malloc");
+		char *child = xstrdup(m->manifests[i].digest);
 		manifest_free(m);
 		fetch_manifest(c, label, child, child, m, digest);
 		free(child);
@@ -279,21 +278,6 @@ static const char *
 compression_name(enum layer_compression c)
 {
 	return c == LAYER_GZIP ? "gzip" : c == LAYER_ZSTD ? "zstd" : "none";
-}
-
-static int
-write_fully(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /*
@@ -361,7 +345,7 @@ inflate_thread(void *arg)
 			    j->label, want, instream_compression(in));
 			break;
 		}
-		if (write_fully(j->tar_fd, buf, (size_t)n) < 0) {
+		if (fdio_write_all(j->tar_fd, buf, (size_t)n) < 0) {
 			inflate_failed(f, "temporary file: %s",
 			               strerror(errno));
 			break;
@@ -379,7 +363,7 @@ inflate_thread(void *arg)
 static int
 to_pipe(void *arg, const void *p, size_t n)
 {
-	return write_fully(((struct inflater *)arg)->wfd, p, n);
+	return fdio_write_all(((struct inflater *)arg)->wfd, p, n);
 }
 
 /*
@@ -458,11 +442,9 @@ write_layer(struct image_writer *w, struct job *j, const char *v1_json)
 	                                .size = j->tar_size,
 	                                .diff_id = j->diff_id,
 	                                .v1_json = v1_json};
-	char *buf = malloc(COPY_BUFSZ);
+	char *buf = xmalloc(COPY_BUFSZ);
 	off_t off = 0;
 
-	if (buf == NULL)
-		err(EXIT_DATA, "malloc");
 	image_writer_layer_begin(w, &meta);
 	while (off < j->tar_size) {
 		size_t want = j->tar_size - off < COPY_BUFSZ
@@ -542,9 +524,8 @@ main(int argc, char **argv)
 	int64_t mtime = timestamp_default(); /* refused before any output */
 	if (reference_parse(o.reference, strlen(o.reference), &ref, &why) < 0)
 		usage_error("%s: %s", o.reference, why);
-	name = o.name ? strdup(o.name) : reference_familiar_name(&ref);
-	if (asprintf(&label, "%s/%s", ref.domain, ref.path) < 0 || name == NULL)
-		err(EXIT_DATA, "malloc");
+	name = o.name ? xstrdup(o.name) : reference_familiar_name(&ref);
+	label = xasprintf("%s/%s", ref.domain, ref.path);
 	registry_args_credentials(&o.net, &ref, &creds);
 	int out = outfile_open(o.output, OUT_TAR); /* refuses a terminal */
 
@@ -574,9 +555,8 @@ main(int argc, char **argv)
 		    .blob = &m.layers[i], .diff_id = diff_ids[i], .tar_fd = -1};
 		p.items[i] = (struct work_item){.name = m.layers[i].digest,
 		                                .size = m.layers[i].size};
-		if (asprintf(&p.jobs[i].label, "%s: layer %zu (%.19s)", label,
-		             i + 1, m.layers[i].digest) < 0)
-			err(EXIT_DATA, "malloc");
+		p.jobs[i].label = xasprintf("%s: layer %zu (%.19s)", label,
+		                            i + 1, m.layers[i].digest);
 	}
 
 	struct image_writer *w = image_writer_new(out, name,

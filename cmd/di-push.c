@@ -20,6 +20,7 @@
 #include "compress.h"
 #include "digest.h"
 #include "errors.h"
+#include "fdio.h"
 #include "image.h"
 #include "instream.h"
 #include "json.h"
@@ -223,28 +224,13 @@ struct spool_sink {
 };
 
 static int
-write_fully(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 to_spool(void *ctx, const void *buf, size_t len)
 {
 	struct spool_sink *s = ctx;
 
 	digest_update(&s->sha, buf, len);
 	s->len += (int64_t)len;
-	return write_fully(s->fd, buf, len);
+	return fdio_write_all(s->fd, buf, len);
 }
 
 /*
@@ -439,9 +425,8 @@ plan_blobs(struct push *p)
 			               : image_layer_digest(p->img, i);
 		if (b->sent != COMPRESS_GZIP)
 			all_gzip = 0;
-		if (asprintf(&b->label, "%s: layer %zu", image_label(p->img),
-		             i + 1) < 0)
-			err(EXIT_DATA, "malloc");
+		b->label =
+		    xasprintf("%s: layer %zu", image_label(p->img), i + 1);
 		p->items[i] =
 		    (struct work_item){.name = b->diff_id, .size = b->size};
 	}
@@ -488,7 +473,7 @@ push_config(const struct options *o, struct registry_conn *c, const char *bytes,
 		rc = mount_or_start(o, c, digest, &upload);
 	if (rc == 0) {
 		int fd = spool_tempfile();
-		if (write_fully(fd, bytes, len) < 0)
+		if (fdio_write_all(fd, bytes, len) < 0)
 			err(EXIT_DATA, "temporary file");
 		rc = registry_upload_blob(c, &upload, digest, fd, (int64_t)len,
 		                          (int64_t)len + 1, NULL, NULL);
@@ -572,8 +557,8 @@ write_digestfile(const char *path, const char *digest)
 {
 	int fd = outfile_open(path, OUT_TEXT);
 
-	if (write_fully(fd, digest, strlen(digest)) < 0 ||
-	    write_fully(fd, "\n", 1) < 0)
+	if (fdio_write_all(fd, digest, strlen(digest)) < 0 ||
+	    fdio_write_all(fd, "\n", 1) < 0)
 		outfile_write_failed(fd);
 	outfile_commit();
 }
@@ -584,13 +569,11 @@ add_scopes(struct registry *reg, const struct options *o,
 {
 	char *s;
 
-	if (asprintf(&s, "repository:%s:pull,push", ref->path) < 0)
-		err(EXIT_DATA, "malloc");
+	s = xasprintf("repository:%s:pull,push", ref->path);
 	registry_add_scope(reg, s);
 	free(s);
 	for (size_t i = 0; i < o->nmounts; i++) {
-		if (asprintf(&s, "repository:%s:pull", o->mounts[i]) < 0)
-			err(EXIT_DATA, "malloc");
+		s = xasprintf("repository:%s:pull", o->mounts[i]);
 		registry_add_scope(reg, s);
 		free(s);
 	}
@@ -695,8 +678,7 @@ main(int argc, char **argv)
 		usage_error("%s: %s", o.reference, why);
 	if (ref.digest != NULL)
 		usage_error("%s: push to a tag, not a digest", o.reference);
-	if (asprintf(&label, "%s/%s", ref.domain, ref.path) < 0)
-		err(EXIT_DATA, "malloc");
+	label = xasprintf("%s/%s", ref.domain, ref.path);
 	registry_args_credentials(&o.net, &ref, &creds);
 
 	struct push p = {.o = &o, .img = image_open_index(o.image, NULL, NULL)};

@@ -446,8 +446,7 @@ normalize_key(const char *key)
 		return xstrndup("docker.io", 9);
 	if (n > 16 && strncmp(k, "index.docker.io/", 16) == 0) {
 		char *s;
-		if (asprintf(&s, "docker.io/%.*s", (int)(n - 16), k + 16) < 0)
-			err(EXIT_DATA, "malloc");
+		s = xasprintf("docker.io/%.*s", (int)(n - 16), k + 16);
 		return s;
 	}
 	return xstrndup(k, n);
@@ -666,16 +665,14 @@ default_source(int i)
 		return e && *e ? xstrndup(e, strlen(e)) : NULL;
 	case 1:
 		e = getenv("XDG_RUNTIME_DIR");
-		if (e && *e && asprintf(&s, "%s/containers/auth.json", e) < 0)
-			err(EXIT_DATA, "malloc");
+		if (e && *e)
+			s = xasprintf("%s/containers/auth.json", e);
 		return s;
 	case 2:
 		if ((e = getenv("DOCKER_CONFIG")) && *e) {
-			if (asprintf(&s, "%s/config.json", e) < 0)
-				err(EXIT_DATA, "malloc");
+			s = xasprintf("%s/config.json", e);
 		} else if ((e = getenv("HOME")) && *e) {
-			if (asprintf(&s, "%s/.docker/config.json", e) < 0)
-				err(EXIT_DATA, "malloc");
+			s = xasprintf("%s/.docker/config.json", e);
 		}
 		return s;
 	}

@@ -8,6 +8,7 @@
 
 #include "buffer.h"
 #include "errors.h"
+#include "xalloc.h"
 
 void
 buffer_grow(struct buffer *b, size_t extra)
@@ -21,9 +22,7 @@ buffer_grow(struct buffer *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	unsigned char *p = realloc(b->data, cap);
-	if (p == NULL)
-		err(EXIT_DATA, "malloc");
+	unsigned char *p = xrealloc(b->data, cap);
 	b->data = p;
 	b->cap = cap;
 }

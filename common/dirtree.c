@@ -21,6 +21,7 @@
 #include "buffer.h"
 #include "dirtree.h"
 #include "errors.h"
+#include "xalloc.h"
 
 struct frame {
 	int fd;
@@ -161,8 +162,7 @@ fail(struct dirtree *t, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
+	error_vset(&msg, fmt, ap);
 	va_end(ap);
 	buffer_reset(&t->err);
 	buffer_addf(&t->err, "%s: %s", buffer_str(&t->disk), msg);
@@ -212,12 +212,9 @@ push_frame(struct dirtree *t, int fd, size_t rellen)
 			continue;
 		if (f.n == cap) {
 			cap = cap ? 2 * cap : 16;
-			f.names = reallocarray(f.names, cap, sizeof(*f.names));
-			if (f.names == NULL)
-				err(EXIT_DATA, "malloc");
+			f.names = xreallocarray(f.names, cap, sizeof(*f.names));
 		}
-		if ((f.names[f.n++] = strdup(d->d_name)) == NULL)
-			err(EXIT_DATA, "malloc");
+		f.names[f.n++] = xstrdup(d->d_name);
 		errno = 0;
 	}
 	int saved = errno;
@@ -234,9 +231,7 @@ push_frame(struct dirtree *t, int fd, size_t rellen)
 	if (t->nframes == t->capframes) {
 		t->capframes = t->capframes ? 2 * t->capframes : 16;
 		t->frames =
-		    reallocarray(t->frames, t->capframes, sizeof(*t->frames));
-		if (t->frames == NULL)
-			err(EXIT_DATA, "malloc");
+		    xreallocarray(t->frames, t->capframes, sizeof(*t->frames));
 	}
 	t->frames[t->nframes++] = f;
 	return 0;
@@ -304,8 +299,7 @@ add_xattr(struct dirtree *t, const char *path, const char *name)
 	for (;;) {
 		if ((n = lgetxattr(path, name, NULL, 0)) < 0)
 			return errno == ENODATA ? 0 : -1;
-		if ((v = malloc((size_t)n + 1)) == NULL)
-			err(EXIT_DATA, "malloc");
+		v = xmalloc((size_t)n + 1);
 		if ((got = lgetxattr(path, name, v, (size_t)n)) >= 0)
 			break;
 		free(v);
@@ -313,12 +307,9 @@ add_xattr(struct dirtree *t, const char *path, const char *name)
 			return errno == ENODATA ? 0 : -1;
 	}
 	v[got] = '\0';
-	t->xattrs = reallocarray(t->xattrs, t->nxattrs + 1, sizeof(*r));
-	if (t->xattrs == NULL)
-		err(EXIT_DATA, "malloc");
+	t->xattrs = xreallocarray(t->xattrs, t->nxattrs + 1, sizeof(*r));
 	r = &t->xattrs[t->nxattrs++];
-	if (asprintf(&r->key, "SCHILY.xattr.%s", name) < 0)
-		err(EXIT_DATA, "malloc");
+	r->key = xasprintf("SCHILY.xattr.%s", name);
 	r->value = v;
 	r->len = (size_t)got;
 	return 0;
@@ -336,8 +327,7 @@ read_xattrs(struct dirtree *t)
 	for (;;) {
 		if ((n = llistxattr(path, NULL, 0)) <= 0)
 			break;
-		if ((list = realloc(list, (size_t)n)) == NULL)
-			err(EXIT_DATA, "malloc");
+		list = xrealloc(list, (size_t)n);
 		if ((n = llistxattr(path, list, (size_t)n)) >= 0 ||
 		    errno != ERANGE)
 			break;
@@ -423,8 +413,7 @@ resolve_hardlink(struct dirtree *t)
 	if (!(t->flags & DIRTREE_HARDLINKS) || te->typeflag == '5' ||
 	    t->e.st.st_nlink < 2)
 		return;
-	if ((node = malloc(sizeof(*node))) == NULL)
-		err(EXIT_DATA, "malloc");
+	node = xmalloc(sizeof(*node));
 	*node = key;
 	if ((found = tsearch(node, &t->links, by_inode)) == NULL)
 		err(EXIT_DATA, "malloc");
@@ -437,8 +426,7 @@ resolve_hardlink(struct dirtree *t)
 		te->nrecords = 0;
 		return;
 	}
-	if ((node->name = strdup(te->name)) == NULL)
-		err(EXIT_DATA, "malloc");
+	node->name = xstrdup(te->name);
 }
 
 /* The tar name: PREFIX/REL, and '/' after a directory. */
@@ -494,7 +482,7 @@ load_entry(struct dirtree *t)
 		return 0;
 	}
 	set_names(t, te->typeflag == '5');
-	te->name = (char *)buffer_str(&t->name);
+	te->name = buffer_str(&t->name);
 	te->uname = te->gname = te->linkname = "";
 	te->mode = st->st_mode & 07777;
 	te->uid = st->st_uid;
@@ -528,16 +516,13 @@ load_entry(struct dirtree *t)
 struct dirtree *
 dirtree_open(const char *dir, const char *prefix, unsigned flags)
 {
-	struct dirtree *t = calloc(1, sizeof(*t));
+	struct dirtree *t = xcalloc(1, sizeof(*t));
 	int fd = -1;
 
-	if (t == NULL)
-		err(EXIT_DATA, "malloc");
 	t->flags = flags;
 	t->data_fd = -1;
-	if ((t->root = strdup(dir)) == NULL ||
-	    (t->prefix = strdup(prefix ? prefix : "")) == NULL)
-		err(EXIT_DATA, "malloc");
+	t->root = xstrdup(dir);
+	t->prefix = xstrdup(prefix ? prefix : "");
 	if (flags & DIRTREE_SELF) {
 		struct stat st;
 		if (*t->prefix == '\0') {

@@ -1,9 +1,13 @@
-/* errors.c: the usage error and --version that every tool shares. */
+/*
+ * errors.c: the usage error and --version that every tool shares, and the
+ * one setter of the malloc'd messages that parsers return.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "errors.h"
+#include "xalloc.h"
 
 void
 usage_error(const char *fmt, ...)
@@ -25,9 +29,15 @@ error_set(char **why, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(why, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
+	error_vset(why, fmt, ap);
 	va_end(ap);
+	return -1;
+}
+
+int
+error_vset(char **why, const char *fmt, va_list ap)
+{
+	*why = xvasprintf(fmt, ap);
 	return -1;
 }
 

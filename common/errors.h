@@ -9,6 +9,7 @@
 #define DI_ERRORS_H
 
 #include <err.h>
+#include <stdarg.h>
 #include <stdlib.h>
 
 enum {
@@ -26,6 +27,9 @@ void usage_error(const char *fmt, ...)
  */
 int error_set(char **why, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* error_set with a va_list, for the setters of each module's own errors. */
+int error_vset(char **why, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Print the tool's name and version, as --version does; exit 0. */
 void print_version(void) __attribute__((noreturn));

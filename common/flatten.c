@@ -221,13 +221,13 @@ unpack_entry(const unsigned char *p, struct tar_entry *e)
 	    .typeflag = h.typeflag,
 	    .raw_typeflag = h.raw_typeflag,
 	};
-	e->name = (char *)p;
+	e->name = (const char *)p;
 	p += strlen(e->name) + 1;
-	e->linkname = (char *)p;
+	e->linkname = (const char *)p;
 	p += strlen(e->linkname) + 1;
-	e->uname = (char *)p;
+	e->uname = (const char *)p;
 	p += strlen(e->uname) + 1;
-	e->gname = (char *)p;
+	e->gname = (const char *)p;
 	p += strlen(e->gname) + 1;
 	e->records = xreallocarray(NULL, h.nrecords + 1, sizeof(*e->records));
 	for (size_t i = 0; i < h.nrecords; i++) {
@@ -296,7 +296,7 @@ write_entry(struct flat *f, const struct tar_entry *e, const char *path,
 	}
 	c = *e;
 	if (e->name[0] == '/')
-		c.name = (char *)path;
+		c.name = path;
 	recs = xreallocarray(NULL, e->nrecords + 1, sizeof(*recs));
 	for (size_t i = 0; i < e->nrecords; i++)
 		if (!whiteout_is_opaque_xattr(e->records[i].key))
@@ -324,9 +324,9 @@ write_link(struct flat *f, struct waiter *w, const char *as)
 	free(to);
 	c = e;
 	if (!same) {
-		c.linkname = (char *)as;
+		c.linkname = as;
 		if (c.name[0] == '/')
-			c.name = (char *)path;
+			c.name = path;
 		c.size = 0;
 	}
 	visit(f, path, &c, same, NULL, w->layer, w->info);
@@ -342,7 +342,7 @@ write_copy(struct flat *f, struct waiter *w, const struct tar_entry *src,
 	struct tar_entry c = *src, e;
 
 	unpack_entry(w->packed, &e);
-	c.name = e.name[0] == '/' ? (char *)path : e.name;
+	c.name = e.name[0] == '/' ? path : e.name;
 	if (tar_type_header_only(c.typeflag))
 		c.size = 0;
 	visit(f, path, &c, 0, r, layer, w->info);
@@ -575,19 +575,16 @@ static void
 place_link(struct flat *f, size_t n, const struct tar_entry *e,
            const char *path, struct path_info *info)
 {
-	struct waiter *w = malloc(sizeof(*w) + pack_bound(e));
+	struct waiter *w = xmalloc(sizeof(*w) + pack_bound(e));
 	struct node *nd;
 
 	(void)path; /* info->path */
-	if (w == NULL)
-		err(EXIT_DATA, "malloc");
 	w->next = NULL;
 	w->layer = (uint32_t)f->layer;
 	w->info = info;
 	/* Give back what the bound over-counted. */
-	w = realloc(w, (size_t)(pack_entry(w->packed, e) - (unsigned char *)w));
-	if (w == NULL)
-		err(EXIT_DATA, "malloc");
+	w = xrealloc(w,
+	             (size_t)(pack_entry(w->packed, e) - (unsigned char *)w));
 	n = node_find(f, n);
 	nd = &f->nodes[n];
 	if (nd->tail != NULL)
@@ -778,8 +775,7 @@ walk_layer(struct flat *f, size_t j)
 	f->r = f->layers->open(f->layers->ctx, j);
 	f->labels[j] = xstrdup(instream_label(tar_reader_stream(f->r)));
 	free(f->in_label);
-	if (asprintf(&f->in_label, "layer %zu (%s)", j + 1, f->labels[j]) < 0)
-		err(EXIT_DATA, "malloc");
+	f->in_label = xasprintf("layer %zu (%s)", j + 1, f->labels[j]);
 	f->in = input_paths_new(f->in_label, sizeof(uint32_t));
 	f->seen = input_paths_set(f->in);
 	placement_next_input(f->pl);
@@ -953,8 +949,7 @@ flatten_write_implied(struct tar_writer *w, struct pathset *tree, int64_t mtime)
 		if (!(v[i]->flags & PATH_IMPLIED) ||
 		    (v[i]->flags & PATH_WRITTEN) || *v[i]->path == '\0')
 			continue;
-		if (asprintf(&name, "%s/", v[i]->path) < 0)
-			err(EXIT_DATA, "malloc");
+		name = xasprintf("%s/", v[i]->path);
 		e.name = name;
 		e.linkname = e.uname = e.gname = "";
 		e.mode = 0755;

@@ -17,6 +17,7 @@
 #include <pthread.h>
 
 #include "errors.h"
+#include "fdio.h"
 #include "http.h"
 #include "xalloc.h"
 
@@ -103,12 +104,10 @@ http_fail(struct http_conn *c, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
+	error_vset(&msg, fmt, ap);
 	va_end(ap);
 	free(c->error);
-	if (asprintf(&c->error, "%s: %s", c->label, msg) < 0)
-		err(EXIT_DATA, "malloc");
+	error_set(&c->error, "%s: %s", c->label, msg);
 	free(msg);
 	return -1;
 }
@@ -367,8 +366,7 @@ sink_refuse(struct http_sink *s, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	free(s->fail);
-	if (vasprintf(&s->fail, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
+	error_vset(&s->fail, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -412,21 +410,6 @@ check_content_range(struct http_sink *s, const char *cr)
 	}
 	s->bad_range = 1;
 	return -1;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Response headers. */
@@ -621,7 +604,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *ud)
 		return 0;
 	}
 	if (s->fn != NULL ? s->fn(s->fn_arg, p, n) < 0
-	                  : write_all(s->fd, p, n) < 0) {
+	                  : fdio_write_all(s->fd, p, n) < 0) {
 		if (s->fail == NULL)
 			sink_refuse(s, "temporary file: %s", strerror(errno));
 		return 0;
@@ -693,8 +676,7 @@ http_origin(const char *url)
 		for (char *p = host; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
-		if (asprintf(&o, "%s://%s:%s", scheme, host, port) < 0)
-			err(EXIT_DATA, "malloc");
+		o = xasprintf("%s://%s:%s", scheme, host, port);
 	}
 	curl_free(scheme);
 	curl_free(host);
@@ -744,24 +726,25 @@ request_headers(const struct http_request *req, const char *range,
 
 	/* No "Expect: 100-continue" round trip before a body. */
 	h = curl_slist_append(h, "Expect:");
-	if (req->accept != NULL &&
-	    asprintf(&line, "Accept: %s", req->accept) >= 0) {
+	if (req->accept != NULL) {
+		line = xasprintf("Accept: %s", req->accept);
 		h = curl_slist_append(h, line);
 		free(line);
 	}
-	if (req->content_type != NULL &&
-	    asprintf(&line, "Content-Type: %s", req->content_type) >= 0) {
+	if (req->content_type != NULL) {
+		line = xasprintf("Content-Type: %s", req->content_type);
 		h = curl_slist_append(h, line);
 		free(line);
 	}
-	if (req->content_range != NULL &&
-	    asprintf(&line, "Content-Range: %s", req->content_range) >= 0) {
+	if (req->content_range != NULL) {
+		line = xasprintf("Content-Range: %s", req->content_range);
 		h = curl_slist_append(h, line);
 		free(line);
 	}
 	if (range != NULL)
 		h = curl_slist_append(h, range);
-	if (auth != NULL && asprintf(&line, "Authorization: %s", auth) >= 0) {
+	if (auth != NULL) {
+		line = xasprintf("Authorization: %s", auth);
 		h = curl_slist_append(h, line);
 		wipe_free(line);
 	}
@@ -1071,9 +1054,8 @@ range_header(const struct http_sink *s)
 {
 	char *h = NULL;
 
-	if (s != NULL && s->buf == NULL && s->have > 0 && !s->no_range &&
-	    asprintf(&h, "Range: bytes=%lld-", (long long)s->have) < 0)
-		err(EXIT_DATA, "malloc");
+	if (s != NULL && s->buf == NULL && s->have > 0 && !s->no_range)
+		h = xasprintf("Range: bytes=%lld-", (long long)s->have);
 	return h;
 }
 

@@ -25,13 +25,14 @@ visit_entry(const struct tar_entry *e, uint64_t data,
 	struct image_member x = {
 	    .name = path_go_clean(e->name),
 	    .type = e->typeflag,
-	    .link = e->linkname,
+	    .link = xstrdup(e->linkname),
 	    .offset = data,
 	    .size = e->datasize,
 	};
 	int stop = visit(ctx, &x);
 
 	free(x.name);
+	free(x.link);
 	return stop;
 }
 
@@ -186,8 +187,7 @@ link_target(const struct image_member *x)
 	if (x->type == '1' || x->link[0] == '/')
 		return path_go_clean(x->link);
 	dir = path_parent(x->name);
-	if (asprintf(&joined, "%s/%s", dir, x->link) < 0)
-		err(EXIT_DATA, "malloc");
+	joined = xasprintf("%s/%s", dir, x->link);
 	clean = path_go_clean(joined);
 	free(dir);
 	free(joined);
@@ -224,9 +224,7 @@ image_members_slurp(const struct image_members *m, const char *name,
 	if ((uint64_t)x->size > limit)
 		errx(EXIT_DATA, "%s: '%s' is too large (%" PRId64 " bytes)",
 		     m->label, name, x->size);
-	buf = malloc((size_t)x->size + 1);
-	if (buf == NULL)
-		err(EXIT_DATA, "malloc");
+	buf = xmalloc((size_t)x->size + 1);
 	while (got < (size_t)x->size) {
 		ssize_t n = pread(m->fd, buf + got, (size_t)x->size - got,
 		                  (off_t)(x->offset + got));

@@ -87,9 +87,7 @@ add_layer(struct image *img, const char *path)
 		errx(EXIT_DATA, "%s: layer '%s' is missing", img->m.label,
 		     path);
 	img->layers =
-	    reallocarray(img->layers, img->nlayers + 1, sizeof(*img->layers));
-	if (img->layers == NULL)
-		err(EXIT_DATA, "malloc");
+	    xreallocarray(img->layers, img->nlayers + 1, sizeof(*img->layers));
 	l = &img->layers[img->nlayers++];
 	memset(l, 0, sizeof(*l));
 	l->path = xstrdup(x->name);
@@ -177,11 +175,9 @@ find_v1_chain(struct image *img, char **paths)
 	}
 	for (size_t i = 0; i < img->nlayers; i++) {
 		snprintf(json_path, sizeof(json_path), "%.64s/json", paths[i]);
-		img->layers[i].v1_id = strndup(paths[i], 64);
+		img->layers[i].v1_id = xstrndup(paths[i], 64);
 		img->layers[i].v1_json =
 		    image_members_slurp(&img->m, json_path, JSON_LIMIT, NULL);
-		if (img->layers[i].v1_id == NULL)
-			err(EXIT_DATA, "malloc");
 	}
 }
 
@@ -259,10 +255,8 @@ open_docker(struct image *img, const char *name, const char *tag)
 		     "%s: manifest.json: entry %d lacks Config or "
 		     "Layers",
 		     img->m.label, k);
-	paths = calloc((size_t)jv_array_length(jv_copy(layers)) + 1,
-	               sizeof(*paths));
-	if (paths == NULL)
-		err(EXIT_DATA, "malloc");
+	paths = xcalloc((size_t)jv_array_length(jv_copy(layers)) + 1,
+	                sizeof(*paths));
 	jv_array_foreach(layers, i, p)
 	{
 		if (jv_get_kind(p) != JV_KIND_STRING)
@@ -296,8 +290,7 @@ blob_path(const char *digest)
 {
 	char *path;
 
-	if (asprintf(&path, "blobs/sha256/%s", digest + 7) < 0)
-		err(EXIT_DATA, "malloc");
+	path = xasprintf("blobs/sha256/%s", digest + 7);
 	return path;
 }
 
@@ -497,8 +490,7 @@ tags_find(const char *repo, jv tags, const char *name, const char *want)
 
 	jv_object_foreach(tags, t, id)
 	{
-		if (asprintf(&ref, "%s:%s", repo, jv_string_value(t)) < 0)
-			err(EXIT_DATA, "malloc");
+		ref = xasprintf("%s:%s", repo, jv_string_value(t));
 		if (top == NULL && jv_get_kind(id) == JV_KIND_STRING &&
 		    ((name == NULL && want == NULL) ||
 		     image_ref_match(ref, name, want)))
@@ -563,9 +555,7 @@ legacy_chain(struct image *img, const char *top, char ***ids, size_t *n)
 		snprintf(path, sizeof(path), "%s/json", id);
 		jv v = load_json(img, path, NULL, NULL);
 		const char *parent = json_peek_string(v, "parent");
-		*ids = reallocarray(*ids, *n + 1, sizeof(**ids));
-		if (*ids == NULL)
-			err(EXIT_DATA, "malloc");
+		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
 		(*ids)[(*n)++] = id;
 		id = parent != NULL && *parent ? xstrdup(parent) : NULL;
 		if (!jv_is_valid(top_json))
@@ -602,8 +592,7 @@ legacy_diff_ids(struct image *img)
 			     instream_error(in));
 		instream_close(in);
 		digest_final_hex(&d, hex);
-		if (asprintf(&l->diff_id, "sha256:%s", hex) < 0)
-			err(EXIT_DATA, "malloc");
+		l->diff_id = xasprintf("sha256:%s", hex);
 	}
 }
 
@@ -963,8 +952,7 @@ layer_label(const struct image *img, size_t i)
 {
 	char *label;
 
-	if (asprintf(&label, "%s: %s", img->m.label, img->layers[i].path) < 0)
-		err(EXIT_DATA, "malloc");
+	label = xasprintf("%s: %s", img->m.label, img->layers[i].path);
 	return label;
 }
 
@@ -996,12 +984,10 @@ image_layer_bytes(struct image *img, size_t i)
 struct image_layer *
 image_layer_open(struct image *img, size_t i)
 {
-	struct image_layer *l = calloc(1, sizeof(*l));
+	struct image_layer *l = xcalloc(1, sizeof(*l));
 	char *label = layer_label(img, i);
 	struct instream *in;
 
-	if (l == NULL)
-		err(EXIT_DATA, "malloc");
 	in = instream_range(img->m.fd, img->layers[i].offset,
 	                    (uint64_t)img->layers[i].size, label);
 	free(label);

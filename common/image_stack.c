@@ -3,6 +3,7 @@
 
 #include "errors.h"
 #include "image_stack.h"
+#include "xalloc.h"
 
 struct image_stack {
 	struct image *img;
@@ -32,12 +33,10 @@ close_layer(void *ctx, size_t i, struct tar_reader *r)
 struct image_stack *
 image_stack_new(struct image *img)
 {
-	struct image_stack *s = calloc(1, sizeof(*s));
+	struct image_stack *s = xcalloc(1, sizeof(*s));
 	size_t n = image_layer_count(img);
 
-	if (s == NULL ||
-	    (s->open = calloc(n ? n : 1, sizeof(*s->open))) == NULL)
-		err(EXIT_DATA, "malloc");
+	s->open = xcalloc(n ? n : 1, sizeof(*s->open));
 	s->img = img;
 	return s;
 }

@@ -27,6 +27,7 @@
 #include "compress.h"
 #include "digest.h"
 #include "errors.h"
+#include "fdio.h"
 #include "image.h"
 #include "json.h"
 #include "media_type.h"
@@ -135,8 +136,8 @@ member_entry(const struct image_writer *w, const char *name, char type,
 {
 	struct tar_entry e = {0};
 
-	e.name = (char *)name;
-	e.linkname = (char *)(link ? link : "");
+	e.name = name;
+	e.linkname = link ? link : "";
 	e.uname = e.gname = "";
 	e.mode = type == '0' ? 0644 : type == '5' ? 0755 : 0777;
 	e.mtime = w->mtime;
@@ -206,8 +207,7 @@ put_blob(struct image_writer *w, const char *text, char **digest)
 	char hex[DIGEST_MAX_HEX], name[NAME_MAX_LEN];
 
 	digest_buffer_hex("sha256", text, strlen(text), hex);
-	if (asprintf(digest, "sha256:%s", hex) < 0)
-		err(EXIT_DATA, "malloc");
+	*digest = xasprintf("sha256:%s", hex);
 	if (stored_before(w, *digest))
 		return;
 	snprintf(name, sizeof(name), "blobs/sha256/%s", hex);
@@ -254,10 +254,8 @@ struct image_writer *
 image_writer_new(int fd, const char *name, const char *tag,
                  enum image_format format, int64_t mtime)
 {
-	struct image_writer *w = calloc(1, sizeof(*w));
+	struct image_writer *w = xcalloc(1, sizeof(*w));
 
-	if (w == NULL)
-		err(EXIT_DATA, "malloc");
 	w->fd = fd;
 	w->tw = tar_writer_new(fd);
 	w->format = format;
@@ -286,8 +284,7 @@ sha256_name(const char *hex)
 {
 	char *name;
 
-	if (asprintf(&name, "sha256:%s", hex) < 0)
-		err(EXIT_DATA, "malloc");
+	name = xasprintf("sha256:%s", hex);
 	return name;
 }
 
@@ -314,16 +311,9 @@ spool_sink(void *ctx, const void *p, size_t n)
 		tar_writer_raw(w->tw, p, n); /* fatal on error, as layers are */
 		return 0;
 	}
-	for (const char *b = p; n > 0;) {
-		ssize_t got = write(w->spool_fd, b, n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			w->spool_errno = errno;
-			return -1;
-		}
-		b += got;
-		n -= (size_t)got;
+	if (fdio_write_all(w->spool_fd, p, n) < 0) {
+		w->spool_errno = errno;
+		return -1;
 	}
 	return 0;
 }
@@ -723,8 +713,7 @@ ref_name(const struct image_writer *w)
 {
 	char *ref;
 
-	if (asprintf(&ref, "%s:%s", w->name, w->tag) < 0)
-		err(EXIT_DATA, "malloc");
+	ref = xasprintf("%s:%s", w->name, w->tag);
 	return ref;
 }
 
@@ -744,8 +733,7 @@ oci_annotations(const struct image_writer *w)
 	char *ref = ref_name(w), *why, *full;
 
 	if (reference_parse(ref, strlen(ref), &r, &why) == 0) {
-		if (asprintf(&full, "%s/%s:%s", r.domain, r.path, w->tag) < 0)
-			err(EXIT_DATA, "malloc");
+		full = xasprintf("%s/%s:%s", r.domain, r.path, w->tag);
 		a = jv_object_set(a, jv_string("io.containerd.image.name"),
 		                  jv_string(full));
 		free(full);
@@ -958,9 +946,7 @@ image_writer_finish_raw(struct image_writer *w, const char *config, size_t len)
 	if (!jv_equal(have, diff_ids(w)))
 		errx(EXIT_DATA, "image config: rootfs.diff_ids differ from "
 		                "the layers written");
-	char *text = strndup(config, len);
-	if (text == NULL)
-		err(EXIT_DATA, "malloc");
+	char *text = xstrndup(config, len);
 	finish(w, v, text);
 	free(text);
 }

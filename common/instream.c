@@ -17,9 +17,11 @@
 
 #include "digest.h"
 #include "errors.h"
+#include "fdio.h"
 #include "gzip_reader.h"
 #include "instream.h"
 #include "outfile.h"
+#include "xalloc.h"
 
 #define RAW_BUFSZ (128 * 1024)
 /*
@@ -64,22 +66,13 @@ set_error(struct instream *s, const char *what, const char *why)
 static int
 tee_write(struct instream *s, const void *buf, size_t n)
 {
-	const unsigned char *p = buf;
-
 	if (s->teefn != NULL && n > 0)
 		s->teefn(s->teectx, buf, n);
-	while (s->tee_fd >= 0 && n > 0) {
-		ssize_t w = write(s->tee_fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EPIPE)
+	if (s->tee_fd >= 0 && fdio_write_all(s->tee_fd, buf, n) < 0) {
+		if (errno == EPIPE)
 			outfile_write_failed(s->tee_fd);
-		if (w < 0) {
-			set_error(s, "tee", strerror(errno));
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
+		set_error(s, "tee", strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -215,10 +208,8 @@ gzip_source(void *ctx, void *buf, size_t n)
 static int
 start_xz(struct instream *s)
 {
-	s->rawbuf = malloc(RAW_BUFSZ);
-	s->xz = calloc(1, sizeof(*s->xz));
-	if (s->rawbuf == NULL || s->xz == NULL)
-		err(EXIT_DATA, "malloc");
+	s->rawbuf = xmalloc(RAW_BUFSZ);
+	s->xz = xcalloc(1, sizeof(*s->xz));
 	if (lzma_stream_decoder(s->xz, XZ_MEMLIMIT, LZMA_CONCATENATED) !=
 	    LZMA_OK) {
 		set_error(s, "xz", "cannot start the decoder");
@@ -285,9 +276,9 @@ start_decompressor(struct instream *s)
 		s->gz = gzip_reader_new(gzip_source, s);
 		return 0;
 	}
-	s->rawbuf = malloc(RAW_BUFSZ);
+	s->rawbuf = xmalloc(RAW_BUFSZ);
 	s->ar = archive_read_new();
-	if (s->rawbuf == NULL || s->ar == NULL)
+	if (s->ar == NULL)
 		err(EXIT_DATA, "malloc");
 	archive_read_support_filter_all(s->ar);
 	archive_read_support_format_raw(s->ar);
@@ -320,10 +311,9 @@ detect(struct instream *s)
 static struct instream *
 instream_new(int fd, const char *label)
 {
-	struct instream *s = calloc(1, sizeof(*s));
+	struct instream *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL || (s->label = strdup(label)) == NULL)
-		err(EXIT_DATA, "malloc");
+	s->label = xstrdup(label);
 	s->fd = fd;
 	s->owns_fd = fd > STDIN_FILENO;
 	s->tee_fd = -1;

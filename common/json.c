@@ -298,12 +298,10 @@ json_error(jv v)
 	char *s;
 
 	if (jv_get_kind(msg) == JV_KIND_STRING)
-		s = strdup(jv_string_value(msg));
+		s = xstrdup(jv_string_value(msg));
 	else
-		s = strdup("invalid JSON");
+		s = xstrdup("invalid JSON");
 	jv_free(msg);
-	if (s == NULL)
-		err(EXIT_DATA, "malloc");
 	return s;
 }
 

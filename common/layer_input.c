@@ -13,6 +13,7 @@
 
 #include "bundle.h"
 #include "errors.h"
+#include "fdio.h"
 #include "layer_input.h"
 #include "spool.h"
 #include "stack.h"
@@ -46,7 +47,7 @@ open_fd(const char *path)
 static void
 spool_write(int fd, const void *p, size_t n)
 {
-	if (write(fd, p, n) != (ssize_t)n)
+	if (fdio_write_all(fd, p, n) < 0)
 		err(EXIT_DATA, "spool");
 }
 
@@ -221,8 +222,7 @@ next_of_stack(struct layer_input *li, struct layer_source **out)
 	if (got == 0)
 		return 0;
 	free(li->member_label);
-	if (asprintf(&li->member_label, "%s: %s", li->label, name) < 0)
-		err(EXIT_DATA, "malloc");
+	li->member_label = xasprintf("%s: %s", li->label, name);
 	s->label = li->member_label;
 	s->tar = li->r;
 	jv_free(s->paths);

@@ -34,8 +34,7 @@ bare_media_type(const char *ct)
 	n = strcspn(ct, "; \t");
 	if (n == 0)
 		return NULL;
-	if ((s = strndup(ct, n)) == NULL)
-		err(EXIT_DATA, "malloc");
+	s = xstrndup(ct, n);
 	return s;
 }
 
@@ -127,9 +126,7 @@ parse_image(jv v, struct manifest *m, char **why)
 		goto out;
 	}
 	m->nlayers = (size_t)jv_array_length(jv_copy(layers));
-	m->layers = calloc(m->nlayers ? m->nlayers : 1, sizeof(*m->layers));
-	if (m->layers == NULL)
-		err(EXIT_DATA, "malloc");
+	m->layers = xcalloc(m->nlayers ? m->nlayers : 1, sizeof(*m->layers));
 	for (size_t i = 0; i < m->nlayers; i++) {
 		jv d = jv_array_get(jv_copy(layers), (int)i);
 		int bad = parse_layer(d, i, &m->layers[i], why) < 0;
@@ -186,9 +183,7 @@ parse_index(jv v, struct manifest *m, char **why)
 	}
 	m->nmanifests = (size_t)jv_array_length(jv_copy(list));
 	m->manifests =
-	    calloc(m->nmanifests ? m->nmanifests : 1, sizeof(*m->manifests));
-	if (m->manifests == NULL)
-		err(EXIT_DATA, "malloc");
+	    xcalloc(m->nmanifests ? m->nmanifests : 1, sizeof(*m->manifests));
 	for (size_t i = 0; i < m->nmanifests; i++) {
 		jv d = jv_array_get(jv_copy(list), (int)i);
 		char what[48];
@@ -399,8 +394,7 @@ manifest_config_diff_ids_jv(jv v, char ***ids, size_t *n, char **why)
 		goto out;
 	}
 	*n = (size_t)jv_array_length(jv_copy(list));
-	if ((*ids = calloc(*n ? *n : 1, sizeof(**ids))) == NULL)
-		err(EXIT_DATA, "malloc");
+	*ids = xcalloc(*n ? *n : 1, sizeof(**ids));
 	for (size_t i = 0; i < *n; i++) {
 		jv d = jv_array_get(jv_copy(list), (int)i);
 		const char *id = jv_get_kind(d) == JV_KIND_STRING

@@ -9,6 +9,7 @@
 
 #include "errors.h"
 #include "outfile.h"
+#include "xalloc.h"
 
 static char *final_path;
 static char *temp_path; /* set while a temporary file may exist */
@@ -48,10 +49,8 @@ outfile_open(const char *path, enum outfile_kind kind)
 		out_fd = STDOUT_FILENO;
 		return out_fd;
 	}
-	final_path = strdup(path);
-	if (final_path == NULL ||
-	    asprintf(&temp_path, "%s.tmp.%ld", path, (long)getpid()) < 0)
-		err(EXIT_DATA, "malloc");
+	final_path = xstrdup(path);
+	temp_path = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	atexit(remove_temp);
 	catch_signals();
 	out_fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

@@ -4,16 +4,15 @@
 
 #include "errors.h"
 #include "path.h"
+#include "xalloc.h"
 
 /* Clean NAME; DOTDOT_OK says whether ".." may pop (at the root: ignored). */
 static char *
 clean(const char *name, int dotdot_ok)
 {
 	size_t n = strlen(name), len = 0;
-	char *out = malloc(n + 1);
+	char *out = xmalloc(n + 1);
 
-	if (out == NULL)
-		err(EXIT_DATA, "malloc");
 	for (const char *p = name; *p;) {
 		const char *e = strchr(p, '/');
 		size_t k = e ? (size_t)(e - p) : strlen(p);
@@ -55,9 +54,7 @@ path_go_clean(const char *name)
 
 	if (*s == '\0') {
 		free(s);
-		s = strdup(".");
-		if (s == NULL)
-			err(EXIT_DATA, "malloc");
+		s = xstrdup(".");
 	}
 	return s;
 }
@@ -66,10 +63,8 @@ char *
 path_parent(const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	char *s = strndup(path, slash ? (size_t)(slash - path) : 0);
+	char *s = xstrndup(path, slash ? (size_t)(slash - path) : 0);
 
-	if (s == NULL)
-		err(EXIT_DATA, "malloc");
 	return s;
 }
 

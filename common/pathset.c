@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "hash.h"
 #include "pathset.h"
 #include "xalloc.h"
 
@@ -42,29 +43,11 @@ struct pathset {
 	struct arena_block *arena;
 };
 
-/* A 64-bit multiply-xorshift hash, folded to 32 bits. */
+/* The table's hash of a path, folded to 32 bits. */
 static uint32_t
-hash_bytes(const char *p, size_t n)
+path_hash(const char *p, size_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
-
-	while (n >= 8) {
-		uint64_t k;
-		memcpy(&k, p, 8);
-		h = (h ^ k) * 0xbf58476d1ce4e5b9ULL;
-		h ^= h >> 31;
-		p += 8;
-		n -= 8;
-	}
-	if (n > 0) {
-		uint64_t k = 0;
-		memcpy(&k, p, n);
-		h = (h ^ k) * 0x94d049bb133111ebULL;
-		h ^= h >> 29;
-	}
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 32;
-	return (uint32_t)h;
+	return (uint32_t)hash_bytes(0, p, n);
 }
 
 struct pathset *
@@ -149,7 +132,7 @@ find_slot(const struct pathset *s, const char *path, size_t len, uint32_t h)
 struct path_info *
 pathset_getn(const struct pathset *s, const char *path, size_t len)
 {
-	struct slot *sl = find_slot(s, path, len, hash_bytes(path, len));
+	struct slot *sl = find_slot(s, path, len, path_hash(path, len));
 
 	return sl->index ? &record_at(s, sl->index - 1)->info : NULL;
 }
@@ -187,9 +170,7 @@ arena_copy(struct pathset *s, const char *path, size_t len)
 
 	if (b == NULL || b->size - b->used < len + 1) {
 		size_t size = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
-		b = malloc(sizeof(*b) + size);
-		if (b == NULL)
-			err(EXIT_DATA, "malloc");
+		b = xmalloc(sizeof(*b) + size);
 		b->next = s->arena;
 		b->used = 0;
 		b->size = size;
@@ -207,9 +188,7 @@ new_record(struct pathset *s)
 {
 	if (s->count % CHUNK_RECORDS == 0) {
 		size_t n = s->count / CHUNK_RECORDS;
-		s->chunks = reallocarray(s->chunks, n + 1, sizeof(*s->chunks));
-		if (s->chunks == NULL)
-			err(EXIT_DATA, "malloc");
+		s->chunks = xreallocarray(s->chunks, n + 1, sizeof(*s->chunks));
 		s->chunks[n] = xcalloc(CHUNK_RECORDS, s->recsize);
 		s->nchunks = n + 1;
 	}
@@ -219,7 +198,7 @@ new_record(struct pathset *s)
 struct path_info *
 pathset_addn(struct pathset *s, const char *path, size_t len, int *added)
 {
-	uint32_t h = hash_bytes(path, len);
+	uint32_t h = path_hash(path, len);
 	struct slot *sl = find_slot(s, path, len, h);
 	struct record *r;
 

@@ -8,6 +8,7 @@
 
 #include "errors.h"
 #include "reference.h"
+#include "xalloc.h"
 
 #define NAME_MAX_LEN 255
 #define TAG_MAX_LEN 128
@@ -15,10 +16,8 @@
 static char *
 dup_range(const char *s, size_t n)
 {
-	char *p = strndup(s, n);
+	char *p = xstrndup(s, n);
 
-	if (p == NULL)
-		err(EXIT_DATA, "malloc");
 	return p;
 }
 
@@ -222,9 +221,7 @@ split_name(const char *s, size_t n, struct reference *ref)
 		ref->domain = dup_range(s, dlen);
 	if (strcmp(ref->domain, REFERENCE_DOCKER_HUB) == 0 &&
 	    memchr(path, '/', plen) == NULL) {
-		ref->path = malloc(plen + 9);
-		if (ref->path == NULL)
-			err(EXIT_DATA, "malloc");
+		ref->path = xmalloc(plen + 9);
 		memcpy(ref->path, "library/", 8);
 		memcpy(ref->path + 8, path, plen);
 		ref->path[plen + 8] = '\0';
@@ -319,16 +316,13 @@ reference_familiar_name(const struct reference *ref)
 	char *s;
 
 	if (strcmp(ref->domain, REFERENCE_DOCKER_HUB) != 0) {
-		if (asprintf(&s, "%s/%s", ref->domain, ref->path) < 0)
-			err(EXIT_DATA, "malloc");
+		s = xasprintf("%s/%s", ref->domain, ref->path);
 		return s;
 	}
 	if (strncmp(ref->path, "library/", 8) == 0 &&
 	    strchr(ref->path + 8, '/') == NULL)
-		s = strdup(ref->path + 8);
+		s = xstrdup(ref->path + 8);
 	else
-		s = strdup(ref->path);
-	if (s == NULL)
-		err(EXIT_DATA, "malloc");
+		s = xstrdup(ref->path);
 	return s;
 }

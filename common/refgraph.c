@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "hash.h"
 #include "refgraph.h"
 #include "xalloc.h"
 
@@ -77,10 +78,8 @@ struct refgraph {
 struct refgraph *
 refgraph_new(void)
 {
-	struct refgraph *g = calloc(1, sizeof(*g));
+	struct refgraph *g = xcalloc(1, sizeof(*g));
 
-	if (g == NULL)
-		err(EXIT_DATA, "malloc");
 	return g;
 }
 
@@ -104,11 +103,9 @@ find(const struct refgraph *g, const char *path)
 static size_t
 node_of(struct refgraph *g, const char *path, size_t len)
 {
-	char *p = strndup(path, len);
+	char *p = xstrndup(path, len);
 	long i;
 
-	if (p == NULL)
-		err(EXIT_DATA, "malloc");
 	if ((i = find(g, p)) >= 0) {
 		free(p);
 		return (size_t)i;
@@ -119,9 +116,7 @@ node_of(struct refgraph *g, const char *path, size_t len)
 	}
 	memset(&g->v[g->n], 0, sizeof(g->v[g->n]));
 	g->v[g->n].path = p;
-	struct index_key *k = malloc(sizeof(*k));
-	if (k == NULL)
-		err(EXIT_DATA, "malloc");
+	struct index_key *k = xmalloc(sizeof(*k));
 	*k = (struct index_key){p, g->n};
 	if (tsearch(k, &g->index, by_path) == NULL)
 		err(EXIT_DATA, "malloc");
@@ -421,9 +416,8 @@ refgraph_closure(struct refgraph *g, const char *const *roots, size_t nroots,
 		return -1;
 	*out = xreallocarray(NULL, g->n + 1, sizeof(**out));
 	for (size_t i = 0; i < g->n; i++)
-		if (g->v[i].color == 2 &&
-		    ((*out)[n++] = strdup(g->v[i].path)) == NULL)
-			err(EXIT_DATA, "malloc");
+		if (g->v[i].color == 2)
+			(*out)[n++] = xstrdup(g->v[i].path);
 	if (n > 1)
 		qsort(*out, n, sizeof(**out), by_string);
 	*nout = n;
@@ -478,22 +472,11 @@ struct refscan {
 	size_t ncarry;
 };
 
-static uint64_t
-hash_of(const char *h)
-{
-	uint64_t x = 0xcbf29ce484222325ULL;
-
-	for (int i = 0; i < REFGRAPH_HASH_LEN; i++) {
-		x ^= (unsigned char)h[i];
-		x *= 0x100000001b3ULL;
-	}
-	return x;
-}
-
 static struct slot *
 slot_of(struct refscan *s, const char *hash)
 {
-	size_t i = (size_t)hash_of(hash) & (s->cap - 1);
+	size_t i =
+	    (size_t)hash_bytes(0, hash, REFGRAPH_HASH_LEN) & (s->cap - 1);
 
 	while (s->slots[i].used &&
 	       memcmp(s->slots[i].hash, hash, REFGRAPH_HASH_LEN) != 0)
@@ -504,13 +487,10 @@ slot_of(struct refscan *s, const char *hash)
 struct refscan *
 refscan_new(void)
 {
-	struct refscan *s = calloc(1, sizeof(*s));
+	struct refscan *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL)
-		err(EXIT_DATA, "malloc");
 	s->cap = 64;
-	if ((s->slots = calloc(s->cap, sizeof(*s->slots))) == NULL)
-		err(EXIT_DATA, "malloc");
+	s->slots = xcalloc(s->cap, sizeof(*s->slots));
 	if (!base32_table_made)
 		make_base32_table();
 	return s;
@@ -523,8 +503,7 @@ grow(struct refscan *s)
 	size_t oldcap = s->cap;
 
 	s->cap *= 2;
-	if ((s->slots = calloc(s->cap, sizeof(*s->slots))) == NULL)
-		err(EXIT_DATA, "malloc");
+	s->slots = xcalloc(s->cap, sizeof(*s->slots));
 	for (size_t i = 0; i < oldcap; i++)
 		if (old[i].used)
 			*slot_of(s, old[i].hash) = old[i];

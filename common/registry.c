@@ -138,8 +138,7 @@ registry_url(const struct registry *r, const char *path)
 {
 	char *url;
 
-	if (asprintf(&url, "%s://%s%s", r->scheme, r->host, path) < 0)
-		err(EXIT_DATA, "malloc");
+	url = xasprintf("%s://%s%s", r->scheme, r->host, path);
 	return url;
 }
 
@@ -235,8 +234,7 @@ keep_token(struct registry_conn *c, const char *who, struct buffer *body)
 		return -1;
 	}
 	auth_wipe_free(r->bearer);
-	if (asprintf(&r->bearer, "Bearer %s", tok.token) < 0)
-		err(EXIT_DATA, "malloc");
+	r->bearer = xasprintf("Bearer %s", tok.token);
 	double life = (double)tok.expires_in;
 	r->expires = http_now() + (life > 20 ? life - 10 : life * 0.75);
 	r->auth = AUTH_BEARER;
@@ -321,8 +319,7 @@ fetch_token(struct registry_conn *c)
 	    .origin = r->realm, .current = basic_current, .ctx = r};
 	int ret = -1;
 
-	if (asprintf(&what, "token service %s", who) < 0)
-		err(EXIT_DATA, "malloc");
+	what = xasprintf("token service %s", who);
 	http_sink_memory(&s, &body, TOKEN_MAX);
 	struct http_request req = {.what = what,
 	                           .url = url,
@@ -428,8 +425,7 @@ authenticate(void *ctx, struct http_conn *h, const struct http_response *resp,
 		r->generation++;
 	} else {
 		char *deflt;
-		if (asprintf(&deflt, "repository:%s:pull", r->repository) < 0)
-			err(EXIT_DATA, "malloc");
+		deflt = xasprintf("repository:%s:pull", r->repository);
 		replace(&r->realm, ch.realm);
 		replace(&r->service, ch.service);
 		replace(&r->scope, ch.scope ? ch.scope : deflt);
@@ -498,10 +494,8 @@ registry_get_manifest(struct registry_conn *c, const char *ref,
 	char *path, *what;
 	int rc;
 
-	if (asprintf(&path, "/v2/%s/manifests/%s", c->reg->repository, ref) <
-	        0 ||
-	    asprintf(&what, "manifest %s", ref) < 0)
-		err(EXIT_DATA, "malloc");
+	path = xasprintf("/v2/%s/manifests/%s", c->reg->repository, ref);
+	what = xasprintf("manifest %s", ref);
 	http_sink_memory(&s, body, MANIFEST_MAX);
 	struct http_request req = {
 	    .what = what, .accept = MANIFEST_ACCEPT, .sink = &s};
@@ -534,10 +528,8 @@ registry_get_blob(struct registry_conn *c, const char *digest, int64_t size,
 	char *path, *what, hex[DIGEST_MAX_HEX];
 	int rc = -1;
 
-	if (asprintf(&path, "/v2/%s/blobs/%s", c->reg->repository, digest) <
-	        0 ||
-	    asprintf(&what, "blob %s", digest) < 0)
-		err(EXIT_DATA, "malloc");
+	path = xasprintf("/v2/%s/blobs/%s", c->reg->repository, digest);
+	what = xasprintf("blob %s", digest);
 	http_sink_memory(&s, body, (size_t)size);
 	struct http_request req = {.what = what, .sink = &s};
 	if (size > SMALL_BLOB_MAX)
@@ -567,10 +559,8 @@ fetch_into(struct registry_conn *c, const char *digest, struct http_sink *s)
 	char *path, *what, hex[DIGEST_MAX_HEX];
 	int rc;
 
-	if (asprintf(&path, "/v2/%s/blobs/%s", c->reg->repository, digest) <
-	        0 ||
-	    asprintf(&what, "blob %s", digest) < 0)
-		err(EXIT_DATA, "malloc");
+	path = xasprintf("/v2/%s/blobs/%s", c->reg->repository, digest);
+	what = xasprintf("blob %s", digest);
 	struct http_request req = {.what = what, .sink = s};
 	rc = registry_request(c, &req, path, &resp);
 	digest_final_hex(&s->digest, hex);
@@ -613,10 +603,8 @@ registry_blob_exists(struct registry_conn *c, const char *digest, int64_t size)
 	char *path, *what;
 	int rc;
 
-	if (asprintf(&path, "/v2/%s/blobs/%s", c->reg->repository, digest) <
-	        0 ||
-	    asprintf(&what, "blob %s", digest) < 0)
-		err(EXIT_DATA, "malloc");
+	path = xasprintf("/v2/%s/blobs/%s", c->reg->repository, digest);
+	what = xasprintf("blob %s", digest);
 	struct http_request req = {.what = what, .method = "HEAD"};
 	rc = registry_request(c, &req, path, &resp);
 	if (rc == 0 && resp.content_length >= 0 && resp.content_length != size)
@@ -644,17 +632,15 @@ registry_start_upload(struct registry_conn *c, const char *digest,
 	*upload = NULL;
 	if (from != NULL) {
 		char *f = curl_easy_escape(NULL, from, 0);
-		if (f == NULL ||
-		    asprintf(&path, "/v2/%s/blobs/uploads/?mount=%s&from=%s",
-		             c->reg->repository, digest, f) < 0 ||
-		    asprintf(&what, "blob %s mounted from %s", digest, from) <
-		        0)
+		if (f == NULL)
 			err(EXIT_DATA, "malloc");
+		path = xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s",
+		                 c->reg->repository, digest, f);
+		what = xasprintf("blob %s mounted from %s", digest, from);
 		curl_free(f);
-	} else if (asprintf(&path, "/v2/%s/blobs/uploads/",
-	                    c->reg->repository) < 0 ||
-	           asprintf(&what, "upload of blob %s", digest) < 0) {
-		err(EXIT_DATA, "malloc");
+	} else {
+		path = xasprintf("/v2/%s/blobs/uploads/", c->reg->repository);
+		what = xasprintf("upload of blob %s", digest);
 	}
 	struct http_request req = {.what = what, .method = "POST"};
 	rc = registry_request(c, &req, path, &resp);
@@ -795,9 +781,8 @@ close_upload(struct registry_conn *c, const char *upload, const char *what,
 	char *url;
 	int rc;
 
-	if (asprintf(&url, "%s%cdigest=sha256%%3A%s", upload,
-	             strchr(upload, '?') ? '&' : '?', digest + 7) < 0)
-		err(EXIT_DATA, "malloc");
+	url = xasprintf("%s%cdigest=sha256%%3A%s", upload,
+	                strchr(upload, '?') ? '&' : '?', digest + 7);
 	struct http_body none = {.fd = -1};
 	struct http_request req = {
 	    .what = what, .method = "PUT", .url = url, .body = &none};
@@ -822,8 +807,7 @@ registry_upload_blob(struct registry_conn *c, char **upload, const char *digest,
 	long status;
 	char *what;
 
-	if (asprintf(&what, "upload of blob %s", digest) < 0)
-		err(EXIT_DATA, "malloc");
+	what = xasprintf("upload of blob %s", digest);
 	while (rc == 0 && off < size) {
 		int64_t n = size - off < chunk ? size - off : chunk;
 		if (send_chunk(c, upload, what, fd, off, n, &cp, &status,
@@ -857,10 +841,8 @@ registry_put_manifest(struct registry_conn *c, const char *ref,
 	char *path, *what, hex[DIGEST_MAX_HEX];
 	int rc;
 
-	if (asprintf(&path, "/v2/%s/manifests/%s", c->reg->repository, ref) <
-	        0 ||
-	    asprintf(&what, "manifest %s", ref) < 0)
-		err(EXIT_DATA, "malloc");
+	path = xasprintf("/v2/%s/manifests/%s", c->reg->repository, ref);
+	what = xasprintf("manifest %s", ref);
 	struct http_body b = {.data = body, .fd = -1, .len = (int64_t)len};
 	struct http_request req = {.what = what,
 	                           .method = "PUT",

@@ -20,8 +20,10 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "fdio.h"
 #include "path.h"
 #include "rootdir.h"
+#include "xalloc.h"
 
 #define XATTR_KEY "SCHILY.xattr."
 
@@ -38,11 +40,10 @@ static int open_dir(const struct rootdir *rd, const char *path);
 struct rootdir *
 rootdir_open(const char *dir, const char *label)
 {
-	struct rootdir *rd = calloc(1, sizeof(*rd));
+	struct rootdir *rd = xcalloc(1, sizeof(*rd));
 	int probe;
 
-	if (rd == NULL || (rd->label = strdup(label)) == NULL)
-		err(EXIT_DATA, "malloc");
+	rd->label = xstrdup(label);
 	rd->root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rd->root < 0)
 		err(EXIT_DATA, "%s", dir);
@@ -142,16 +143,9 @@ copy_data(const struct rootdir *rd, const struct tar_entry *e, int fd,
 		if (n <= 0)
 			errx(EXIT_DATA, "%s: %s: data ends early", rd->label,
 			     e->name);
-		for (char *p = buf; n > 0;) {
-			ssize_t w = write(fd, p, (size_t)n);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				err(EXIT_DATA, "%s: %s", rd->label, e->name);
-			p += w;
-			n -= w;
-			left -= w;
-		}
+		if (fdio_write_all(fd, buf, (size_t)n) < 0)
+			err(EXIT_DATA, "%s: %s", rd->label, e->name);
+		left -= n;
 	}
 }
 

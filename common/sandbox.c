@@ -606,8 +606,7 @@ sandbox_new(const struct sandbox_options *o)
 	sb->mode = choose_mode(o, &sb->ids);
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
-	if (asprintf(&sb->dir, "%s/di-overlay.XXXXXX", tmp) < 0)
-		err(EXIT_DATA, "malloc");
+	sb->dir = xasprintf("%s/di-overlay.XXXXXX", tmp);
 	if (mkdtemp(sb->dir) == NULL)
 		err(EXIT_DATA, "work directory in %s", tmp);
 	start_guard(sb->dir);
@@ -621,16 +620,14 @@ sandbox_new(const struct sandbox_options *o)
 		probe_overlay(sb);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		char *p;
-		if (asprintf(&p, "%s/%s", sb->dir, dirs[i]) < 0)
-			err(EXIT_DATA, "malloc");
+		p = xasprintf("%s/%s", sb->dir, dirs[i]);
 		if (mkdir(p, 0755) < 0 || chmod(p, 0755) < 0)
 			err(EXIT_DATA, "%s", p);
 		own_dir(sb, p);
 		free(p);
 	}
-	if (asprintf(&sb->lower, "%s/" LOWER, sb->dir) < 0 ||
-	    asprintf(&sb->upper, "%s/" UPPER, sb->dir) < 0)
-		err(EXIT_DATA, "malloc");
+	sb->lower = xasprintf("%s/" LOWER, sb->dir);
+	sb->upper = xasprintf("%s/" UPPER, sb->dir);
 	if (chdir(cwd) < 0)
 		err(EXIT_DATA, "%s", cwd);
 	free(cwd);
@@ -681,9 +678,7 @@ sandbox_bind(struct sandbox *sb, const char *src, const char *dest)
 
 	if (d == NULL || *d == '\0')
 		errx(EXIT_USAGE, "bind %s: bad destination '%s'", src, dest);
-	b = reallocarray(sb->binds, sb->nbinds + 1, sizeof(*b));
-	if (b == NULL)
-		err(EXIT_DATA, "malloc");
+	b = xreallocarray(sb->binds, sb->nbinds + 1, sizeof(*b));
 	sb->binds = b;
 	b[sb->nbinds].src = realpath(src, NULL);
 	if (b[sb->nbinds].src == NULL || stat(b[sb->nbinds].src, &st) < 0)
@@ -727,11 +722,9 @@ open_in_root(int root, const char *path)
 static void
 make_point(const struct sandbox *sb, int lower, int points, const char *dest)
 {
-	char *p = strdup(dest);
+	char *p = xstrdup(dest);
 	int fd;
 
-	if (p == NULL)
-		err(EXIT_DATA, "malloc");
 	fd = open_in_root(lower, p);
 	for (char *slash = p; fd < 0 && slash != NULL;) {
 		/* Root's inside, as the image's owners are shifted. */

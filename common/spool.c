@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "fdio.h"
 #include "spool.h"
 #include "tar_reader.h"
+#include "xalloc.h"
 
 int
 spool_tempfile(void)
@@ -25,8 +27,7 @@ spool_tempfile(void)
 		return fd;
 	/* Some file systems lack O_TMPFILE: create and unlink at once. */
 	char *path;
-	if (asprintf(&path, "%s/di-spool.XXXXXX", dir) < 0)
-		err(EXIT_DATA, "malloc");
+	path = xasprintf("%s/di-spool.XXXXXX", dir);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0)
 		err(EXIT_DATA, "temporary file in %s", dir);
@@ -60,17 +61,9 @@ static void
 copy_sink(void *ctx, const void *p, size_t n)
 {
 	struct copy *c = ctx;
-	const char *q = p;
 
-	while (n > 0) {
-		ssize_t w = write(c->fd, q, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			err(EXIT_DATA, "spooling %s", instream_label(c->in));
-		q += w;
-		n -= (size_t)w;
-	}
+	if (fdio_write_all(c->fd, p, n) < 0)
+		err(EXIT_DATA, "spooling %s", instream_label(c->in));
 }
 
 /* Read the rest of S, which must be at most SLACK bytes. */

@@ -16,6 +16,7 @@
 #include "stack.h"
 #include "stream_kind.h"
 #include "tar_reader.h"
+#include "xalloc.h"
 
 /* The image documents are small; a larger one is taken on trust. */
 #define DOC_LIMIT (64u << 20)
@@ -168,8 +169,8 @@ judge(struct evidence *ev, const char *name, char type, int64_t size)
 		             strcmp(name, bundle[i]) == 0;
 	if (i == 2 && ev->bundle)
 		return STREAM_BUNDLE;
-	if (i == 0 && stack_sniff(&(struct tar_entry){.name = (char *)name,
-	                                              .typeflag = type}))
+	if (i == 0 &&
+	    stack_sniff(&(struct tar_entry){.name = name, .typeflag = type}))
 		return STREAM_STACK;
 	note_name(ev, name);
 	if (type != '0')
@@ -199,10 +200,8 @@ fetch_pread(void *ctx, size_t *len)
 {
 	struct walk *w = ctx;
 	size_t n = (size_t)w->x->size, got = 0;
-	char *t = malloc(n + 1);
+	char *t = xmalloc(n + 1);
 
-	if (t == NULL)
-		err(EXIT_DATA, "malloc");
 	while (got < n) {
 		ssize_t r =
 		    pread(w->fd, t + got, n - got, (off_t)(w->x->offset + got));
@@ -250,16 +249,13 @@ fetch_stream(void *ctx, size_t *len)
 {
 	struct tar_reader *r = ctx;
 	size_t cap = 64 * 1024, n = 0;
-	char *t = malloc(cap + 1);
+	char *t = xmalloc(cap + 1);
 	ssize_t got;
 
-	if (t == NULL)
-		err(EXIT_DATA, "malloc");
 	while ((got = tar_reader_read(r, t + n, cap - n)) > 0)
 		if ((n += (size_t)got) == cap) {
 			cap *= 2;
-			if ((t = realloc(t, cap + 1)) == NULL)
-				err(EXIT_DATA, "malloc");
+			t = xrealloc(t, cap + 1);
 		}
 	if (got < 0) {
 		free(t);

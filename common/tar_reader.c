@@ -279,13 +279,23 @@ sparse_clear(struct sparse *sp)
 	memset(sp, 0, sizeof(*sp));
 }
 
+/*
+ * The strings of an entry are the reader's, allocated for it; they are
+ * const to everyone else, so only the reader frees them.
+ */
 static void
-entry_clear(struct tar_entry *e)
+free_owned(const char *s)
 {
-	free(e->name);
-	free(e->linkname);
-	free(e->uname);
-	free(e->gname);
+	free((void *)s);
+}
+
+void
+tar_entry_clear(struct tar_entry *e)
+{
+	free_owned(e->name);
+	free_owned(e->linkname);
+	free_owned(e->uname);
+	free_owned(e->gname);
 	for (size_t i = 0; i < e->nrecords; i++) {
 		free(e->records[i].key);
 		free(e->records[i].value);
@@ -360,7 +370,7 @@ parse_header(const unsigned char *b, int fmt, struct tar_entry *e)
 	size_t plen = 0;
 	int hfmt = 0;
 
-	entry_clear(e);
+	tar_entry_clear(e);
 	e->raw_typeflag = e->typeflag = (char)b[F_TYPE];
 	e->name = dup_string(b + F_NAME, 100);
 	e->linkname = dup_string(b + F_LINK, 100);
@@ -396,9 +406,8 @@ parse_header(const unsigned char *b, int fmt, struct tar_entry *e)
 	}
 	if (plen > 0) {
 		char *full;
-		if (asprintf(&full, "%.*s/%s", (int)plen, prefix, e->name) < 0)
-			err(EXIT_DATA, "malloc");
-		free(e->name);
+		full = xasprintf("%.*s/%s", (int)plen, prefix, e->name);
+		free_owned(e->name);
 		e->name = full;
 	}
 	return f.bad ? -1 : hfmt;
@@ -588,10 +597,10 @@ parse_pax_time(const char *v, size_t n, int64_t *sec, int64_t *nsec)
 	return 0;
 }
 
-static void
-replace(char **dst, const char *v)
+void
+tar_entry_set_string(const char **dst, const char *v)
 {
-	free(*dst);
+	free_owned(*dst);
 	*dst = xstrdup(v);
 }
 
@@ -605,13 +614,13 @@ merge_record(struct tar_entry *e, const struct tar_record *rec)
 	if (n == 0)
 		return 0; /* an empty value keeps the header's */
 	if (strcmp(k, "path") == 0)
-		replace(&e->name, v);
+		tar_entry_set_string(&e->name, v);
 	else if (strcmp(k, "linkpath") == 0)
-		replace(&e->linkname, v);
+		tar_entry_set_string(&e->linkname, v);
 	else if (strcmp(k, "uname") == 0)
-		replace(&e->uname, v);
+		tar_entry_set_string(&e->uname, v);
 	else if (strcmp(k, "gname") == 0)
-		replace(&e->gname, v);
+		tar_entry_set_string(&e->gname, v);
 	else if (strcmp(k, "uid") == 0)
 		return parse_decimal(v, n, &e->uid);
 	else if (strcmp(k, "gid") == 0)
@@ -851,7 +860,7 @@ read_pax_sparse(struct tar_reader *r, struct tar_entry *h, uint64_t hoff)
 		if (memchr(name, '\0', nlen) != NULL)
 			return fail(r, hoff, "NUL in GNU.sparse.name of '%s'",
 			            h->name);
-		replace(&h->name, name);
+		tar_entry_set_string(&h->name, name);
 	}
 	size = tar_entry_record(h, "GNU.sparse.size", &slen);
 	if (size == NULL || slen == 0)
@@ -1161,10 +1170,10 @@ finish_global(struct tar_reader *r, struct tar_entry *h, int fmt)
 	struct tar_entry *e = &r->e;
 	char *name = xstrdup(h->name);
 
-	entry_clear(e);
+	tar_entry_clear(e);
 	e->records_dropped = merge_pax(h) < 0;
 	if (e->records_dropped) {
-		free(h->name);
+		free_owned(h->name);
 		h->name = name;
 	} else {
 		free(name);
@@ -1220,9 +1229,9 @@ finish_entry(struct tar_reader *r, struct tar_entry *h, const char *longname,
 	if (merge_pax(h) < 0)
 		return fail(r, hoff, "bad pax record for '%s'", h->name);
 	if (longname != NULL && *longname != '\0')
-		replace(&h->name, longname);
+		tar_entry_set_string(&h->name, longname);
 	if (longlink != NULL && *longlink != '\0')
-		replace(&h->linkname, longlink);
+		tar_entry_set_string(&h->linkname, longlink);
 	if (h->typeflag == '\0') {
 		size_t n = strlen(h->name);
 		h->typeflag = n > 0 && h->name[n - 1] == '/' ? '5' : '0';
@@ -1244,7 +1253,7 @@ finish_entry(struct tar_reader *r, struct tar_entry *h, const char *longname,
 	if ((fmt & GO_FORMAT_USTAR) && (fmt & GO_FORMAT_PAX))
 		fmt &= GO_FORMAT_USTAR;
 	h->go_format = fmt;
-	entry_clear(e);
+	tar_entry_clear(e);
 	*e = *h;
 	memset(h, 0, sizeof(*h));
 	return 1;
@@ -1272,7 +1281,7 @@ extended(struct tar_reader *r, struct tar_entry *h, struct tar_entry *pax,
 		*fmt &= GO_FORMAT_PAX;
 		if ((got = read_special(r, h, &data)) < 0)
 			return -1;
-		entry_clear(pax);
+		tar_entry_clear(pax);
 		if (parse_pax(data, (size_t)h->size, pax) < 0)
 			return fail(r, hoff, "malformed pax header");
 		if (h->typeflag == 'x')
@@ -1317,7 +1326,7 @@ next_entry(struct tar_reader *r, struct tar_entry *h, char **longname,
 		got = finish_entry(r, h, *longname, *longlink, hoff, fmt);
 		break;
 	}
-	entry_clear(&pax);
+	tar_entry_clear(&pax);
 	r->e.offset = start;
 	r->e.raw = r->raw.data;
 	r->e.rawlen = r->raw.len;
@@ -1340,7 +1349,7 @@ tar_reader_next(struct tar_reader *r, struct tar_entry **out)
 	got = r->end_pending ? 0 : read_pad(r, NULL);
 	if (got == 1) {
 		got = next_entry(r, &h, &longname, &longlink);
-		entry_clear(&h);
+		tar_entry_clear(&h);
 		free(longname);
 		free(longlink);
 	}
@@ -1441,7 +1450,7 @@ tar_reader_close(struct tar_reader *r)
 {
 	if (r == NULL)
 		return;
-	entry_clear(&r->e);
+	tar_entry_clear(&r->e);
 	sparse_clear(&r->sp);
 	buffer_free(&r->raw);
 	free(r->skipbuf);

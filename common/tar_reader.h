@@ -40,9 +40,9 @@ struct tar_record {
 };
 
 struct tar_entry {
-	char *name;
-	char *linkname;
-	char *uname, *gname;
+	const char *name;
+	const char *linkname;
+	const char *uname, *gname;
 	int64_t mode; /* the field as written: no file type bits added */
 	int64_t uid, gid;
 	int64_t size;  /* the size field (or pax size) */
@@ -78,6 +78,15 @@ struct tar_entry {
 	int64_t atime, atime_nsec, ctime, ctime_nsec;
 	int records_dropped;
 };
+
+/*
+ * The strings of an entry are const to its readers; its owner allocated
+ * them.  For a module that keeps entries of its own (treeindex copies
+ * them), as the reader does: replace *FIELD (one of E's strings) with a
+ * copy of V, and free E's strings and records and zero E.
+ */
+void tar_entry_set_string(const char **field, const char *v);
+void tar_entry_clear(struct tar_entry *e);
 
 /* Go's archive/tar Format bits. */
 enum {

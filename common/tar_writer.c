@@ -8,8 +8,10 @@
 
 #include "buffer.h"
 #include "errors.h"
+#include "fdio.h"
 #include "outfile.h"
 #include "tar_writer.h"
+#include "xalloc.h"
 
 #define OUTBUF (256 * 1024)
 
@@ -23,10 +25,8 @@ struct tar_writer {
 struct tar_writer *
 tar_writer_new(int fd)
 {
-	struct tar_writer *w = calloc(1, sizeof(*w));
+	struct tar_writer *w = xcalloc(1, sizeof(*w));
 
-	if (w == NULL)
-		err(EXIT_DATA, "malloc");
 	w->fd = fd;
 	return w;
 }
@@ -34,15 +34,8 @@ tar_writer_new(int fd)
 static void
 write_all(int fd, const unsigned char *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			outfile_write_failed(fd);
-		p += r;
-		n -= (size_t)r;
-	}
+	if (fdio_write_all(fd, p, n) < 0)
+		outfile_write_failed(fd);
 }
 
 void
@@ -264,7 +257,7 @@ tar_writer_file(struct tar_writer *w, const char *name, int64_t mode,
 {
 	struct tar_entry e = {0};
 
-	e.name = (char *)name;
+	e.name = name;
 	e.linkname = e.uname = e.gname = "";
 	e.mode = mode;
 	e.mtime = mtime;

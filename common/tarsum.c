@@ -25,6 +25,7 @@
 #include "gosort.h"
 #include "path.h"
 #include "tarsum.h"
+#include "xalloc.h"
 
 #define BATCH_SIZE (256 * 1024)
 #define BATCHES_PER_WORKER 3
@@ -173,10 +174,9 @@ worker_main(void *arg)
 static struct batch *
 batch_new(void)
 {
-	struct batch *b = calloc(1, sizeof(*b));
+	struct batch *b = xcalloc(1, sizeof(*b));
 
-	if (b == NULL || (b->mem = malloc(BATCH_SIZE)) == NULL)
-		err(EXIT_DATA, "malloc");
+	b->mem = xmalloc(BATCH_SIZE);
 	return b;
 }
 
@@ -259,10 +259,8 @@ add_rec(struct tarsum *ts, enum rec_kind kind, size_t n)
 struct tarsum *
 tarsum_new(enum tarsum_version v, const char *alg, int threads)
 {
-	struct tarsum *ts = calloc(1, sizeof(*ts));
+	struct tarsum *ts = xcalloc(1, sizeof(*ts));
 
-	if (ts == NULL)
-		err(EXIT_DATA, "malloc");
 	if (strcmp(alg, "sha256") != 0 && strcmp(alg, "sha512") != 0) {
 		free(ts);
 		return NULL;
@@ -278,9 +276,7 @@ tarsum_new(enum tarsum_version v, const char *alg, int threads)
 	ts->cur = batch_new();
 	if (ts->nworkers == 0)
 		return ts;
-	ts->workers = calloc((size_t)ts->nworkers, sizeof(*ts->workers));
-	if (ts->workers == NULL)
-		err(EXIT_DATA, "malloc");
+	ts->workers = xcalloc((size_t)ts->nworkers, sizeof(*ts->workers));
 	for (int i = 0; i < ts->nworkers * BATCHES_PER_WORKER; i++) {
 		struct batch *b = batch_new();
 		b->next = ts->free_batches;
@@ -317,11 +313,9 @@ cmp_xattr(const void *a, const void *b)
 static void
 add_xattrs(struct buffer *h, const struct tar_entry *e)
 {
-	const struct tar_record **x = calloc(e->nrecords + 1, sizeof(*x));
+	const struct tar_record **x = xcalloc(e->nrecords + 1, sizeof(*x));
 	size_t n = 0;
 
-	if (x == NULL)
-		err(EXIT_DATA, "malloc");
 	for (size_t i = 0; i < e->nrecords && !e->records_dropped; i++)
 		if (strncmp(e->records[i].key, "SCHILY.xattr.", 13) == 0 &&
 		    e->records[i].len > 0)
@@ -363,11 +357,9 @@ add_chunk(struct tarsum *ts, size_t c)
 
 	if (c / DIR_SIZE >= DIR_SIZE)
 		errx(EXIT_DATA, "too many entries to hash");
-	if (*dir == NULL && (*dir = calloc(DIR_SIZE, sizeof(**dir))) == NULL)
-		err(EXIT_DATA, "malloc");
-	(*dir)[c % DIR_SIZE] = malloc(SLOTS_PER_CHUNK * ts->slot_size);
-	if ((*dir)[c % DIR_SIZE] == NULL)
-		err(EXIT_DATA, "malloc");
+	if (*dir == NULL)
+		*dir = xcalloc(DIR_SIZE, sizeof(**dir));
+	(*dir)[c % DIR_SIZE] = xmalloc(SLOTS_PER_CHUNK * ts->slot_size);
 }
 
 void
@@ -851,9 +843,7 @@ tarsum_finish(struct tarsum *ts, const void *extra, size_t extralen)
 	free_batches(ts);
 	if (ts->nentries > UINT32_MAX)
 		errx(EXIT_DATA, "too many entries to sort");
-	s.pos = calloc(ts->nentries + 1, sizeof(*s.pos));
-	if (s.pos == NULL)
-		err(EXIT_DATA, "malloc");
+	s.pos = xcalloc(ts->nentries + 1, sizeof(*s.pos));
 	for (size_t i = 0; i < ts->nentries; i++)
 		s.pos[i] = (uint32_t)i;
 	s.dups = has_duplicates(ts, s.pos);
@@ -869,9 +859,7 @@ tarsum_finish(struct tarsum *ts, const void *extra, size_t extralen)
 		digest_update(&d, hex, 2 * ts->md_size);
 	}
 	digest_final_hex(&d, hex);
-	if (asprintf(&out, "%s+%s:%s", version_label(ts->version), ts->alg,
-	             hex) < 0)
-		err(EXIT_DATA, "malloc");
+	out = xasprintf("%s+%s:%s", version_label(ts->version), ts->alg, hex);
 	free(s.pos);
 	free_all(ts);
 	return out;

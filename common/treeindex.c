@@ -11,6 +11,7 @@
 
 #include "dirtree.h"
 #include "errors.h"
+#include "fdio.h"
 #include "path.h"
 #include "placement.h"
 #include "spool.h"
@@ -36,24 +37,6 @@ struct treeindex {
 
 /* --- reading the archive ------------------------------------------------ */
 
-static void
-write_all(struct treeindex *x, int fd, const void *buf, size_t n,
-          int64_t *spooled)
-{
-	const char *p = buf;
-
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			err(EXIT_DATA, "spooling %s", x->label);
-		p += w;
-		n -= (size_t)w;
-		*spooled += w;
-	}
-}
-
 /* Copy the current entry's data to the spool FD. */
 static void
 spool_data(struct treeindex *x, struct tar_reader *r, int fd, int64_t *spooled)
@@ -61,8 +44,11 @@ spool_data(struct treeindex *x, struct tar_reader *r, int fd, int64_t *spooled)
 	static char buf[256 * 1024];
 	ssize_t n;
 
-	while ((n = tar_reader_read(r, buf, sizeof(buf))) > 0)
-		write_all(x, fd, buf, (size_t)n, spooled);
+	while ((n = tar_reader_read(r, buf, sizeof(buf))) > 0) {
+		if (fdio_write_all(fd, buf, (size_t)n) < 0)
+			err(EXIT_DATA, "spooling %s", x->label);
+		*spooled += n;
+	}
 	if (n < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
 }
@@ -88,14 +74,11 @@ copy_xattrs(struct tar_entry *to, const struct tar_entry *e)
 		const struct tar_record *r = &e->records[i];
 		if (strncmp(r->key, "SCHILY.xattr.", 13) != 0)
 			continue;
-		to->records = reallocarray(to->records, to->nrecords + 1,
-		                           sizeof(*to->records));
-		if (to->records == NULL)
-			err(EXIT_DATA, "malloc");
+		to->records = xreallocarray(to->records, to->nrecords + 1,
+		                            sizeof(*to->records));
 		struct tar_record *c = &to->records[to->nrecords++];
 		c->key = xstrdup(r->key);
-		if ((c->value = malloc(r->len + 1)) == NULL)
-			err(EXIT_DATA, "malloc");
+		c->value = xmalloc(r->len + 1);
 		memcpy(c->value, r->value, r->len + 1);
 		c->len = r->len;
 	}
@@ -129,8 +112,7 @@ tar_name(const char *path, char type)
 {
 	char *s;
 
-	if (asprintf(&s, "%s%s", path, type == '5' ? "/" : "") < 0)
-		err(EXIT_DATA, "malloc");
+	s = xasprintf("%s%s", path, type == '5' ? "/" : "");
 	return s;
 }
 
@@ -156,9 +138,7 @@ add_entry(struct treeindex *x, struct input_paths *in, struct tar_reader *r,
 	}
 	if (x->n == x->cap) {
 		x->cap = x->cap ? 2 * x->cap : 256;
-		x->v = reallocarray(x->v, x->cap, sizeof(*x->v));
-		if (x->v == NULL)
-			err(EXIT_DATA, "malloc");
+		x->v = xreallocarray(x->v, x->cap, sizeof(*x->v));
 	}
 	v = &x->v[x->n++];
 	memset(v, 0, sizeof(*v));
@@ -264,11 +244,7 @@ static void
 free_entry(struct treeindex_entry *v)
 {
 	free(v->path);
-	free(v->tar.name);
-	free(v->tar.linkname);
-	free(v->tar.uname);
-	free(v->tar.gname);
-	free_records(&v->tar);
+	tar_entry_clear(&v->tar);
 }
 
 static struct treeindex_entry *
@@ -334,8 +310,7 @@ take_target(struct treeindex_entry *l, const struct treeindex_entry *t)
 {
 	struct tar_entry *e = &l->tar;
 
-	free(e->linkname);
-	e->linkname = xstrdup(t->tar.linkname);
+	tar_entry_set_string(&e->linkname, t->tar.linkname);
 	e->typeflag = e->raw_typeflag = t->tar.typeflag;
 	e->mode = t->tar.mode;
 	e->uid = t->tar.uid;
@@ -377,13 +352,10 @@ resolve_links(struct treeindex *x)
 struct treeindex *
 treeindex_open(const char *path)
 {
-	struct treeindex *x = calloc(1, sizeof(*x));
+	struct treeindex *x = xcalloc(1, sizeof(*x));
 	int is_stdin = strcmp(path, "-") == 0;
 
-	if (x != NULL)
-		x->sparse_fd = -1;
-	if (x == NULL)
-		err(EXIT_DATA, "malloc");
+	x->sparse_fd = -1;
 	x->label = xstrdup(is_stdin ? "stdin" : path);
 	x->fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 	if (x->fd < 0 || fstat(x->fd, &x->st) < 0)

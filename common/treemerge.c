@@ -15,6 +15,7 @@
 #include "buffer.h"
 #include "dirtree.h"
 #include "errors.h"
+#include "hash.h"
 #include "path.h"
 #include "treeindex.h"
 #include "treemerge.h"
@@ -69,9 +70,7 @@ struct treemerge {
 static struct source *
 add_source(struct treemerge *m, enum source_kind kind)
 {
-	m->src = reallocarray(m->src, m->nsrc + 1, sizeof(*m->src));
-	if (m->src == NULL)
-		err(EXIT_DATA, "malloc");
+	m->src = xreallocarray(m->src, m->nsrc + 1, sizeof(*m->src));
 	struct source *s = &m->src[m->nsrc];
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
@@ -206,10 +205,8 @@ heap_pop(struct treemerge *m)
 struct treemerge *
 treemerge_new(void)
 {
-	struct treemerge *m = calloc(1, sizeof(*m));
+	struct treemerge *m = xcalloc(1, sizeof(*m));
 
-	if (m == NULL)
-		err(EXIT_DATA, "malloc");
 	return m;
 }
 
@@ -247,9 +244,7 @@ treemerge_start(struct treemerge *m)
 {
 	forget_walk(m);
 	free(m->heap);
-	m->heap = calloc(m->nsrc + 1, sizeof(*m->heap));
-	if (m->heap == NULL)
-		err(EXIT_DATA, "malloc");
+	m->heap = xcalloc(m->nsrc + 1, sizeof(*m->heap));
 	for (size_t i = 0; i < m->nsrc; i++) {
 		open_source(m, &m->src[i]);
 		heap_push(m, &m->src[i]);
@@ -262,9 +257,7 @@ push_dir(struct treemerge *m, const char *path)
 {
 	if (m->ndirs == m->capdirs) {
 		m->capdirs = m->capdirs ? 2 * m->capdirs : 16;
-		m->dirs = reallocarray(m->dirs, m->capdirs, sizeof(*m->dirs));
-		if (m->dirs == NULL)
-			err(EXIT_DATA, "malloc");
+		m->dirs = xreallocarray(m->dirs, m->capdirs, sizeof(*m->dirs));
 	}
 	m->dirs[m->ndirs++] = xstrdup(path);
 }
@@ -290,9 +283,7 @@ parent_written(struct treemerge *m, const char *path, char **missing)
 	size_t start = len > 0 ? len + 1 : 0;
 	const char *slash = strchr(parent + start, '/');
 	size_t end = slash ? (size_t)(slash - parent) : strlen(parent);
-	*missing = strndup(parent, end);
-	if (*missing == NULL)
-		err(EXIT_DATA, "malloc");
+	*missing = xstrndup(parent, end);
 	free(parent);
 	return 0;
 }
@@ -351,8 +342,7 @@ apply_hard_link(struct treemerge *m, struct source *s)
 	m->cur_is_link = 0;
 	if (!link_key(s, &key))
 		return;
-	if ((node = malloc(sizeof(*node))) == NULL)
-		err(EXIT_DATA, "malloc");
+	node = xmalloc(sizeof(*node));
 	*node = key;
 	if ((found = tsearch(node, &m->links, by_link_key)) == NULL)
 		err(EXIT_DATA, "malloc");
@@ -454,32 +444,20 @@ treemerge_read(struct treemerge *m, void *buf, size_t n)
 	return (size_t)got;
 }
 
-static uint64_t
-mix(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 uint64_t
 treemerge_stamp(const struct treemerge *m)
 {
 	const struct tar_entry *e = &m->out;
-	uint64_t h = 0xcbf29ce484222325ULL, src = 0;
+	uint64_t h = 0, src = 0;
 
 	if (m->cur != NULL && m->cur->kind == SOURCE_DIR)
 		src = dirtree_stamp(m->cur->walk);
-	h = mix(h, &src, sizeof(src));
-	h = mix(h, e->name, strlen(e->name) + 1);
-	h = mix(h, e->linkname, strlen(e->linkname) + 1);
-	h = mix(h, &e->typeflag, 1);
+	h = hash_bytes(h, &src, sizeof(src));
+	h = hash_bytes(h, e->name, strlen(e->name) + 1);
+	h = hash_bytes(h, e->linkname, strlen(e->linkname) + 1);
+	h = hash_bytes(h, &e->typeflag, 1);
 	src = m->cur != NULL ? m->cur->rank : (uint64_t)-1;
-	return mix(h, &src, sizeof(src));
+	return hash_bytes(h, &src, sizeof(src));
 }
 
 void

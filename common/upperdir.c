@@ -155,8 +155,7 @@ load_child(struct walk *wk, int fd, size_t pathlen, const char *name,
 	}
 	if (is_whiteout(fd, c)) {
 		c->kind = WHITEOUT;
-		if (asprintf(&c->out, WHITEOUT_PREFIX "%s", name) < 0)
-			err(EXIT_DATA, "malloc");
+		c->out = xasprintf(WHITEOUT_PREFIX "%s", name);
 	} else {
 		c->out = xstrdup(name);
 	}
@@ -320,8 +319,7 @@ read_xattrs(const struct walk *wk, int fd, const char *name,
 		e->records = xreallocarray(e->records, e->nrecords + 1,
 		                           sizeof(*e->records));
 		r = &e->records[e->nrecords++];
-		if (asprintf(&r->key, XATTR_KEY "%s", list + i) < 0)
-			err(EXIT_DATA, "malloc");
+		r->key = xasprintf(XATTR_KEY "%s", list + i);
 		r->value = xcalloc(1, (size_t)len + 1);
 		memcpy(r->value, v, (size_t)len);
 		r->len = (size_t)len;
@@ -448,7 +446,7 @@ write_child(struct walk *wk, const struct child *c)
 	int fd = wk->fd;
 
 	if (c->kind != PLAIN) {
-		whiteout_entry(&e, (char *)path, wk->mtime);
+		whiteout_entry(&e, path, wk->mtime);
 		tar_writer_header(wk->w, &e);
 		return;
 	}
@@ -481,7 +479,7 @@ write_child(struct walk *wk, const struct child *c)
 	if ((first = earlier_name(wk, c)) != NULL) {
 		/* The attributes belong to the file: written once, with it. */
 		e.typeflag = '1';
-		e.linkname = (char *)first;
+		e.linkname = first;
 		e.size = e.datasize = 0;
 	} else {
 		read_xattrs(wk, fd, c->name, &e);

@@ -5,6 +5,7 @@
 
 #include "errors.h"
 #include "whiteout.h"
+#include "xalloc.h"
 
 static const char *
 base_name(const char *path)
@@ -19,10 +20,8 @@ static char *
 sibling(const char *path, const char *name, size_t n)
 {
 	size_t dirlen = (size_t)(base_name(path) - path);
-	char *s = malloc(dirlen + n + 1);
+	char *s = xmalloc(dirlen + n + 1);
 
-	if (s == NULL)
-		err(EXIT_DATA, "malloc");
 	memcpy(s, path, dirlen);
 	memcpy(s + dirlen, name, n);
 	s[dirlen + n] = '\0';
@@ -70,15 +69,11 @@ whiteout_classify(const struct tar_entry *e, const char *path, char **target)
 	}
 	if (e->typeflag == '3' && e->devmajor == 0 && e->devminor == 0 &&
 	    *path != '\0') {
-		*target = strdup(path);
-		if (*target == NULL)
-			err(EXIT_DATA, "malloc");
+		*target = xstrdup(path);
 		return WHITEOUT_FILE;
 	}
 	if (e->typeflag == '5' && has_opaque_xattr(e)) {
-		*target = strdup(path);
-		if (*target == NULL)
-			err(EXIT_DATA, "malloc");
+		*target = xstrdup(path);
 		return WHITEOUT_OPAQUE_XATTR;
 	}
 	return WHITEOUT_NONE;
@@ -91,9 +86,7 @@ whiteout_name(const char *path)
 	size_t dirlen = (size_t)(base - path);
 	char *s;
 
-	if (asprintf(&s, "%.*s" WHITEOUT_PREFIX "%s", (int)dirlen, path, base) <
-	    0)
-		err(EXIT_DATA, "malloc");
+	s = xasprintf("%.*s" WHITEOUT_PREFIX "%s", (int)dirlen, path, base);
 	return s;
 }
 
@@ -102,8 +95,7 @@ whiteout_opaque_name(const char *dir)
 {
 	char *s;
 
-	if (asprintf(&s, "%s%s" WHITEOUT_OPAQUE, dir, *dir ? "/" : "") < 0)
-		err(EXIT_DATA, "malloc");
+	s = xasprintf("%s%s" WHITEOUT_OPAQUE, dir, *dir ? "/" : "");
 	return s;
 }
 
@@ -113,7 +105,7 @@ whiteout_entry(struct tar_entry *e, const char *name, int64_t mtime)
 	static char empty[1];
 
 	memset(e, 0, sizeof(*e));
-	e->name = (char *)name;
+	e->name = name;
 	e->linkname = e->uname = e->gname = empty;
 	e->mode = 0644;
 	e->mtime = mtime;

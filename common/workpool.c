@@ -47,8 +47,7 @@ work_item_fail(struct work_item *it, const char *fmt, ...)
 
 	free(it->error);
 	va_start(ap, fmt);
-	if (vasprintf(&it->error, fmt, ap) < 0)
-		err(EXIT_DATA, "malloc");
+	error_vset(&it->error, fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -1,3 +1,6 @@
+/* xalloc.c: allocation that does not return on failure. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -5,11 +8,29 @@
 #include "xalloc.h"
 
 void *
+xmalloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p == NULL)
+		err(EXIT_DATA, "malloc");
+	return p;
+}
+
+void *
 xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n, size);
 
 	if (p == NULL)
+		err(EXIT_DATA, "malloc");
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t size)
+{
+	if ((p = realloc(p, size)) == NULL)
 		err(EXIT_DATA, "malloc");
 	return p;
 }
@@ -40,4 +61,26 @@ xstrndup(const char *s, size_t n)
 	if (d == NULL)
 		err(EXIT_DATA, "malloc");
 	return d;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		err(EXIT_DATA, "malloc");
+	return s;
 }

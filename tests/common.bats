@@ -60,3 +60,11 @@ load lib/testlib
 	[ "$status" -eq 0 ]
 	[[ $output == *"1..21"* ]]
 }
+
+@test "fdio: every byte written through short writes and EINTR; EPIPE when the reader has gone" {
+	run "$DI_UNIT/test_fdio"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ 1\.\.4 ]]
+	[[ $output != *"not ok"* ]]
+}
