@@ -27,6 +27,7 @@
 #include "json.h"
 #include "outfile.h"
 #include "path.h"
+#include "placement.h"
 #include "rootdir.h"
 #include "sandbox.h"
 #include "tar_reader.h"
@@ -307,11 +308,29 @@ check_not_whiteout(const char *input, const struct tar_entry *e)
 	}
 }
 
+/*
+ * The tree rule of every tool (common/placement) within one input IN: E
+ * is written only if it is the first entry for its path, and an entry
+ * under a path that IN made a non-directory is fatal, before anything is
+ * written through it.  A name that leaves the root is let through for
+ * rootdir_write to refuse.  Later inputs are copied over earlier ones.
+ */
+static int
+wins_path(struct input_paths *in, const struct tar_entry *e)
+{
+	char *path = path_normalize(e->name);
+	int wins = path == NULL || input_paths_take(in, e, path) != NULL;
+
+	free(path);
+	return wins;
+}
+
 /* A directory's files go in owned by root, as the seed's rsync --chown=0:0. */
 static void
 copy_dir(const char *input, struct rootdir *rd)
 {
 	struct dirtree *t = dirtree_open(input, NULL, DIRTREE_HARDLINKS);
+	struct input_paths *in = input_paths_new(input, 0);
 	struct dirtree_entry *de;
 	int got;
 
@@ -319,11 +338,14 @@ copy_dir(const char *input, struct rootdir *rd)
 		err(EXIT_DATA, "%s", input);
 	while ((got = dirtree_next(t, &de)) == 1) {
 		check_not_whiteout(input, &de->tar);
+		if (!wins_path(in, &de->tar))
+			continue;
 		de->tar.uid = de->tar.gid = 0;
 		rootdir_write(rd, &de->tar, read_dirtree, t);
 	}
 	if (got < 0)
 		errx(EXIT_DATA, "%s", dirtree_error(t));
+	input_paths_free(in);
 	dirtree_close(t);
 }
 
@@ -331,6 +353,7 @@ static void
 copy_tar(const char *input, struct rootdir *rd)
 {
 	struct tar_reader *r = tar_reader_open(input);
+	struct input_paths *in = input_paths_new(input, 0);
 	struct tar_entry *e;
 	int got;
 
@@ -338,10 +361,12 @@ copy_tar(const char *input, struct rootdir *rd)
 		if (e->typeflag == 'g')
 			continue;
 		check_not_whiteout(input, e);
-		rootdir_write(rd, e, read_tar, r);
+		if (wins_path(in, e))
+			rootdir_write(rd, e, read_tar, r);
 	}
 	if (got < 0)
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
+	input_paths_free(in);
 	tar_reader_close(r);
 }
 

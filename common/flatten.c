@@ -45,23 +45,29 @@ struct waiter {
 	unsigned char packed[];
 };
 
+/*
+ * One per inode a visible hardlink needs (a million links to a lower
+ * layer are a million nodes until their requests meet): kept small.
+ */
 struct node {
-	enum node_state state;
-	size_t layer;
-	uint64_t offset;
-	const char *as; /* the tree's string */
-	const char *why;
-	size_t forward;
-	int reread;
 	struct waiter *head, *tail;
+	uint64_t offset;
+	union {
+		const char *as;  /* NODE_WRITTEN: the tree's string */
+		const char *why; /* NODE_DANGLING */
+	};
+	uint32_t layer;
+	uint32_t forward;
+	uint8_t state; /* enum node_state */
+	uint8_t reread;
 };
 
 /* "What does TARGET hold below layer ORIGIN?", asked by node NODE. */
 struct request {
 	const char *target; /* the string of `wanted` */
-	size_t origin, node;
-	size_t next; /* next request for the same target, + 1 */
-	int done;
+	uint32_t origin, node;
+	uint32_t next; /* next request for the same target, + 1 */
+	uint8_t done;
 };
 
 struct flat {
@@ -102,28 +108,25 @@ fail(struct flat *f, size_t layer, const char *name, const char *fmt, ...)
 
 /*
  * A waiting hardlink's header, packed into one block so that a million of
- * them stay within the budget of a path (see flatten.h): these fields,
+ * them stay small (see flatten.h): the numbers as varints (signed ones
+ * zigzagged, so that small values of either sign take a byte or two),
  * then name, linkname, uname and gname, each ending in NUL, then each
- * record (key NUL, a 4-byte length, the value and NUL), then the raw
- * header blocks with each run of zero bytes written as a zero and the
+ * record (key NUL, its length as a varint, the value and NUL), then the
+ * raw header blocks with each run of zero bytes written as a zero and the
  * run's length less one.
  */
-struct packed_head {
-	int64_t mode, uid, gid, size, mtime, devmajor, devminor, datasize;
-	uint64_t offset;
-	uint32_t rawlen, nrecords;
-	char typeflag, raw_typeflag;
-};
+enum { PACKED_NUMBERS = 11, VARINT_MAX = 10 };
 
 static size_t
 pack_bound(const struct tar_entry *e)
 {
-	size_t n = sizeof(struct packed_head) + strlen(e->name) +
+	size_t n = PACKED_NUMBERS * VARINT_MAX + 2 + strlen(e->name) +
 	           strlen(e->linkname) + strlen(e->uname) + strlen(e->gname) +
 	           4 + 2 * e->rawlen;
 
 	for (size_t i = 0; i < e->nrecords; i++)
-		n += strlen(e->records[i].key) + 6 + e->records[i].len;
+		n += strlen(e->records[i].key) + VARINT_MAX + 2 +
+		     e->records[i].len;
 	return n;
 }
 
@@ -138,6 +141,46 @@ static unsigned char *
 put_str(unsigned char *p, const char *s)
 {
 	return put_bytes(p, s, strlen(s) + 1);
+}
+
+static unsigned char *
+put_varint(unsigned char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	return p;
+}
+
+static unsigned char *
+put_signed(unsigned char *p, int64_t v)
+{
+	return put_varint(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static uint64_t
+get_varint(const unsigned char **pp)
+{
+	const unsigned char *p = *pp;
+	uint64_t v = 0;
+
+	for (unsigned shift = 0;; shift += 7) {
+		v |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p++ & 0x80))
+			break;
+	}
+	*pp = p;
+	return v;
+}
+
+static int64_t
+get_signed(const unsigned char **pp)
+{
+	uint64_t v = get_varint(pp);
+
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
 /* RAW (N bytes) into P with runs of zeros packed; returns the end. */
@@ -163,35 +206,40 @@ pack_raw(unsigned char *p, const unsigned char *raw, size_t n)
 static unsigned char *
 pack_entry(unsigned char *p, const struct tar_entry *e)
 {
-	struct packed_head h = {
-	    .mode = e->mode,
-	    .uid = e->uid,
-	    .gid = e->gid,
-	    .size = e->size,
-	    .mtime = e->mtime,
-	    .devmajor = e->devmajor,
-	    .devminor = e->devminor,
-	    .datasize = e->datasize,
-	    .offset = e->offset,
-	    .rawlen = (uint32_t)e->rawlen,
-	    .nrecords = (uint32_t)e->nrecords,
-	    .typeflag = e->typeflag,
-	    .raw_typeflag = e->raw_typeflag,
-	};
-
-	p = put_bytes(p, &h, sizeof(h));
+	p = put_signed(p, e->mode);
+	p = put_signed(p, e->uid);
+	p = put_signed(p, e->gid);
+	p = put_signed(p, e->size);
+	p = put_signed(p, e->mtime);
+	p = put_signed(p, e->devmajor);
+	p = put_signed(p, e->devminor);
+	p = put_signed(p, e->datasize);
+	p = put_varint(p, e->offset);
+	p = put_varint(p, e->rawlen);
+	p = put_varint(p, e->nrecords);
+	*p++ = (unsigned char)e->typeflag;
+	*p++ = (unsigned char)e->raw_typeflag;
 	p = put_str(p, e->name);
 	p = put_str(p, e->linkname);
 	p = put_str(p, e->uname);
 	p = put_str(p, e->gname);
 	for (size_t i = 0; i < e->nrecords; i++) {
-		uint32_t len = (uint32_t)e->records[i].len;
 		p = put_str(p, e->records[i].key);
-		p = put_bytes(p, &len, sizeof(len));
-		p = put_bytes(p, e->records[i].value, len);
+		p = put_varint(p, e->records[i].len);
+		p = put_bytes(p, e->records[i].value, e->records[i].len);
 		*p++ = '\0';
 	}
 	return pack_raw(p, e->raw, e->rawlen);
+}
+
+/* The string at *PP, which moves past its NUL. */
+static char *
+get_str(const unsigned char **pp)
+{
+	char *s = (char *)*pp;
+
+	*pp += strlen(s) + 1;
+	return s;
 }
 
 /*
@@ -201,47 +249,35 @@ pack_entry(unsigned char *p, const struct tar_entry *e)
 static void
 unpack_entry(const unsigned char *p, struct tar_entry *e)
 {
-	struct packed_head h;
 	unsigned char *raw;
 
-	memcpy(&h, p, sizeof(h));
-	p += sizeof(h);
-	*e = (struct tar_entry){
-	    .mode = h.mode,
-	    .uid = h.uid,
-	    .gid = h.gid,
-	    .size = h.size,
-	    .mtime = h.mtime,
-	    .devmajor = h.devmajor,
-	    .devminor = h.devminor,
-	    .datasize = h.datasize,
-	    .offset = h.offset,
-	    .rawlen = h.rawlen,
-	    .nrecords = h.nrecords,
-	    .typeflag = h.typeflag,
-	    .raw_typeflag = h.raw_typeflag,
-	};
-	e->name = (const char *)p;
-	p += strlen(e->name) + 1;
-	e->linkname = (const char *)p;
-	p += strlen(e->linkname) + 1;
-	e->uname = (const char *)p;
-	p += strlen(e->uname) + 1;
-	e->gname = (const char *)p;
-	p += strlen(e->gname) + 1;
-	e->records = xreallocarray(NULL, h.nrecords + 1, sizeof(*e->records));
-	for (size_t i = 0; i < h.nrecords; i++) {
-		uint32_t len;
-		e->records[i].key = (char *)p;
-		p += strlen(e->records[i].key) + 1;
-		memcpy(&len, p, sizeof(len));
-		p += sizeof(len);
+	*e = (struct tar_entry){0};
+	e->mode = get_signed(&p);
+	e->uid = get_signed(&p);
+	e->gid = get_signed(&p);
+	e->size = get_signed(&p);
+	e->mtime = get_signed(&p);
+	e->devmajor = get_signed(&p);
+	e->devminor = get_signed(&p);
+	e->datasize = get_signed(&p);
+	e->offset = get_varint(&p);
+	e->rawlen = (size_t)get_varint(&p);
+	e->nrecords = (size_t)get_varint(&p);
+	e->typeflag = (char)*p++;
+	e->raw_typeflag = (char)*p++;
+	e->name = get_str(&p);
+	e->linkname = get_str(&p);
+	e->uname = get_str(&p);
+	e->gname = get_str(&p);
+	e->records = xreallocarray(NULL, e->nrecords + 1, sizeof(*e->records));
+	for (size_t i = 0; i < e->nrecords; i++) {
+		e->records[i].key = get_str(&p);
+		e->records[i].len = (size_t)get_varint(&p);
 		e->records[i].value = (char *)p;
-		e->records[i].len = len;
-		p += len + 1;
+		p += e->records[i].len + 1;
 	}
-	e->raw = raw = xcalloc(h.rawlen + 1, 1);
-	for (size_t i = 0; i < h.rawlen;) {
+	e->raw = raw = xcalloc(e->rawlen + 1, 1);
+	for (size_t i = 0; i < e->rawlen;) {
 		if (*p != 0) {
 			raw[i++] = *p++;
 			continue;

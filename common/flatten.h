@@ -35,8 +35,11 @@
  * it.  A hardlink to a path that does not exist beneath it is an error.
  *
  * Memory grows with the number of paths, never with the bytes of a layer;
- * a hardlink that waits for its target keeps its header packed (a few
- * hundred bytes), not a copy of the entry.
+ * a hardlink that waits for its target keeps its header packed (numbers
+ * as varints, runs of zeros squeezed: about 130 bytes for a ustar
+ * header), not a copy of the entry.  In all, a hardlink into a lower
+ * layer costs about 400 bytes while it waits: its records in the tree
+ * and in its layer's paths, its node, request and packed header.
  * Bad input is fatal: errx() naming the layer, the entry and the reason.
  */
 #ifndef DI_FLATTEN_H

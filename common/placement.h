@@ -1,8 +1,9 @@
 /*
  * placement.h: which paths an input may place in a tree: the one tree rule
  * of every tool that reads a TREE or a LAYER (di-layer through
- * common/treeindex, di-merge, di-diff, di-cook, and common/flatten for
- * di-overlay --export and di-diff's bases).
+ * common/treeindex, di-merge, di-diff, di-cook, common/flatten for
+ * di-overlay --export and di-diff's bases, and each --contents input of
+ * di-overlay --run, whose inputs are then copied one over another).
  *
  * Within one input (a tar, read in its order):
  *   - the first entry for a path wins it, as tar -xk extracts; a later

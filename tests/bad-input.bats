@@ -339,13 +339,11 @@ same_tree() {
 	[ ! -e /abs ]
 }
 
-@test "tar: a symlink out of the tree, then an entry through it: refused, or (contents) kept inside" {
-	tree_case symlink-through 1 "'?link/di-hostile-through'?: (lies under 'link', which|/link)" \
+@test "tar: a symlink out of the tree, then an entry through it: refused by every tool" {
+	tree_case symlink-through 1 "'link/di-hostile-through': lies under 'link', which this input made a symbolic link" \
 		tarsum=0
-	# In the root, ../../.. stops at the root: contents land there.
 	tree_case symlink-through-dotdot 1 "'up/di-hostile-through': lies under 'up', which this input made a symbolic link" \
-		tarsum=0 contents=0
-	same_tree contents -- ok up di-hostile-through
+		tarsum=0
 }
 
 @test "tar: a hard link to a path outside the tree" {
@@ -371,10 +369,9 @@ same_tree() {
 @test "tar: a directory, then a file of the same name, in one stream" {
 	# The tree rule (common/placement): the first entry for a path wins,
 	# in di-layer, an image's layer (di-overlay --export), a merge (tar
-	# -xk) and di-diff alike; contents on disk find the directory in the
-	# way.
-	tree_case dir-then-file 0 '' contents=1:'d: a directory is in the way'
-	same_tree layer bundle export cook merge diff -- ok d d/inner
+	# -xk), di-diff and contents copied in by di-overlay --run alike.
+	tree_case dir-then-file 0 ''
+	same_tree layer bundle export cook contents merge diff -- ok d d/inner
 	[ "$(tar -xOf "$T/out.layer" d/inner)" = "inner" ]
 }
 
@@ -382,18 +379,17 @@ same_tree() {
 	# The directory entry loses to the file; the entry under the file
 	# is malformed, in every tool that reads a TREE or a LAYER.
 	tree_case file-then-dir 1 "'d/inner': lies under 'd', which this input made a non-directory" \
-		tarsum=0 contents=0
-	same_tree contents -- ok d d/inner
+		tarsum=0
 }
 
 @test "tar: a file, then an entry under it: one answer from every tool (exit 1 naming a/b)" {
 	local tool msg first=
-	# (contents, extracted to disk by di-overlay --run, names it too.)
 	tree_case file-then-child 1 "'a/b': lies under 'a', which this input made a non-directory" \
-		tarsum=0 contents=1:'a/b: /a: Not a directory'
+		tarsum=0
 	# The same message in every tool, past the label of the input (a
-	# layer of an image is named by its place in the stack).
-	for tool in layer bundle cook merge diff export; do
+	# layer of an image is named by its place in the stack); contents,
+	# extracted to disk by di-overlay --run, before they are written.
+	for tool in layer bundle cook merge diff export $([ -z "$CAN_RUN" ] || echo contents); do
 		msg=$(sed -n "s/^di-[a-z]*: .*: offset \([0-9]*\): /offset \1: /p" "$T/err.$tool")
 		[ -n "$msg" ]
 		[ -n "$first" ] || first=$msg
@@ -477,6 +473,32 @@ same_tree() {
 	echo "peak RSS for $n entries: di-merge $(cat "$T/rss.merge") KiB, di-diff $(cat "$T/rss.diff") KiB" >&3
 	[ "$(cat "$T/rss.merge")" -lt "$limit" ]
 	[ "$(cat "$T/rss.diff")" -lt "$limit" ]
+}
+
+@test "image: hard links into a lower layer wait in a few hundred bytes each (peak RSS measured)" {
+	local n=200000 limit=96000
+	# 200 000 links to one file of the layer below: 87 MB with the
+	# packed waiting links of common/flatten, 107 MB before them.
+	[ "${DI_BUILD:-plain}" = plain ] || n=20000 limit=1500000
+	python3 - "$T/lower.tar" "$T/upper.tar" "$n" <<-'EOF'
+	import io, sys, tarfile
+	with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
+	    i = tarfile.TarInfo("d/f"); i.size = 1
+	    t.addfile(i, io.BytesIO(b"x"))
+	with tarfile.open(sys.argv[2], "w", format=tarfile.USTAR_FORMAT) as t:
+	    for k in range(int(sys.argv[3])):
+	        h = tarfile.TarInfo("l%d/h%d" % (k // 1000, k)); h.type = tarfile.LNKTYPE
+	        h.linkname = "d/f"; t.addfile(h)
+	EOF
+	di-cook -n links "$T/lower.tar" "$T/upper.tar" >"$T/links.image"
+	rm "$T/lower.tar" "$T/upper.tar"
+	/usr/bin/time -f %M -o "$T/rss" di-overlay --from "$T/links.image" >"$T/out.tar"
+	rm "$T/links.image"
+	echo "peak RSS for $n links into a lower layer: di-overlay --export $(tail -1 "$T/rss") KiB" >&3
+	# The file first, then every link to it.
+	[ "$(tar -tf "$T/out.tar" | grep -v /$ | head -1)" = d/f ]
+	[ "$(tar -tvf "$T/out.tar" | grep -c ' link to d/f$')" -eq "$n" ]
+	[ "$(tail -1 "$T/rss")" -lt "$limit" ]
 }
 
 # chain_tar OUT N [reversed]: d/f0, then N hard links each naming the one

@@ -646,18 +646,30 @@ with tarfile.open(sys.argv[1], "w") as t:
 	[[ $output == *"../escape: name leaves the root"* ]]
 	[ ! -e "$T/tmp/escape" ] && [ ! -e "$T/escape" ]
 	[ -z "$(ls -A "$T/tmp")" ]
-	# Symlinks in the contents that point out lead back into the root.
+	# Symlinks that point out, then entries through them: within one
+	# input that is malformed (the tree rule); from a later input they
+	# lead back into the root.
 	mkdir -p "$T/outside"
 	snapshot "$T/outside" >"$T/before"
 	o=${T#/}/outside
 	spectar "$T/links.tar" <<-EOF
 	d $o 0755 0:0
 	l esc 0777 0:0 /$o
-	f esc/planted 0644 0:0 p1
 	l up 0777 0:0 ../../../../../../../../$o
+	EOF
+	spectar "$T/planted.tar" <<-EOF
+	f esc/planted 0644 0:0 p1
 	f up/planted2 0644 0:0 p2
 	EOF
-	di-overlay --contents "$T/links.tar" --contents "$T/root" -c true >"$T/l.tar"
+	spectar "$T/one.tar" <<-EOF
+	l esc 0777 0:0 /$o
+	f esc/planted 0644 0:0 p1
+	EOF
+	run di-overlay --contents "$T/one.tar" --contents "$T/root" -c true
+	[ "$status" -eq 1 ]
+	[[ $output == *"'esc/planted': lies under 'esc', which this input made a symbolic link"* ]]
+	di-overlay --contents "$T/links.tar" --contents "$T/planted.tar" \
+		--contents "$T/root" -c true >"$T/l.tar"
 	snapshot "$T/outside" | diff "$T/before" -
 	[ "$(tar -xOf "$T/l.tar" "$o/planted")" = p1 ]
 	[ "$(tar -xOf "$T/l.tar" "$o/planted2")" = p2 ]
