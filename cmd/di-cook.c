@@ -628,6 +628,11 @@ put_layer(struct cook *k, struct layer_source *s, struct image_layer_meta *m,
 
 	m->label = s->label;
 	m->size = s->size;
+	if (strcmp(s->compression, "zstd") == 0 && k->o->format != IMAGE_OCI)
+		errx(EXIT_DATA,
+		     "%s: a zstd layer needs --format oci: Docker's formats "
+		     "have no zstd layers (di-edit layers --decompress)",
+		     s->label);
 	if (strcmp(s->compression, "none") != 0) {
 		m->compression = s->compression;
 		m->diff_id = plain_id = check_compressed(k, s, &m->plain_size);
