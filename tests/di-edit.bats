@@ -170,6 +170,14 @@ oci_manifest_digest() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"evil.tar.gz"*"../etc/x"*"climbs out"* ]]
 	[ ! -e "$T/out.tar" ]
+	# The same as a STACK's member.
+	mkdir "$T/s" && cp "$T/evil.tar.gz" "$T/s/001.tar"
+	printf '{"layers":[{"name":"001.tar","paths":[],"size":%d}]}' "$(stat -c %s "$T/evil.tar.gz")" >"$T/s/stack.json"
+	tar -C "$T/s" -cf "$T/stack.tar" stack.json 001.tar
+	run di-cook -n e "$T/stack.tar" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"stack.tar: 001.tar"*"../etc/x"*"climbs out"* ]]
+	[ ! -e "$T/out.tar" ]
 	printf 'not a tar at all' | gzip -n >"$T/junk.gz"
 	run di-cook -n e "$T/junk.gz" -o "$T/out.tar"
 	[ "$status" -eq 1 ]
@@ -477,6 +485,24 @@ oci_manifest_digest() {
 	docker load -i "$T/s.tar" >/dev/null
 	[ "$(docker run --rm --network none di-edit-app:4)" = hello ]
 	docker save di-edit-app:4 | di-edit inspect | jq -e '.layers | length == 1'
+}
+
+@test "a skopeo oci-archive (gzip layers) taken apart and put back loads and runs in Docker, its layers as stored" {
+	need_docker
+	peers_require skopeo
+	di-cook -n di-edit-gz:1 -c <(echo '{"Env":["PATH=/bin"],"Cmd":["/bin/busybox","cat","/etc/greeting"]}') \
+		"$FIX/bb.tar" "$FIX/hello.tar" >"$T/img.tar"
+	skopeo copy -q "oci-archive:$T/img.tar" "oci-archive:$T/so.tar:di-edit-gz:1"
+	di-edit layers "$T/so.tar" >"$T/stack.tar"
+	di-edit config "$T/so.tar" >"$T/config.json"
+	di-cook --config-blob "$T/config.json" -n di-edit-gz:2 "$T/stack.tar" >"$T/back.tar"
+	[ "$(skopeo inspect "docker-archive:$T/back.tar" | jq -c .Layers)" = \
+		"$(skopeo inspect "oci-archive:$T/so.tar" | jq -c .Layers)" ]
+	skopeo inspect --raw "docker-archive:$T/back.tar" |
+		jq -e 'all(.layers[]; .mediaType == "application/vnd.docker.image.rootfs.diff.tar.gzip")'
+	docker load -i "$T/back.tar" >/dev/null
+	[ "$(docker run --rm --network none di-edit-gz:2)" = hello ]
+	[ "$(docker image inspect -f '{{.Id}}' di-edit-gz:2)" = "sha256:$(sha256sum <"$T/config.json" | cut -c1-64)" ]
 }
 
 need_containerd() {
