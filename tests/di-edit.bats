@@ -496,7 +496,9 @@ oci_manifest_digest() {
 	di-edit layers "$T/so.tar" >"$T/stack.tar"
 	di-edit config "$T/so.tar" >"$T/config.json"
 	di-cook --config-blob "$T/config.json" -n di-edit-gz:2 "$T/stack.tar" >"$T/back.tar"
-	[ "$(skopeo inspect "docker-archive:$T/back.tar" | jq -c .Layers)" = \
+	# The OCI part names skopeo's gzip blobs (skopeo's docker-archive
+	# reader names layers by their diff_ids, whatever they hold).
+	[ "$(skopeo inspect "oci-archive:$T/back.tar" | jq -c .Layers)" = \
 		"$(skopeo inspect "oci-archive:$T/so.tar" | jq -c .Layers)" ]
 	skopeo inspect --raw "docker-archive:$T/back.tar" |
 		jq -e 'all(.layers[]; .mediaType == "application/vnd.docker.image.rootfs.diff.tar.gzip")'
