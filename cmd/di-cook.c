@@ -576,6 +576,9 @@ progress(struct cook *k, const char *label, const char *diff_id, int64_t size)
 		        k->nlayers, label, size, diff_id);
 }
 
+/* What may follow a compressed layer's end-of-archive: padding, not more. */
+#define TAIL_SLACK (1 << 20)
+
 /*
  * A layer kept compressed is read decompressed first, checked as a plain
  * one is (a tar, names that stay inside) and hashed: its diff_id, which
@@ -591,6 +594,7 @@ check_compressed(struct cook *k, const struct layer_source *s,
 	struct tar_entry *e;
 	struct digest d;
 	char hex[DIGEST_MAX_HEX], *id;
+	uint64_t after = 0;
 	int got;
 
 	digest_init(&d, "sha256");
@@ -605,9 +609,17 @@ check_compressed(struct cook *k, const struct layer_source *s,
 		errx(EXIT_DATA, "%s", tar_reader_error(r));
 	if (got == 0 && instream_offset(in) == 0)
 		errx(EXIT_DATA, "%s: not a tar: empty", s->label);
-	/* The padding after the end-of-archive belongs to the diff_id. */
+	/*
+	 * The padding after the end-of-archive belongs to the diff_id; more
+	 * than a little (a few bytes of gzip that inflate to gigabytes of
+	 * zeros) is refused, as for a spooled layer.
+	 */
 	while ((got = (int)instream_read(in, k->buf, COPY_BUF)) > 0)
-		;
+		if ((after += (uint64_t)got) > TAIL_SLACK)
+			errx(EXIT_DATA,
+			     "%s: more than %d bytes follow the end of the "
+			     "archive at offset %" PRIu64,
+			     s->label, TAIL_SLACK, tar_reader_offset(r));
 	if (got < 0)
 		errx(EXIT_DATA, "%s: %s", s->label, instream_error(in));
 	*plain_size = (int64_t)instream_offset(in);
