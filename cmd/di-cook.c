@@ -597,21 +597,86 @@ progress(struct cook *k, const char *label, const char *diff_id, int64_t size)
 		        k->nlayers, label, size, diff_id);
 }
 
+/* What may follow a compressed layer's end-of-archive: padding, not more. */
+#define TAIL_SLACK (1 << 20)
+
+/*
+ * A layer kept compressed is read decompressed first, checked as a plain
+ * one is (a tar, names that stay inside) and hashed: its diff_id, which
+ * the writer needs before the compressed bytes.
+ */
+static char *
+check_compressed(struct cook *k, const struct layer_source *s,
+                 int64_t *plain_size)
+{
+	struct instream *in = layer_source_plain(s);
+	struct tar_reader *r = tar_reader_new(in);
+	struct input_paths *paths = input_paths_new(s->label, 0);
+	struct tar_entry *e;
+	struct digest d;
+	char hex[DIGEST_MAX_HEX], *id;
+	uint64_t after = 0;
+	int got;
+
+	digest_init(&d, "sha256");
+	instream_digest(in, &d);
+	while ((got = tar_reader_next(r, &e)) == 1) {
+		check_names(s, paths, e);
+		while (tar_reader_read(r, k->buf, COPY_BUF) > 0)
+			;
+	}
+	input_paths_free(paths);
+	if (got < 0)
+		errx(EXIT_DATA, "%s", tar_reader_error(r));
+	if (got == 0 && instream_offset(in) == 0)
+		errx(EXIT_DATA, "%s: not a tar: empty", s->label);
+	/*
+	 * The padding after the end-of-archive belongs to the diff_id; more
+	 * than a little (a few bytes of gzip that inflate to gigabytes of
+	 * zeros) is refused, as for a spooled layer.
+	 */
+	while ((got = (int)instream_read(in, k->buf, COPY_BUF)) > 0)
+		if ((after += (uint64_t)got) > TAIL_SLACK)
+			errx(EXIT_DATA,
+			     "%s: more than %d bytes follow the end of the "
+			     "archive at offset %" PRIu64,
+			     s->label, TAIL_SLACK, tar_reader_offset(r));
+	if (got < 0)
+		errx(EXIT_DATA, "%s: %s", s->label, instream_error(in));
+	*plain_size = (int64_t)instream_offset(in);
+	tar_reader_close(r);
+	digest_final_hex(&d, hex);
+	if (asprintf(&id, "sha256:%s", hex) < 0)
+		err(EXIT_DATA, "malloc");
+	return id;
+}
+
 /* Write one layer from S with META; add its history entry. */
 static void
 put_layer(struct cook *k, struct layer_source *s, struct image_layer_meta *m,
           jv history)
 {
 	const char *diff_id;
+	char *plain_id = NULL;
 
 	m->label = s->label;
 	m->size = s->size;
+	if (strcmp(s->compression, "zstd") == 0 && k->o->format != IMAGE_OCI)
+		errx(EXIT_DATA,
+		     "%s: a zstd layer needs --format oci: Docker's formats "
+		     "have no zstd layers (di-edit layers --decompress)",
+		     s->label);
+	if (strcmp(s->compression, "none") != 0) {
+		m->compression = s->compression;
+		m->diff_id = plain_id = check_compressed(k, s, &m->plain_size);
+	}
 	image_writer_layer_begin(k->w, m);
 	copy_layer(k, s);
 	diff_id = image_writer_layer_end(k->w);
 	k->nlayers++;
 	progress(k, s->label, diff_id, s->size);
 	k->history = jv_array_append(k->history, history);
+	free(plain_id);
 }
 
 /* --- the base image ------------------------------------------------------- */
@@ -782,7 +847,7 @@ new_history(struct cook *k, const struct layer_source *s)
 static void
 put_input(struct cook *k, const char *path, int is_top_input)
 {
-	struct layer_input *li = layer_input_open(path);
+	struct layer_input *li = layer_input_open_stored(path);
 	struct layer_source *s;
 	size_t n = 0;
 

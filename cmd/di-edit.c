@@ -67,6 +67,9 @@ usage(int status)
 	        "config.\n"
 	        "      --image NAME[:TAG] which image of IMAGE (default: the "
 	        "first)\n"
+	        "      --decompress       layers: every layer decompressed "
+	        "(default: gzip and\n"
+	        "                         zstd layers as stored)\n"
 	        "      --all              inspect: every image and platform, "
 	        "a line each\n"
 	        "  -n, --name NAME[:TAG]  the edited image's name (default: "
@@ -112,7 +115,8 @@ struct options {
 	jv over; /* set: what is laid over the container config */
 	char created[32];
 	int has_created;
-	int all; /* inspect: every image and platform */
+	int all;        /* inspect: every image and platform */
+	int decompress; /* layers: every layer decompressed */
 	int64_t mtime;
 };
 
@@ -233,6 +237,7 @@ enum {
 	OPT_CREATED,
 	OPT_HISTORY,
 	OPT_ALL,
+	OPT_DECOMPRESS,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -253,6 +258,7 @@ static const struct option longopts[] = {
     {"created", required_argument, NULL, OPT_CREATED},
     {"history", required_argument, NULL, OPT_HISTORY},
     {"all", no_argument, NULL, OPT_ALL},
+    {"decompress", no_argument, NULL, OPT_DECOMPRESS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -355,6 +361,11 @@ parse_options(int argc, char **argv, struct options *o)
 				usage_error("--all is for inspect");
 			o->all = 1;
 			break;
+		case OPT_DECOMPRESS:
+			if (o->verb != LAYERS)
+				usage_error("--decompress is for layers");
+			o->decompress = 1;
+			break;
 		case OPT_FORMAT:
 			if (image_format_parse(optarg, &o->format) < 0)
 				usage_error("unknown format '%s'", optarg);
@@ -456,17 +467,54 @@ layer_bytes(struct image *img, size_t i, int fd, unsigned char *buf)
 	return n;
 }
 
-/* The size of layer I decompressed: stored, or counted by reading it. */
+/*
+ * A compressed layer goes into the STACK as stored when di-cook can store
+ * it so again (gzip, zstd), so that the image put back has the same blobs;
+ * else (xz, bzip2, or --decompress) decompressed.
+ */
+static int
+keep_compressed(struct image *img, size_t i, int decompress)
+{
+	const char *c = image_layer_compression(img, i);
+
+	return !decompress &&
+	       (strcmp(c, "gzip") == 0 || strcmp(c, "zstd") == 0);
+}
+
+/* The size of layer I in the STACK; a compressed one's diff_id checked. */
 static int64_t
-plain_size(struct image *img, size_t i, unsigned char *buf)
+member_size(struct image *img, size_t i, int keep, unsigned char *buf)
 {
 	if (strcmp(image_layer_compression(img, i), "none") == 0)
 		return image_layer_size(img, i);
+	if (keep) {
+		layer_bytes(img, i, -1, buf);
+		return image_layer_size(img, i);
+	}
 	return layer_bytes(img, i, -1, buf);
 }
 
+/* Layer I's bytes as stored to FD; returns how many. */
+static int64_t
+stored_bytes(struct image *img, size_t i, int fd, unsigned char *buf)
+{
+	struct instream *in = image_layer_raw(img, i);
+	int64_t n = 0;
+	ssize_t got;
+
+	while ((got = instream_read(in, buf, COPY_BUF)) > 0) {
+		write_all(fd, buf, (size_t)got);
+		n += got;
+	}
+	if (got < 0)
+		errx(EXIT_DATA, "%s: %s", instream_label(in),
+		     instream_error(in));
+	instream_close(in);
+	return n;
+}
+
 static void
-take_layers(struct image *img, int fd, int64_t mtime)
+take_layers(struct image *img, int fd, int64_t mtime, int decompress)
 {
 	size_t n = image_layer_count(img);
 	unsigned char *buf = xcalloc(1, COPY_BUF);
@@ -474,17 +522,21 @@ take_layers(struct image *img, int fd, int64_t mtime)
 	struct stack_writer *w;
 
 	for (size_t i = 0; i < n; i++) {
-		jv l =
-		    jv_object_set(jv_object(), jv_string("size"),
-		                  jv_number((double)plain_size(img, i, buf)));
+		int keep = keep_compressed(img, i, decompress);
+		jv l = jv_object_set(
+		    jv_object(), jv_string("size"),
+		    jv_number((double)member_size(img, i, keep, buf)));
 		list = jv_array_append(
 		    list, jv_object_set(l, jv_string("paths"), jv_array()));
 	}
 	w = stack_writer_new(fd, list, mtime);
 	for (size_t i = 0; i < n; i++) {
+		int64_t got;
 		stack_writer_layer_begin(w);
-		stack_writer_layer_end(w,
-		                       (uint64_t)layer_bytes(img, i, fd, buf));
+		got = keep_compressed(img, i, decompress)
+		          ? stored_bytes(img, i, fd, buf)
+		          : layer_bytes(img, i, fd, buf);
+		stack_writer_layer_end(w, (uint64_t)got);
 	}
 	stack_writer_finish(w);
 	free(buf);
@@ -952,7 +1004,8 @@ main(int argc, char **argv)
 	img = image_open(o.input, o.image_name, o.image_tag);
 	switch (o.verb) {
 	case LAYERS:
-		take_layers(img, fd = outfile_open(o.output, OUT_TAR), o.mtime);
+		take_layers(img, fd = outfile_open(o.output, OUT_TAR), o.mtime,
+		            o.decompress);
 		break;
 	case CONFIG:
 		take_config(img, fd = outfile_open(o.output, OUT_TEXT));

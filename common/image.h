@@ -182,6 +182,10 @@ struct image_layer_meta {
 	const char *label;       /* for messages: the input's name */
 	int64_t size;            /* bytes that follow, exactly */
 	const char *compression; /* NULL or "none"; "gzip", "zstd": as is */
+	/* Of a layer stored compressed, its size decompressed: the legacy
+	 * json's "Size", as for a layer image_writer_compress compresses (0:
+	 * SIZE). */
+	int64_t plain_size;
 	/*
 	 * The uncompressed layer's digest when known before the bytes: for a
 	 * plain layer it is checked against what is computed; a compressed

@@ -516,7 +516,9 @@ v1_chain(const struct image_layer_meta *m, const char *parent,
 		digest_buffer_hex("sha256", text, strlen(text), id);
 	}
 	obj = jv_object_set(obj, jv_string("id"), jv_string(id));
-	obj = jv_object_set(obj, jv_string("Size"), jv_number((double)m->size));
+	obj = jv_object_set(
+	    obj, jv_string("Size"),
+	    jv_number((double)(m->plain_size > 0 ? m->plain_size : m->size)));
 	return json_dump(obj);
 }
 

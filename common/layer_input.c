@@ -29,9 +29,22 @@ struct layer_input {
 	struct stack_reader *sr; /* a STACK's list */
 	char *json;              /* a bundle's json */
 	char *member_label;
-	int fd;   /* a plain layer's file or spool, to close */
-	int done; /* the one layer of a bundle or a plain layer given */
+	int fd;        /* a plain layer's file or spool, to close */
+	int done;      /* the one layer of a bundle or a plain layer given */
+	int stored;    /* gzip and zstd layers kept compressed */
+	int member_fd; /* the spool of a compressed STACK member */
 };
+
+/* "gzip" or "zstd" when a layer so compressed can be kept as it is. */
+static const char *
+storable(const char *compression)
+{
+	if (strcmp(compression, "gzip") == 0)
+		return "gzip";
+	if (strcmp(compression, "zstd") == 0)
+		return "zstd";
+	return NULL;
+}
 
 static int
 open_fd(const char *path)
@@ -139,11 +152,26 @@ open_plain(struct layer_input *li, struct tar_reader *r, struct tar_entry *e,
 {
 	struct layer_source *s = &li->src;
 
+	const char *kept =
+	    li->stored ? storable(instream_compression(tar_reader_stream(r)))
+	               : NULL;
+
 	li->kind = INPUT_LAYER;
 	if (got == 0 && instream_offset(tar_reader_stream(r)) == 0)
 		errx(EXIT_DATA, "%s: not a tar: empty", s->label);
-	if (raw >= 0 &&
-	    strcmp(instream_compression(tar_reader_stream(r)), "none") == 0) {
+	if (raw >= 0 && kept != NULL) {
+		/* Read twice, decompressed and as it is: the file in place. */
+		li->fd = s->fd = raw;
+		s->off = (uint64_t)start;
+		s->size = st->st_size - start;
+		s->compression = kept;
+		s->is_tar = 0;
+		s->in =
+		    instream_range(raw, s->off, (uint64_t)s->size, s->label);
+		instream_plain(s->in);
+	} else if (raw >= 0 &&
+	           strcmp(instream_compression(tar_reader_stream(r)), "none") ==
+	               0) {
 		li->fd = raw;
 		s->size = st->st_size - start;
 		s->in = instream_range(raw, (uint64_t)start, (uint64_t)s->size,
@@ -157,8 +185,8 @@ open_plain(struct layer_input *li, struct tar_reader *r, struct tar_entry *e,
 	tar_reader_close(r);
 }
 
-struct layer_input *
-layer_input_open(const char *path)
+static struct layer_input *
+open_input(const char *path, int stored)
 {
 	struct layer_input *li = xcalloc(1, sizeof(*li));
 	int fd = open_fd(path), raw = -1, got;
@@ -169,7 +197,9 @@ layer_input_open(const char *path)
 	char *why;
 
 	li->label = xstrdup(strcmp(path, "-") == 0 ? "stdin" : path);
-	li->fd = -1;
+	li->fd = li->member_fd = li->src.fd = -1;
+	li->stored = stored;
+	li->src.compression = "none";
 	li->src.label = li->label;
 	li->src.paths = jv_null();
 	li->src.is_tar = 1;
@@ -208,6 +238,84 @@ layer_input_open(const char *path)
 	return li;
 }
 
+struct layer_input *
+layer_input_open(const char *path)
+{
+	return open_input(path, 0);
+}
+
+struct layer_input *
+layer_input_open_stored(const char *path)
+{
+	return open_input(path, 1);
+}
+
+static const char *
+sniff_member(const unsigned char *p, size_t n)
+{
+	static const unsigned char gz[] = {0x1f, 0x8b},
+	                           zst[] = {0x28, 0xb5, 0x2f, 0xfd};
+
+	if (n >= sizeof(gz) && memcmp(p, gz, sizeof(gz)) == 0)
+		return "gzip";
+	if (n >= sizeof(zst) && memcmp(p, zst, sizeof(zst)) == 0)
+		return "zstd";
+	return NULL;
+}
+
+/* The previous member's spool and stream, done with. */
+static void
+member_done(struct layer_input *li)
+{
+	struct layer_source *s = &li->src;
+
+	if (s->in != NULL)
+		instream_close(s->in);
+	s->in = NULL;
+	if (li->member_fd >= 0)
+		close(li->member_fd);
+	li->member_fd = s->fd = -1;
+	s->compression = "none";
+	s->is_tar = 1;
+	s->npeek = s->peekpos = 0;
+}
+
+/*
+ * Sniff the member's first bytes; a compressed one is spooled as it is,
+ * to be read decompressed and then copied.
+ */
+static void
+take_member(struct layer_input *li)
+{
+	struct layer_source *s = &li->src;
+	unsigned char buf[64 * 1024];
+	ssize_t got = 0;
+
+	s->tar = li->r;
+	while (s->npeek < sizeof(s->peek) && (int64_t)s->npeek < s->size &&
+	       (got = tar_reader_read(li->r, s->peek + s->npeek,
+	                              sizeof(s->peek) - s->npeek)) > 0)
+		s->npeek += (size_t)got;
+	if (got < 0)
+		errx(EXIT_DATA, "%s", tar_reader_error(li->r));
+	if ((s->compression = sniff_member(s->peek, s->npeek)) == NULL) {
+		s->compression = "none";
+		return;
+	}
+	li->member_fd = s->fd = spool_tempfile();
+	s->off = 0;
+	spool_write(s->fd, s->peek, s->npeek);
+	while ((got = tar_reader_read(li->r, buf, sizeof(buf))) > 0)
+		spool_write(s->fd, buf, (size_t)got);
+	if (got < 0)
+		errx(EXIT_DATA, "%s", tar_reader_error(li->r));
+	s->npeek = 0;
+	s->tar = NULL;
+	s->is_tar = 0;
+	s->in = instream_range(s->fd, 0, (uint64_t)s->size, s->label);
+	instream_plain(s->in);
+}
+
 static int
 next_of_stack(struct layer_input *li, struct layer_source **out)
 {
@@ -217,6 +325,7 @@ next_of_stack(struct layer_input *li, struct layer_source **out)
 	char *why;
 	int got;
 
+	member_done(li);
 	if ((got = stack_reader_next(li->sr, &i, &s->size, &name, &why)) < 0)
 		errx(EXIT_DATA, "%s", why);
 	if (got == 0)
@@ -228,6 +337,8 @@ next_of_stack(struct layer_input *li, struct layer_source **out)
 	jv_free(s->paths);
 	s->paths = stack_reader_paths(li->sr, i);
 	s->last = i + 1 == stack_reader_count(li->sr);
+	if (li->stored)
+		take_member(li);
 	*out = s;
 	return 1;
 }
@@ -247,8 +358,17 @@ layer_input_next(struct layer_input *li, struct layer_source **out)
 ssize_t
 layer_source_read(struct layer_source *s, void *buf, size_t n)
 {
-	ssize_t got = s->tar ? tar_reader_read(s->tar, buf, n)
-	                     : instream_read(s->in, buf, n);
+	ssize_t got;
+
+	if (s->peekpos < s->npeek) {
+		if (n > s->npeek - s->peekpos)
+			n = s->npeek - s->peekpos;
+		memcpy(buf, s->peek + s->peekpos, n);
+		s->peekpos += n;
+		return (ssize_t)n;
+	}
+	got = s->tar ? tar_reader_read(s->tar, buf, n)
+	             : instream_read(s->in, buf, n);
 
 	if (got < 0)
 		errx(EXIT_DATA, "%s",
@@ -256,11 +376,19 @@ layer_source_read(struct layer_source *s, void *buf, size_t n)
 	return got;
 }
 
+struct instream *
+layer_source_plain(const struct layer_source *s)
+{
+	return instream_range(s->fd, s->off, (uint64_t)s->size, s->label);
+}
+
 void
 layer_input_close(struct layer_input *li)
 {
 	if (li == NULL)
 		return;
+	if (li->kind == INPUT_STACK)
+		member_done(li);
 	if (li->r != NULL)
 		tar_reader_close(li->r);
 	if (li->src.in != NULL)

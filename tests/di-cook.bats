@@ -493,7 +493,7 @@ di-cook: a:latest: 2 layers, $(($(stat -c %s "$FIX/bb.tar") + $(stat -c %s "$FIX
 	cat "$FIX/etc.tar" | di-cook -n a "$FIX/bb.bundle" - >"$T/1.tar"
 	cmp "$T/want.tar" "$T/1.tar"
 	gzip -n <"$FIX/etc.tar" >"$T/etc.tar.gz"
-	di-cook -n a "$FIX/bb.bundle" "$T/etc.tar.gz" >"$T/2.tar"
+	cat "$T/etc.tar.gz" | di-cook -n a "$FIX/bb.bundle" - >"$T/2.tar"
 	cmp "$T/want.tar" "$T/2.tar"
 	cat "$FIX/bb.bundle" | di-cook -n a - "$FIX/etc.tar" >"$T/3.tar"
 	cmp "$T/want.tar" "$T/3.tar"
@@ -811,6 +811,32 @@ NAME=di" ]
 }
 
 # --- compressed layers (--compress) ------------------------------------
+
+@test "a gzip or zstd LAYER file is stored as it is: its bytes the blob, its diff_id the tar's" {
+	di-cook -n a --format oci "$FIX/bb.bundle" "$FIX/etc.tar" >"$T/want.tar"
+	gzip -n <"$FIX/etc.tar" >"$T/etc.tar.gz"
+	zstd -q <"$FIX/etc.tar" >"$T/etc.tar.zst"
+	for f in etc.tar.gz:gzip etc.tar.zst:zstd; do
+		di-cook -n a --format oci "$FIX/bb.bundle" "$T/${f%:*}" >"$T/got.tar"
+		[ "$(oci_manifest "$T/got.tar" | jq -c '.layers[1]')" = \
+			"$(jq -n -c --arg d "sha256:$(sha "$T/${f%:*}")" --argjson s "$(stat -c %s "$T/${f%:*}")" \
+				--arg t "application/vnd.oci.image.layer.v1.tar+${f#*:}" '{digest: $d, mediaType: $t, size: $s}')" ]
+		rm -rf "$T/x" && mkdir "$T/x" && tar -C "$T/x" -xf "$T/got.tar"
+		cmp "$T/${f%:*}" "$T/x/blobs/sha256/$(sha "$T/${f%:*}")"
+		cfg=$(oci_manifest "$T/got.tar" | jq -r .config.digest | cut -c8-)
+		[ "$(member "$T/got.tar" "blobs/sha256/$cfg" | jq -r '.rootfs.diff_ids[1]')" = "sha256:$(sha "$FIX/etc.tar")" ]
+		# The same as --compress of the plain tar gives, when its bytes are.
+		[ "$(oci_manifest "$T/got.tar" | jq -c '.layers[0]')" = "$(oci_manifest "$T/want.tar" | jq -c '.layers[0]')" ]
+	done
+	# Docker's part names the gzip layer with its gzip media type.
+	di-cook -n a --format docker "$FIX/bb.bundle" "$T/etc.tar.gz" >"$T/d.tar"
+	l=$(member "$T/d.tar" manifest.json | jq -r '.[0].Layers[1]')
+	cmp "$T/etc.tar.gz" <(member "$T/d.tar" "$l")
+	run di-cook -n a "$T/etc.tar.zst" -o "$T/z.tar"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"etc.tar.zst: a zstd layer needs --format oci"* ]]
+	[ ! -e "$T/z.tar" ]
+}
 
 # oci_manifest IMG: the OCI manifest that index.json names.
 oci_manifest() {

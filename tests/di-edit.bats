@@ -96,7 +96,7 @@ random_image() {
 	cmp <(di-edit config <"$T/img.tar") <(tar -xOf "$T/img.tar" "$cfg")
 }
 
-@test "layers: compressed layers come out decompressed, checked against their diff_ids" {
+@test "layers: compressed layers come out as stored, or decompressed with --decompress, checked against their diff_ids" {
 	di-cook -n two --format docker "$FIX/bb.tar" "$FIX/hello.tar" >"$T/img.tar"
 	mkdir "$T/x" && tar -C "$T/x" -xf "$T/img.tar"
 	for l in $(jq -r '.[0].Layers[]' "$T/x/manifest.json"); do
@@ -104,18 +104,85 @@ random_image() {
 	done
 	tar -C "$T/x" -cf "$T/gz.tar" .
 	di-edit layers "$T/gz.tar" >"$T/stack.tar"
-	cmp <(tar -xOf "$T/stack.tar" 002.tar) "$FIX/hello.tar"
-	# A layer whose bytes are not its diff_id's: no end-of-archive.
 	l=$(jq -r '.[0].Layers[1]' "$T/x/manifest.json")
+	cmp <(tar -xOf "$T/stack.tar" 002.tar) "$T/x/$l"
+	[ "$(tar -xOf "$T/stack.tar" stack.json | jq '.layers[1].size')" = "$(stat -c %s "$T/x/$l")" ]
+	di-edit layers --decompress "$T/gz.tar" >"$T/plain.tar"
+	cmp <(tar -xOf "$T/plain.tar" 002.tar) "$FIX/hello.tar"
+	[ "$(tar -xOf "$T/plain.tar" stack.json | jq '.layers[1].size')" = "$(stat -c %s "$FIX/hello.tar")" ]
+	# A layer whose bytes are not its diff_id's: no end-of-archive.
 	gzip -n <"$FIX/bb.tar" >"$T/x/$l"
 	tar -C "$T/x" -cf "$T/bad.tar" .
-	run di-edit layers "$T/bad.tar" -o "$T/out.tar"
+	for opt in --decompress ""; do
+		run di-edit layers $opt "$T/bad.tar" -o "$T/out.tar"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"$l"*"the config says"* ]]
+		[ ! -e "$T/out.tar" ]
+		run sh -c 'di-edit layers $3 "$1" > "$2"' _ "$T/bad.tar" "$T/cut.tar" "$opt"
+		[ "$status" -eq 1 ]
+		refute has_eoa "$T/cut.tar"
+	done
+	run di-edit config --decompress "$T/gz.tar"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--decompress is for layers"* ]]
+}
+
+# oci_manifest IMAGE: the manifest blob that index.json names, its digest.
+oci_manifest_digest() {
+	tar -xOf "$1" index.json | jq -r '.manifests[0].digest'
+}
+
+@test "gzip and zstd images from di-cook --compress: taken apart and put back, the same archive, byte for byte" {
+	random_image 5 3
+	for f in "gzip oci" "gzip hybrid" "gzip docker" "zstd oci"; do
+		set -- $f
+		di-cook -n rand:5 --compress "$1" --format "$2" "$T"/l[0-9].tar >"$T/img.tar"
+		di-edit layers "$T/img.tar" >"$T/stack.tar"
+		di-edit config "$T/img.tar" >"$T/config.json"
+		# The STACK's members are the blobs as stored.
+		[ "$(tar -xOf "$T/stack.tar" 001.tar | od -An -tx1 -N4 | tr -d ' \n')" = \
+			"$([ "$1" = gzip ] && echo 1f8b0800 || echo 28b52ffd)" ]
+		di-cook --config-blob "$T/config.json" -n rand:5 --format "$2" "$T/stack.tar" >"$T/back.tar"
+		cmp "$T/img.tar" "$T/back.tar" || { echo "$f"; return 1; }
+		cmp "$T/config.json" <(di-edit config "$T/back.tar")
+		[ "$(diff_ids "$T/back.tar")" = "$(diff_ids "$T/img.tar")" ]
+		if [ "$2" != docker ]; then
+			[ "$(oci_manifest_digest "$T/back.tar")" = "$(oci_manifest_digest "$T/img.tar")" ]
+		fi
+		# The layers as plain files: the same again.
+		mkdir -p "$T/m" && tar -C "$T/m" -xf "$T/stack.tar"
+		di-cook --config-blob "$T/config.json" -n rand:5 --format "$2" "$T"/m/00[0-9].tar | cmp - "$T/img.tar"
+		rm -rf "$T/m"
+	done
+	# Docker's formats have no zstd layers.
+	di-cook -n rand:5 --compress zstd --format oci "$T"/l[0-9].tar >"$T/img.tar"
+	di-edit layers "$T/img.tar" >"$T/stack.tar"
+	run di-cook -n z "$T/stack.tar"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"$l"*"the config says"* ]]
+	[[ "$output" == *"stack.tar: 001.tar: a zstd layer needs --format oci"* ]]
+}
+
+@test "a compressed STACK member is checked decompressed: a name that climbs out, or not a tar, is refused" {
+	mkdir -p "$T/r/etc" && printf 'x\n' >"$T/r/etc/x"
+	tar -C "$T/r" -cf "$T/evil.tar" --transform 's,^\./etc,../etc,' ./etc/x
+	gzip -n <"$T/evil.tar" >"$T/evil.tar.gz"
+	run di-cook -n e "$T/evil.tar.gz" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"evil.tar.gz"*"../etc/x"*"climbs out"* ]]
 	[ ! -e "$T/out.tar" ]
-	run sh -c 'di-edit layers "$1" > "$2"' _ "$T/bad.tar" "$T/cut.tar"
+	# The same as a STACK's member.
+	mkdir "$T/s" && cp "$T/evil.tar.gz" "$T/s/001.tar"
+	printf '{"layers":[{"name":"001.tar","paths":[],"size":%d}]}' "$(stat -c %s "$T/evil.tar.gz")" >"$T/s/stack.json"
+	tar -C "$T/s" -cf "$T/stack.tar" stack.json 001.tar
+	run di-cook -n e "$T/stack.tar" -o "$T/out.tar"
 	[ "$status" -eq 1 ]
-	refute has_eoa "$T/cut.tar"
+	[[ "$output" == *"stack.tar: 001.tar"*"../etc/x"*"climbs out"* ]]
+	[ ! -e "$T/out.tar" ]
+	printf 'not a tar at all' | gzip -n >"$T/junk.gz"
+	run di-cook -n e "$T/junk.gz" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"junk.gz"* ]]
+	[ ! -e "$T/out.tar" ]
 }
 
 @test "random images: taking apart and putting back gives the same archive, byte for byte" {
@@ -355,8 +422,22 @@ random_image() {
 	# image put back by the same manifest digest.
 	[ "$(skopeo inspect "docker-archive:$T/back-sd.tar" | jq -r .Digest)" = \
 		"$(skopeo inspect "docker-archive:$T/sd.tar" | jq -r .Digest)" ]
-	# skopeo's oci-archive gzips them (and writes an OCI config): put back
-	# uncompressed, the manifest differs; an edit copies them as stored.
+	# skopeo's oci-archive gzips them (and writes an OCI config): the
+	# STACK keeps them as stored, so the manifest names the same blobs
+	# (di-cook writes its keys sorted, skopeo in its own order).
+	di-edit layers "$T/so.tar" >"$T/stack.tar"
+	di-edit config "$T/so.tar" >"$T/config.json"
+	di-cook --config-blob "$T/config.json" -n rand:7 --format oci "$T/stack.tar" >"$T/back-oci.tar"
+	[ "$(skopeo inspect --raw "oci-archive:$T/back-oci.tar" | jq -S -c .)" = \
+		"$(skopeo inspect --raw "oci-archive:$T/so.tar" | jq -S -c .)" ]
+	skopeo inspect --raw "oci-archive:$T/back-oci.tar" |
+		jq -e '.layers | length == 3 and all(.mediaType == "application/vnd.oci.image.layer.v1.tar+gzip")'
+	[ "$(skopeo inspect "oci-archive:$T/back-so.tar" | jq -c .Layers)" = \
+		"$(skopeo inspect "oci-archive:$T/so.tar" | jq -c .Layers)" ]
+	# Put back again, di-cook's own image keeps its manifest digest.
+	di-edit layers "$T/back-oci.tar" >"$T/stack2.tar"
+	di-cook --config-blob "$T/config.json" -n rand:7 --format oci "$T/stack2.tar" | cmp - "$T/back-oci.tar"
+	# An edit copies them as stored.
 	di-edit set "$T/so.tar" -n rand:7 >"$T/same.tar"
 	[ "$(skopeo inspect "oci-archive:$T/so.tar" | jq -c .Layers)" = \
 		"$(di-edit inspect "$T/same.tar" | jq -c '[.layers[].digest]')" ]
@@ -404,6 +485,26 @@ random_image() {
 	docker load -i "$T/s.tar" >/dev/null
 	[ "$(docker run --rm --network none di-edit-app:4)" = hello ]
 	docker save di-edit-app:4 | di-edit inspect | jq -e '.layers | length == 1'
+}
+
+@test "a skopeo oci-archive (gzip layers) taken apart and put back loads and runs in Docker, its layers as stored" {
+	need_docker
+	peers_require skopeo
+	di-cook -n di-edit-gz:1 -c <(echo '{"Env":["PATH=/bin"],"Cmd":["/bin/busybox","cat","/etc/greeting"]}') \
+		"$FIX/bb.tar" "$FIX/hello.tar" >"$T/img.tar"
+	skopeo copy -q "oci-archive:$T/img.tar" "oci-archive:$T/so.tar:di-edit-gz:1"
+	di-edit layers "$T/so.tar" >"$T/stack.tar"
+	di-edit config "$T/so.tar" >"$T/config.json"
+	di-cook --config-blob "$T/config.json" -n di-edit-gz:2 "$T/stack.tar" >"$T/back.tar"
+	# The OCI part names skopeo's gzip blobs (skopeo's docker-archive
+	# reader names layers by their diff_ids, whatever they hold).
+	[ "$(skopeo inspect "oci-archive:$T/back.tar" | jq -c .Layers)" = \
+		"$(skopeo inspect "oci-archive:$T/so.tar" | jq -c .Layers)" ]
+	skopeo inspect --raw "docker-archive:$T/back.tar" |
+		jq -e 'all(.layers[]; .mediaType == "application/vnd.docker.image.rootfs.diff.tar.gzip")'
+	docker load -i "$T/back.tar" >/dev/null
+	[ "$(docker run --rm --network none di-edit-gz:2)" = hello ]
+	[ "$(docker image inspect -f '{{.Id}}' di-edit-gz:2)" = "sha256:$(sha256sum <"$T/config.json" | cut -c1-64)" ]
 }
 
 need_containerd() {
