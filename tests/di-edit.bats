@@ -462,8 +462,12 @@ oci_manifest_digest() {
 			"$(tar -xOf "$T/so.tar" index.json | jq -r '.manifests[0].digest')" ]
 		cmp "$T/manifest.json" <(di-edit manifest "$T/back.tar")
 	done
-	# A docker-archive stores no manifest blob: said so, nothing written.
-	run di-edit manifest "$T/img.tar" -o "$T/none.json"
+	# di-cook's hybrid archive: the OCI manifest its index.json names.
+	cmp <(di-edit manifest "$T/img.tar") \
+		<(tar -xOf "$T/img.tar" "blobs/sha256/$(tar -xOf "$T/img.tar" index.json | jq -r '.manifests[0].digest | ltrimstr("sha256:")')")
+	# skopeo's docker-archive stores no manifest blob: said so, nothing written.
+	skopeo copy -q "docker-archive:$T/img.tar" "docker-archive:$T/sd.tar:rand:7"
+	run di-edit manifest "$T/sd.tar" -o "$T/none.json"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no OCI manifest blob"* ]]
 	[ ! -e "$T/none.json" ]
