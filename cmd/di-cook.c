@@ -69,6 +69,8 @@ usage(int status)
 	        "Entrypoint, ...)\n"
 	        "      --config-blob F   the image config, kept byte for byte "
 	        "(di-edit config)\n"
+	        "      --manifest-blob F the OCI manifest, kept byte for byte "
+	        "(di-edit manifest)\n"
 	        "      --created T       creation time: seconds or RFC 3339 "
 	        "(default:\n"
 	        "                        SOURCE_DATE_EPOCH, else 1)\n"
@@ -90,7 +92,8 @@ struct options {
 	const char *name, *tag;
 	const char *from, *from_name, *from_tag;
 	const char *config, *output;
-	const char *config_blob; /* the image config as is */
+	const char *config_blob;   /* the image config as is */
+	const char *manifest_blob; /* the OCI manifest as is */
 	char created[64];
 	int64_t mtime;
 	enum image_format format;
@@ -165,6 +168,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_THREADS,
 		OPT_PROGRESS,
 		OPT_CONFIG_BLOB,
+		OPT_MANIFEST_BLOB,
 		OPT_INDEX,
 		OPT_HELP,
 		OPT_VERSION
@@ -183,6 +187,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"output", required_argument, NULL, 'o'},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"config-blob", required_argument, NULL, OPT_CONFIG_BLOB},
+	    {"manifest-blob", required_argument, NULL, OPT_MANIFEST_BLOB},
 	    {"index", no_argument, NULL, OPT_INDEX},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
@@ -236,6 +241,9 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_CONFIG_BLOB:
 			o->config_blob = optarg;
 			break;
+		case OPT_MANIFEST_BLOB:
+			o->manifest_blob = optarg;
+			break;
 		case OPT_INDEX:
 			o->index = 1;
 			break;
@@ -260,6 +268,11 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->config_blob && (o->config || created))
 		usage_error("--config-blob is the whole config: no -c or "
 		            "--created with it");
+	if (o->manifest_blob && o->config_blob == NULL)
+		usage_error("--manifest-blob needs --config-blob");
+	if (o->manifest_blob &&
+	    (o->format == IMAGE_DOCKER || o->format == IMAGE_LEGACY))
+		usage_error("--manifest-blob needs --format hybrid or oci");
 	if ((o->from_name || o->from_tag) && o->from == NULL)
 		usage_error("--from-name and --from-tag need --from");
 	if (o->compress == COMPRESS_ZSTD && o->format != IMAGE_OCI)
@@ -287,6 +300,7 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	int stdin_uses = o->from && strcmp(o->from, "-") == 0;
 	stdin_uses += o->config_blob && strcmp(o->config_blob, "-") == 0;
+	stdin_uses += o->manifest_blob && strcmp(o->manifest_blob, "-") == 0;
 	for (int i = 0; i < o->ninputs; i++)
 		stdin_uses += strcmp(o->inputs[i], "-") == 0;
 	if (stdin_uses > 1)
@@ -902,6 +916,21 @@ read_blob(struct cook *k)
 	k->base_label = k->o->config_blob;
 }
 
+/*
+ * --manifest-blob: the OCI manifest's bytes, kept as they are; the writer
+ * checks that they describe the config and layers written.
+ */
+static void
+put_manifest_blob(struct cook *k)
+{
+	struct buffer b = {0};
+
+	if (buffer_read_file(&b, k->o->manifest_blob, 4u << 20) < 0)
+		err(EXIT_DATA, "%s", k->o->manifest_blob);
+	image_writer_manifest_blob(k->w, (const char *)b.data, b.len);
+	buffer_free(&b);
+}
+
 /* --- a multi-platform image -------------------------------------------- */
 
 /* The platform an image's config names, its strings borrowed. */
@@ -1065,6 +1094,8 @@ main(int argc, char **argv)
 		put_base(&k, base);
 	for (int i = 0; i < o.ninputs; i++)
 		put_input(&k, o.inputs[i], i == o.ninputs - 1);
+	if (o.manifest_blob != NULL)
+		put_manifest_blob(&k);
 	if (o.config_blob != NULL)
 		image_writer_finish_raw(k.w, (const char *)k.blob.data,
 		                        k.blob.len);

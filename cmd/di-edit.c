@@ -6,6 +6,7 @@
  *
  *	di-edit layers  [IMAGE]              > stack.tar
  *	di-edit config  [IMAGE]              > config.json
+ *	di-edit manifest [IMAGE]             > manifest.json
  *	di-edit inspect [IMAGE]              > image.json
  *	di-edit drop N [IMAGE]               > image.tar
  *	di-edit replace N LAYER [IMAGE]      > image.tar
@@ -51,7 +52,8 @@ static void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	        "usage: di-edit layers|config|inspect [OPTION]... [IMAGE]\n"
+	        "usage: di-edit layers|config|manifest|inspect [OPTION]... "
+	        "[IMAGE]\n"
 	        "       di-edit drop N [OPTION]... [IMAGE]\n"
 	        "       di-edit replace N LAYER [OPTION]... [IMAGE]\n"
 	        "       di-edit insert N LAYER [OPTION]... [IMAGE]\n"
@@ -90,7 +92,8 @@ enum verb {
 	INSERT,
 	SQUASH,
 	SET,
-	REBASE
+	REBASE,
+	MANIFEST
 };
 
 static const struct {
@@ -101,7 +104,7 @@ static const struct {
     [INSPECT] = {"inspect", 0}, [DROP] = {"drop", 1},
     [REPLACE] = {"replace", 2}, [INSERT] = {"insert", 2},
     [SQUASH] = {"squash", 2},   [SET] = {"set", 0},
-    [REBASE] = {"rebase", 2},
+    [REBASE] = {"rebase", 2},   [MANIFEST] = {"manifest", 0},
 };
 
 struct options {
@@ -549,6 +552,22 @@ take_config(struct image *img, int fd)
 	const char *text = image_config_bytes(img, &len);
 
 	write_all(fd, text, len);
+}
+
+/* The OCI manifest blob as stored: with the config and layers, what
+ * di-cook --manifest-blob needs to give back the same manifest digest. */
+static void
+take_manifest(struct image *img, const char *output)
+{
+	size_t len;
+	const char *text = image_manifest_bytes(img, &len);
+
+	if (text == NULL)
+		errx(EXIT_DATA,
+		     "%s: no OCI manifest blob (a docker-form "
+		     "image has none)",
+		     image_label(img));
+	write_all(outfile_open(output, OUT_TEXT), text, len);
 }
 
 /* --- inspecting ------------------------------------------------------------
@@ -1009,6 +1028,9 @@ main(int argc, char **argv)
 		break;
 	case CONFIG:
 		take_config(img, fd = outfile_open(o.output, OUT_TEXT));
+		break;
+	case MANIFEST:
+		take_manifest(img, o.output);
 		break;
 	case INSPECT:
 		write_doc(fd = outfile_open(o.output, OUT_TEXT), inspect(img));

@@ -104,6 +104,9 @@ const char *image_form(const struct image *img);
 jv image_config(const struct image *img);
 /* The config's bytes as stored (for the legacy form: of image_config). */
 const char *image_config_bytes(const struct image *img, size_t *len);
+/* The OCI manifest blob's bytes as stored; NULL when the image has none
+ * (docker or legacy form only). */
+const char *image_manifest_bytes(const struct image *img, size_t *len);
 
 /* Layers, bottom first. */
 size_t image_layer_count(const struct image *img);
@@ -237,6 +240,15 @@ void image_writer_finish(struct image_writer *w, jv config);
  */
 void image_writer_finish_raw(struct image_writer *w, const char *config,
                              size_t len);
+/*
+ * Before image_writer_finish_raw (OCI layout only): write the LEN bytes
+ * at TEXT byte for byte as the OCI manifest blob, so that a stored
+ * image's manifest digest stays.  At finish, errx naming the first
+ * mismatch unless they describe what was written: the config's digest
+ * and size, the layers' digests, sizes and media types, in order.
+ */
+void image_writer_manifest_blob(struct image_writer *w, const char *text,
+                                size_t len);
 /*
  * A multi-platform IMAGE (an OCI index; formats hybrid and oci): end the
  * image whose layers were just written, with its CONFIG kept byte for

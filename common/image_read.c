@@ -37,6 +37,8 @@ struct image {
 	jv config;
 	char *config_text;
 	size_t config_len;
+	char *manifest_text; /* the OCI manifest blob's bytes; NULL if none */
+	size_t manifest_len;
 	struct layer *layers;
 	size_t nlayers;
 	jv names; /* the chosen image's NAME:TAG strings, as the archive says */
@@ -376,9 +378,16 @@ resolve(struct image *img, const struct descriptor *d, struct manifest *man,
 	char *t = load_blob(img, d, &n);
 	long i;
 
+	free(img->manifest_text);
+	img->manifest_text = xmalloc(n + 1);
+	memcpy(img->manifest_text, t, n);
+	img->manifest_text[n] = '\0';
+	img->manifest_len = n;
 	parse_doc(img, d->digest, t, n, man);
 	if (man->kind == MANIFEST_IMAGE)
 		return;
+	free(img->manifest_text);
+	img->manifest_text = NULL;
 	if (depth >= MAX_DEPTH)
 		errx(EXIT_DATA, "%s: indexes nested too deep", img->m.label);
 	index = *man;
@@ -708,14 +717,60 @@ names_index(struct image *img, const char *name, const char *tag)
 	return yes;
 }
 
+/*
+ * A hybrid archive read from manifest.json: the bytes of the OCI manifest
+ * that index.json names for NAME:TAG, when it is an image manifest of the
+ * same config (else none is kept).
+ */
+static void
+find_oci_manifest(struct image *img, const char *name, const char *tag)
+{
+	struct manifest index, man;
+	char hex[DIGEST_MAX_HEX], *why, *t, *path = NULL;
+	size_t n;
+	long i;
+
+	t = image_members_slurp(&img->m, "index.json", JSON_LIMIT, &n);
+	parse_doc(img, "index.json", t, n, &index);
+	i = choose_entry_oci(&index, name, tag);
+	if (i >= 0)
+		path = blob_path(index.manifests[i].digest);
+	if (path == NULL || image_members_find(&img->m, path) == NULL) {
+		free(path);
+		manifest_free(&index);
+		return;
+	}
+	free(path);
+	t = load_blob(img, &index.manifests[i], &n);
+	manifest_free(&index);
+	digest_buffer_hex("sha256", img->config_text, img->config_len, hex);
+	if (manifest_parse(t, n, NULL, &man, &why) < 0) {
+		free(why);
+		free(t);
+		return;
+	}
+	if (man.kind == MANIFEST_IMAGE &&
+	    strcmp(man.config.digest + 7, hex) == 0) {
+		img->manifest_text = t;
+		img->manifest_len = n;
+	} else {
+		free(t);
+	}
+	manifest_free(&man);
+}
+
 static int
 choose(struct image *img, const char *name, const char *tag)
 {
 	if (img->want_index && image_members_find(&img->m, "index.json") &&
 	    names_index(img, name, tag))
 		return open_oci(img, name, tag);
-	if (image_members_find(&img->m, "manifest.json") != NULL)
-		return open_docker(img, name, tag);
+	if (image_members_find(&img->m, "manifest.json") != NULL) {
+		int r = open_docker(img, name, tag);
+		if (r == 0 && image_members_find(&img->m, "index.json"))
+			find_oci_manifest(img, name, tag);
+		return r;
+	}
 	if (image_members_find(&img->m, "index.json") != NULL)
 		return open_oci(img, name, tag);
 	if (image_members_find(&img->m, "repositories") != NULL)
@@ -859,6 +914,7 @@ image_close(struct image *img)
 	jv_free(img->config);
 	jv_free(img->names);
 	free(img->config_text);
+	free(img->manifest_text);
 	image_members_free(&img->m);
 	free(img);
 }
@@ -887,6 +943,14 @@ jv
 image_config(const struct image *img)
 {
 	return img->config;
+}
+
+const char *
+image_manifest_bytes(const struct image *img, size_t *len)
+{
+	if (len != NULL)
+		*len = img->manifest_len;
+	return img->manifest_text;
 }
 
 const char *

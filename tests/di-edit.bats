@@ -444,6 +444,72 @@ oci_manifest_digest() {
 	[ "$(di-edit inspect "$T/same.tar" | jq -r '.layers[0].compression')" = gzip ]
 }
 
+@test "manifest: a skopeo oci-archive (gzip layers) taken apart and put back with --manifest-blob, the same manifest digest" {
+	peers_require skopeo
+	random_image 7 3
+	skopeo copy -q "docker-archive:$T/img.tar" "oci-archive:$T/so.tar:rand:7"
+	di-edit layers "$T/so.tar" >"$T/stack.tar"
+	di-edit config "$T/so.tar" >"$T/config.json"
+	di-edit manifest "$T/so.tar" >"$T/manifest.json"
+	# The manifest blob's bytes as stored: skopeo's own.
+	cmp "$T/manifest.json" <(skopeo inspect --raw "oci-archive:$T/so.tar")
+	for fmt in oci hybrid; do
+		di-cook --config-blob "$T/config.json" --manifest-blob "$T/manifest.json" \
+			-n rand:7 --format $fmt "$T/stack.tar" >"$T/back.tar"
+		[ "$(skopeo inspect --raw "oci-archive:$T/back.tar" | sha256sum)" = \
+			"$(skopeo inspect --raw "oci-archive:$T/so.tar" | sha256sum)" ]
+		[ "$(tar -xOf "$T/back.tar" index.json | jq -r '.manifests[0].digest')" = \
+			"$(tar -xOf "$T/so.tar" index.json | jq -r '.manifests[0].digest')" ]
+		cmp "$T/manifest.json" <(di-edit manifest "$T/back.tar")
+	done
+	# di-cook's hybrid archive: the OCI manifest its index.json names.
+	cmp <(di-edit manifest "$T/img.tar") \
+		<(tar -xOf "$T/img.tar" "blobs/sha256/$(tar -xOf "$T/img.tar" index.json | jq -r '.manifests[0].digest | ltrimstr("sha256:")')")
+	# skopeo's docker-archive stores no manifest blob: said so, nothing written.
+	skopeo copy -q "docker-archive:$T/img.tar" "docker-archive:$T/sd.tar:rand:7"
+	run di-edit manifest "$T/sd.tar" -o "$T/none.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no OCI manifest blob"* ]]
+	[ ! -e "$T/none.json" ]
+}
+
+@test "--manifest-blob: a manifest that does not describe the layers or config written is refused, naming the first mismatch" {
+	peers_require skopeo
+	random_image 7 3
+	skopeo copy -q "docker-archive:$T/img.tar" "oci-archive:$T/so.tar:rand:7"
+	di-edit layers "$T/so.tar" >"$T/stack.tar"
+	di-edit config "$T/so.tar" >"$T/config.json"
+	di-edit manifest "$T/so.tar" >"$T/manifest.json"
+	cook() { di-cook --config-blob "$T/config.json" --manifest-blob "$1" -n rand:7 --format oci "$T/stack.tar" -o "$T/out.tar"; }
+	jq -c '.layers[1].size += 1' "$T/manifest.json" >"$T/m1.json"
+	run cook "$T/m1.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"manifest blob: layer 1: size "* ]]
+	[ ! -e "$T/out.tar" ]
+	jq -c '.layers |= [.[1], .[0], .[2]]' "$T/manifest.json" >"$T/m2.json"
+	run cook "$T/m2.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"manifest blob: layer 0: digest $(jq -r '.layers[1].digest' "$T/manifest.json")"* ]]
+	jq -c '.layers[2].mediaType = "application/vnd.oci.image.layer.v1.tar"' "$T/manifest.json" >"$T/m3.json"
+	run cook "$T/m3.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"manifest blob: layer 2: media type application/vnd.oci.image.layer.v1.tar,"* ]]
+	jq -c '.layers |= .[0:2]' "$T/manifest.json" >"$T/m4.json"
+	run cook "$T/m4.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"manifest blob: 2 layers, 3 written"* ]]
+	jq -c '.config.size += 1' "$T/manifest.json" >"$T/m5.json"
+	run cook "$T/m5.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"manifest blob: config size "* ]]
+	[ ! -e "$T/out.tar" ]
+	# Only with --config-blob, and only where there is an OCI layout.
+	run di-cook --manifest-blob "$T/manifest.json" -n rand:7 "$T/stack.tar"
+	[ "$status" -eq 2 ]
+	run di-cook --config-blob "$T/config.json" --manifest-blob "$T/manifest.json" -n rand:7 --format docker "$T/stack.tar"
+	[ "$status" -eq 2 ]
+}
+
 # --- Docker --------------------------------------------------------------
 
 @test "docker build, docker save: taken apart and put back, the same image id and manifest digest" {
