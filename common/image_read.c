@@ -317,10 +317,11 @@ parse_doc(struct image *img, const char *what, char *t, size_t n,
           struct manifest *m)
 {
 	char *why;
+	int rc = manifest_parse(t, n, NULL, m, &why);
 
-	if (manifest_parse(t, n, NULL, m, &why) < 0)
+	free(t); /* the manifest owns copies of its strings */
+	if (rc < 0)
 		errx(EXIT_DATA, "%s: %s: %s", img->m.label, what, why);
-	free(t);
 }
 
 static int
